@@ -1,0 +1,30 @@
+"""A two-layer neural network for CIFAR-10, written from scratch in NumPy."""
+
+from .gradcheck import check_network, compare, numeric_gradient, relative_errors
+from .initializers import INITIALIZERS, get_initializer
+from .layers import Layer, Linear, MeanSubtraction, ReLU, Softmax
+from .network import Network, one_layer_network, two_layer_network
+from .optimizers import SGD, MomentumSGD
+from .training import TrainingResult, evaluate, train
+
+__all__ = [
+    "INITIALIZERS",
+    "Layer",
+    "Linear",
+    "MeanSubtraction",
+    "MomentumSGD",
+    "Network",
+    "ReLU",
+    "SGD",
+    "Softmax",
+    "TrainingResult",
+    "check_network",
+    "compare",
+    "evaluate",
+    "get_initializer",
+    "numeric_gradient",
+    "one_layer_network",
+    "relative_errors",
+    "train",
+    "two_layer_network",
+]

@@ -1,0 +1,99 @@
+"""Update rules, decoupled from the layers: they see only dicts of arrays.
+
+``step(params, grads)`` updates the arrays of ``params`` in place from ``grads``
+(same keys); ``end_epoch()`` advances the learning-rate schedule. State such as the
+momentum velocity is kept per parameter name inside the optimizer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class SGD:
+    """Vanilla stochastic gradient descent with per-epoch learning-rate decay.
+
+    Parameters
+    ----------
+    learning_rate : float
+        Initial rate lr0 > 0.
+    decay : float, optional
+        Factor in (0, 1] applied once per epoch; 1 keeps the rate fixed. Default is 1.
+
+    Notes
+    -----
+    .. math:: \\theta \\leftarrow \\theta - \\eta_e \\nabla_\\theta J, \\qquad \\eta_e = \\eta_0 \\cdot d^{e}
+
+    where e counts the finished epochs. The rate is computed from the formula, not by
+    repeated multiplication, so it is exactly ``lr0 * decay**epoch``.
+    """
+
+    def __init__(self, learning_rate: float, decay: float = 1.0):
+        learning_rate, decay = float(learning_rate), float(decay)
+        if not np.isfinite(learning_rate) or learning_rate <= 0:
+            raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate}.")
+        if not (0 < decay <= 1):
+            raise ValueError(f"decay must lie in (0, 1], got {decay}.")
+        self.initial_learning_rate = learning_rate
+        self.decay = decay
+        self.epoch = 0
+
+    @property
+    def learning_rate(self) -> float:
+        """The rate in force for the current epoch."""
+        return self.initial_learning_rate * self.decay**self.epoch
+
+    def end_epoch(self) -> None:
+        """Advance the decay schedule by one epoch."""
+        self.epoch += 1
+
+    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
+        lr = self.learning_rate
+        for name, param in params.items():
+            param -= lr * grads[name]
+
+    @property
+    def hyperparameters(self) -> dict[str, float]:
+        return {"learning_rate": self.initial_learning_rate, "decay": self.decay}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v:g}" for k, v in self.hyperparameters.items())
+        return f"{type(self).__name__}({args})"
+
+
+class MomentumSGD(SGD):
+    """SGD with momentum: each update keeps a fraction of the previous one.
+
+    Parameters
+    ----------
+    learning_rate, decay : float
+        As in ``SGD``.
+    momentum : float
+        m in [0, 1); 0 gives exactly the vanilla update.
+
+    Notes
+    -----
+    .. math:: v \\leftarrow m v + \\eta_e \\nabla_\\theta J, \\qquad \\theta \\leftarrow \\theta - v
+    """
+
+    def __init__(self, learning_rate: float, momentum: float, decay: float = 1.0):
+        super().__init__(learning_rate, decay)
+        momentum = float(momentum)
+        if not (0 <= momentum < 1):
+            raise ValueError(f"momentum must lie in [0, 1), got {momentum}.")
+        self.momentum = momentum
+        self.velocity: dict[str, np.ndarray] = {}
+
+    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
+        lr = self.learning_rate
+        for name, param in params.items():
+            v = self.velocity.get(name)
+            if v is None:
+                v = self.velocity[name] = np.zeros_like(param)
+            v *= self.momentum
+            v += lr * grads[name]
+            param -= v
+
+    @property
+    def hyperparameters(self) -> dict[str, float]:
+        return {**super().hyperparameters, "momentum": self.momentum}

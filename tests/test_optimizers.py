@@ -1,0 +1,81 @@
+"""Update rules: one step by hand, momentum 0 equals vanilla, the decay schedule."""
+
+import numpy as np
+import pytest
+
+from twolayer import SGD, MomentumSGD
+
+
+def random_params(rng):
+    return {"a.W": rng.normal(size=(3, 4)), "a.b": rng.normal(size=(3, 1))}
+
+
+def test_vanilla_step_by_hand(rng):
+    params = random_params(rng)
+    grads = random_params(rng)
+    expected = {k: v - 0.1 * grads[k] for k, v in params.items()}
+    SGD(0.1).step(params, grads)
+    for k in params:
+        np.testing.assert_array_equal(params[k], expected[k])
+
+
+def test_momentum_zero_gives_exactly_the_vanilla_updates(rng):
+    vanilla, momentum = random_params(rng), None
+    momentum = {k: v.copy() for k, v in vanilla.items()}
+    sgd, msgd = SGD(0.3, decay=0.9), MomentumSGD(0.3, momentum=0.0, decay=0.9)
+    for _ in range(3):
+        for _ in range(4):
+            grads = random_params(rng)
+            sgd.step(vanilla, grads)
+            msgd.step(momentum, grads)
+        sgd.end_epoch()
+        msgd.end_epoch()
+    for k in vanilla:
+        np.testing.assert_array_equal(vanilla[k], momentum[k])
+
+
+def test_momentum_velocity_persists_between_steps(rng):
+    theta = {"w": np.zeros(2)}
+    g1, g2 = {"w": np.array([1.0, -2.0])}, {"w": np.array([0.5, 0.5])}
+    opt = MomentumSGD(0.1, momentum=0.8)
+    opt.step(theta, g1)
+    np.testing.assert_allclose(theta["w"], [-0.1, 0.2])
+    opt.step(theta, g2)
+    v2 = 0.8 * np.array([0.1, -0.2]) + 0.1 * np.array([0.5, 0.5])
+    np.testing.assert_allclose(theta["w"], np.array([-0.1, 0.2]) - v2)
+
+
+@pytest.mark.parametrize("optimizer", [SGD(0.35, decay=0.998), MomentumSGD(0.35, momentum=0.8, decay=0.998)])
+def test_decay_schedule_is_lr0_times_decay_to_the_epoch(optimizer):
+    for epoch in range(60):
+        assert optimizer.learning_rate == 0.35 * 0.998**epoch
+        optimizer.end_epoch()
+
+
+def test_float32_parameters_stay_float32(rng):
+    params = {k: v.astype(np.float32) for k, v in random_params(rng).items()}
+    grads = {k: v.astype(np.float32) for k, v in random_params(rng).items()}
+    MomentumSGD(0.1, 0.8).step(params, grads)
+    assert all(p.dtype == np.float32 for p in params.values())
+
+
+@pytest.mark.parametrize("momentum", [1.0, -0.1, 1.5])
+def test_momentum_outside_unit_interval_is_rejected(momentum):
+    with pytest.raises(ValueError, match=r"momentum must lie in \[0, 1\)"):
+        MomentumSGD(0.1, momentum=momentum)
+
+
+@pytest.mark.parametrize("learning_rate", [0.0, -0.1, float("nan")])
+def test_non_positive_learning_rate_is_rejected(learning_rate):
+    with pytest.raises(ValueError, match="learning_rate"):
+        SGD(learning_rate)
+
+
+@pytest.mark.parametrize("decay", [0.0, 1.01])
+def test_decay_outside_range_is_rejected(decay):
+    with pytest.raises(ValueError, match="decay"):
+        SGD(0.1, decay=decay)
+
+
+def test_repr_names_hyperparameters():
+    assert repr(MomentumSGD(0.5, 0.8, 0.998)) == "MomentumSGD(learning_rate=0.5, decay=0.998, momentum=0.8)"
