@@ -3,7 +3,7 @@
 from .gradcheck import check_network, compare, numeric_gradient, relative_errors
 from .initializers import INITIALIZERS, get_initializer
 from .layers import Layer, Linear, MeanSubtraction, ReLU, Softmax
-from .network import Network, one_layer_network, two_layer_network
+from .network import Network, build_network, one_layer_network, two_layer_network
 from .optimizers import SGD, MomentumSGD
 from .training import TrainingResult, evaluate, train
 
@@ -18,6 +18,7 @@ __all__ = [
     "SGD",
     "Softmax",
     "TrainingResult",
+    "build_network",
     "check_network",
     "compare",
     "evaluate",

@@ -102,46 +102,66 @@ class Network:
         return "Network[" + ", ".join(repr(layer) for layer in self.layers) + "]"
 
 
-def two_layer_network(
+def build_network(
     mean: np.ndarray,
-    hidden_size: int = 50,
+    hidden_sizes: Sequence[int] = (50,),
     num_classes: int = 10,
-    regularization: float | tuple[float, float] = 0.0,
+    regularization: float | Sequence[float] = 0.0,
     weight_init: str | Initializer = "xavier",
     bias_init: str | Initializer = "zeros",
     rng: np.random.Generator | None = None,
     dtype=np.float64,
 ) -> Network:
-    """The study's architecture: mean subtraction, linear D->H, ReLU, linear H->C, softmax.
+    """Mean subtraction, then ``linear -> ReLU`` per hidden size, a last linear layer and softmax.
 
     Parameters
     ----------
     mean : ndarray of shape (D,) or (D, 1)
         Training-set mean for the input layer; D is taken from it.
-    hidden_size : int
-        H, the width of the hidden layer. Default is 50.
+    hidden_sizes : sequence of int
+        Widths of the hidden layers; empty for a one-layer (linear softmax) network.
     num_classes : int
-        C. Default is 10.
-    regularization : float or (float, float)
-        lambda for both linear layers, or one per layer.
+        C, the width of the last linear layer. Default is 10.
+    regularization : float or sequence of float
+        lambda for every linear layer, or one value per linear layer.
     weight_init, bias_init, rng, dtype
-        Passed to both ``Linear`` layers.
+        Passed to every ``Linear`` layer.
+
+    Linear layers are named ``linear1``, ``linear2``, ... and ReLUs ``relu1``, ...
     """
+    hidden_sizes = [int(h) for h in hidden_sizes]
+    sizes = hidden_sizes + [int(num_classes)]
     if np.ndim(regularization) == 0:
-        regularization = (regularization, regularization)
-    reg1, reg2 = regularization
-    mean_layer = MeanSubtraction(mean)
-    D = mean_layer.input_size
-    common = dict(weight_init=weight_init, bias_init=bias_init, rng=rng, dtype=dtype)
-    return Network(
-        [
-            mean_layer,
-            Linear(D, hidden_size, reg1, name="linear1", **common),
-            ReLU(hidden_size, name="relu"),
-            Linear(hidden_size, num_classes, reg2, name="linear2", **common),
-            Softmax(num_classes, name="softmax"),
-        ]
-    )
+        regularization = [regularization] * len(sizes)
+    regularization = list(regularization)
+    if len(regularization) != len(sizes):
+        raise ValueError(
+            f"Give one regularization value for all layers or one per linear layer ({len(sizes)}), "
+            f"got {len(regularization)}."
+        )
+    layers: list[Layer] = [MeanSubtraction(mean)]
+    fan_in = layers[0].output_size
+    for index, (size, reg) in enumerate(zip(sizes, regularization), start=1):
+        layers.append(Linear(fan_in, size, reg, weight_init, bias_init, rng, dtype, name=f"linear{index}"))
+        if index < len(sizes):
+            layers.append(ReLU(size, name=f"relu{index}"))
+        fan_in = size
+    layers.append(Softmax(num_classes, name="softmax"))
+    return Network(layers)
+
+
+def two_layer_network(
+    mean: np.ndarray,
+    hidden_size: int = 50,
+    num_classes: int = 10,
+    regularization: float | Sequence[float] = 0.0,
+    weight_init: str | Initializer = "xavier",
+    bias_init: str | Initializer = "zeros",
+    rng: np.random.Generator | None = None,
+    dtype=np.float64,
+) -> Network:
+    """The study's architecture: mean subtraction, linear D->H, ReLU, linear H->C, softmax."""
+    return build_network(mean, [hidden_size], num_classes, regularization, weight_init, bias_init, rng, dtype)
 
 
 def one_layer_network(
@@ -154,11 +174,4 @@ def one_layer_network(
     dtype=np.float64,
 ) -> Network:
     """Mean subtraction, linear D->C, softmax: the first network of the gradient check."""
-    mean_layer = MeanSubtraction(mean)
-    return Network(
-        [
-            mean_layer,
-            Linear(mean_layer.input_size, num_classes, regularization, weight_init, bias_init, rng, dtype, name="linear1"),
-            Softmax(num_classes, name="softmax"),
-        ]
-    )
+    return build_network(mean, [], num_classes, regularization, weight_init, bias_init, rng, dtype)

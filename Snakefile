@@ -1,0 +1,37 @@
+# Reproducible CIFAR-10 study of a two-layer network written from scratch in NumPy.
+#
+#   snakemake --cores 8                  rebuild everything
+#   snakemake --cores 8 gradcheck        one stage (see the target rules at the bottom)
+#
+# results/
+#   data/        split files (.npz), class_balance.csv, samples.png
+#   gradcheck/   gradcheck.csv
+#   momentum/    history.csv, comparison.png, momentum_<m>.png
+#   coarse/      runs/<run_id>/history.csv, summary.csv, top3.csv, heatmap.png, top3_curves.png
+#   fine/        the same for the fine grid
+#   final/       history.csv, metrics.json, confusion_matrix.csv, per_class_accuracy.csv,
+#                model.npz, learning_curves.png, confusion_matrix.png
+#   logs/, benchmarks/   one log and one benchmark file per job
+# resources/     the downloaded archive and its extracted batches
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/preprocess.smk"
+include: "workflow/rules/gradcheck.smk"
+include: "workflow/rules/momentum.smk"
+include: "workflow/rules/search.smk"
+include: "workflow/rules/final.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        study_outputs(),

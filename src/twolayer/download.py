@@ -1,0 +1,140 @@
+"""Fetching the dataset archive: retries with back-off, md5 verification, atomic rename."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import logging
+import shutil
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from .io import atomic_path
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1 << 20
+
+
+class DataSourceError(RuntimeError):
+    """The archive could not be fetched or did not match its checksum."""
+
+
+class _ChecksumMismatch(Exception):
+    def __init__(self, actual: str):
+        self.actual = actual
+
+
+# Failures worth another attempt: network errors, HTTP error statuses, cut transfers.
+TRANSFER_ERRORS = (OSError, http.client.HTTPException, ValueError)
+
+
+def md5sum(path: str | Path) -> str:
+    """Hex md5 digest of a file, read in chunks."""
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _local_path(source: str) -> Path | None:
+    """The file a ``file://`` URL or a plain path names; None for network URLs."""
+    parsed = urllib.parse.urlparse(source)
+    if parsed.scheme == "file":
+        return Path(urllib.request.url2pathname(parsed.path))
+    if parsed.scheme == "":
+        return Path(source)
+    return None
+
+
+def _how_to_use_a_local_copy(destination: Path) -> str:
+    return (
+        "To use a copy you already have, set data.url in config.yaml to its local path "
+        "(or a file:// URL) and data.md5 to that file's md5 (`md5sum FILE`); "
+        f"or place the official archive at {destination} yourself."
+    )
+
+
+def _copy_into(source: str, tmp: Path, timeout: float) -> None:
+    local = _local_path(source)
+    if local is not None:
+        shutil.copyfile(local, tmp)
+        return
+    with urllib.request.urlopen(source, timeout=timeout) as response, open(tmp, "wb") as out:
+        expected = response.headers.get("Content-Length")
+        copied = 0
+        for block in iter(lambda: response.read(CHUNK), b""):
+            out.write(block)
+            copied += len(block)
+        if expected is not None and copied != int(expected):
+            raise OSError(f"the transfer was cut short after {copied} of {expected} bytes")
+
+
+def fetch_archive(
+    source: str,
+    md5: str,
+    destination: str | Path,
+    retries: int = 3,
+    timeout: float = 60.0,
+    backoff: float = 2.0,
+) -> Path:
+    """Copy or download ``source`` to ``destination`` and verify its md5.
+
+    Parameters
+    ----------
+    source : str
+        An http(s):// or file:// URL, or a local path.
+    md5 : str
+        The expected hex digest; a mismatch is an error (and is not retried).
+    destination : path
+        Final name; it appears only once the checksum matched.
+    retries : int
+        Further attempts after a failed transfer, waiting ``backoff * 2**k`` seconds.
+
+    Raises
+    ------
+    DataSourceError
+        With one paragraph naming the source, what went wrong and how to fix it.
+    """
+    destination = Path(destination)
+    md5 = md5.lower()
+    local = _local_path(source)
+    if local is not None and not local.is_file():
+        raise DataSourceError(
+            f"The configured dataset archive {local} does not exist. Build or copy the archive there, "
+            f"or fix data.url in config.yaml. {_how_to_use_a_local_copy(destination)}"
+        )
+    last_error: Exception | None = None
+    for attempt in range(retries + 1):
+        if attempt:
+            wait = backoff * 2 ** (attempt - 1)
+            log.warning("attempt %d of %d failed (%s); retrying in %.1f s", attempt, retries + 1, last_error, wait)
+            time.sleep(wait)
+        try:
+            with atomic_path(destination) as tmp:
+                _copy_into(source, tmp, timeout)
+                actual = md5sum(tmp)
+                if actual != md5:
+                    raise _ChecksumMismatch(actual)
+        except _ChecksumMismatch as mismatch:
+            raise DataSourceError(
+                f"The file fetched from {source} has md5 {mismatch.actual}, but the configuration expects {md5}. "
+                "It is not the file the study was configured for (another release, a corrupted or partial "
+                "copy, or a wrong data.md5), so it was discarded and nothing was written to "
+                f"{destination}. {_how_to_use_a_local_copy(destination)}"
+            ) from None
+        except TRANSFER_ERRORS as error:
+            last_error = error
+            continue
+        log.info("fetched %s (md5 %s) to %s", source, md5, destination)
+        return destination
+    raise DataSourceError(
+        f"Could not fetch the dataset archive from {source} after {retries + 1} attempts; the last error was: "
+        f"{last_error}. Check the address and the network (a machine without internet cannot reach the "
+        "official host), or raise data.retries / data.timeout for a slow link. "
+        f"{_how_to_use_a_local_copy(destination)}"
+    )

@@ -1,0 +1,67 @@
+"""Atomic file writing and the small readers and writers the stages share.
+
+Every result file is written to a temporary name in its own folder and renamed
+into place, so an interrupted job never leaves a half-written file under the
+final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds.
+
+    The temporary name keeps the final suffix, so libraries that pick a format from
+    it (matplotlib, numpy) still do the right thing. On error it is removed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".part{path.suffix}")
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_csv(rows: Sequence[dict] | pd.DataFrame, path: str | os.PathLike, columns: Sequence[str] | None = None) -> None:
+    """Write rows (dicts or a DataFrame) as CSV, atomically.
+
+    Floats are written as their shortest round-trip representation: full precision,
+    so the same run gives byte-identical files, without trailing noise digits.
+    """
+    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows), columns=columns)
+    if columns is not None:
+        frame = frame[list(columns)]
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, lineterminator="\n")
+
+
+def write_json(data: dict, path: str | os.PathLike) -> None:
+    """Write a dict as indented JSON, atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def read_json(path: str | os.PathLike) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
+    """Save arrays uncompressed into one .npz, atomically."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)

@@ -1,0 +1,36 @@
+"""What every workflow job does around its stage: log to its file, limit BLAS threads."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from threadpoolctl import threadpool_limits
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+@contextlib.contextmanager
+def job(log_path: str | Path, threads: int) -> Iterator[logging.Logger]:
+    """Send the package's log records to ``log_path`` (and stderr) and run with ``threads`` BLAS threads.
+
+    Each job computes with exactly its own thread count, so parallel jobs do not
+    oversubscribe the cores. An exception is logged with its message before it
+    propagates, so the job's log says why it failed.
+    """
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    handlers = [logging.FileHandler(log_path, mode="w"), logging.StreamHandler(sys.stderr)]
+    logging.basicConfig(level=logging.INFO, format=FORMAT, handlers=handlers, force=True)
+    logger = logging.getLogger("twolayer")
+    try:
+        with threadpool_limits(limits=int(threads)):
+            yield logger
+    except Exception as error:
+        logger.error("%s: %s", type(error).__name__, error)
+        raise
+    finally:
+        for handler in handlers:
+            handler.flush()

@@ -1,0 +1,161 @@
+"""Figures of the study, in one print-friendly style, written atomically as PNG."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.ticker import PercentFormatter  # noqa: E402
+
+from .cifar import to_images  # noqa: E402
+from .io import atomic_path  # noqa: E402
+
+STYLE = {
+    "figure.dpi": 150,
+    "savefig.dpi": 150,
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "legend.fontsize": 8,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "lines.linewidth": 1.5,
+    "svg.hashsalt": "twolayer",
+}
+TRAIN, HELD_OUT = "#1f77b4", "#d62728"
+
+
+def _save(fig: plt.Figure, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+
+
+def _percent_axis(ax: plt.Axes) -> None:
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+
+
+def sample_grid(X: np.ndarray, y: np.ndarray, class_names: Sequence[str], path: str | Path, per_class: int = 8) -> None:
+    """The first ``per_class`` images of each class, one row per class."""
+    images = to_images(X)
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(len(class_names), per_class, figsize=(per_class * 0.7, len(class_names) * 0.72))
+        for row, name in enumerate(class_names):
+            indices = np.flatnonzero(y == row)[:per_class]
+            for col in range(per_class):
+                ax = axes[row, col]
+                ax.set_axis_off()
+                if col < len(indices):
+                    ax.imshow(images[indices[col]], interpolation="nearest")
+            axes[row, 0].text(-4, 16, name, ha="right", va="center", fontsize=8)
+        fig.subplots_adjust(wspace=0.05, hspace=0.05)
+        _save(fig, path)
+
+
+def momentum_curves(history: pd.DataFrame, momentum: float, path: str | Path) -> None:
+    """Training cost and accuracy per epoch for one momentum value."""
+    rows = history[history["momentum"] == momentum]
+    with plt.rc_context(STYLE):
+        fig, (cost_ax, acc_ax) = plt.subplots(1, 2, figsize=(7, 2.6))
+        cost_ax.plot(rows["epoch"], rows["cost"], color=TRAIN)
+        acc_ax.plot(rows["epoch"], rows["accuracy"], color=TRAIN)
+        cost_ax.set(xlabel="epoch", ylabel="cost (cross-entropy + L2)", title=f"Cost, momentum {momentum:g}")
+        acc_ax.set(xlabel="epoch", ylabel="training accuracy", title=f"Accuracy, momentum {momentum:g}", ylim=(0, 1.02))
+        _percent_axis(acc_ax)
+        fig.tight_layout()
+        _save(fig, path)
+
+
+def momentum_comparison(history: pd.DataFrame, path: str | Path) -> None:
+    """Cost and accuracy curves of every momentum value on shared axes."""
+    with plt.rc_context(STYLE):
+        fig, (cost_ax, acc_ax) = plt.subplots(1, 2, figsize=(7, 2.8))
+        colors = plt.cm.viridis(np.linspace(0.0, 0.85, history["momentum"].nunique()))
+        for color, (momentum, rows) in zip(colors, history.groupby("momentum", sort=True)):
+            cost_ax.plot(rows["epoch"], rows["cost"], color=color, label=f"momentum {momentum:g}")
+            acc_ax.plot(rows["epoch"], rows["accuracy"], color=color, label=f"momentum {momentum:g}")
+        cost_ax.set(xlabel="epoch", ylabel="cost (cross-entropy + L2)", title="Training cost", yscale="log")
+        acc_ax.set(xlabel="epoch", ylabel="training accuracy", title="Training accuracy", ylim=(0, 1.02))
+        _percent_axis(acc_ax)
+        acc_ax.legend(loc="lower right")
+        fig.tight_layout()
+        _save(fig, path)
+
+
+def search_heatmap(summary: pd.DataFrame, title: str, path: str | Path) -> None:
+    """Validation accuracy over the learning-rate x regularization grid; diverged cells marked."""
+    lrs = sorted(summary["learning_rate"].unique(), reverse=True)
+    regs = sorted(summary["regularization"].unique())
+    grid = np.full((len(regs), len(lrs)), np.nan)
+    diverged = np.zeros_like(grid, dtype=bool)
+    for row in summary.itertuples():
+        i, j = regs.index(row.regularization), lrs.index(row.learning_rate)
+        if row.status == "ok":
+            grid[i, j] = row.val_accuracy
+        else:
+            diverged[i, j] = True
+    with plt.rc_context({**STYLE, "axes.grid": False}):
+        fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(lrs), 0.8 + 0.45 * len(regs)))
+        image = ax.imshow(grid, cmap="viridis", aspect="auto", origin="lower")
+        finite = grid[np.isfinite(grid)]
+        threshold = (finite.min() + finite.max()) / 2 if finite.size else 0
+        for i in range(len(regs)):
+            for j in range(len(lrs)):
+                if diverged[i, j]:
+                    ax.text(j, i, "diverged", ha="center", va="center", fontsize=6, color="#b00")
+                elif np.isfinite(grid[i, j]):
+                    color = "black" if grid[i, j] > threshold else "white"
+                    ax.text(j, i, f"{grid[i, j]:.1%}", ha="center", va="center", fontsize=7, color=color)
+        ax.set_xticks(range(len(lrs)), [f"{v:g}" for v in lrs], rotation=45)
+        ax.set_yticks(range(len(regs)), [f"{v:g}" for v in regs])
+        ax.set(xlabel="initial learning rate", ylabel="regularization λ", title=title)
+        bar = fig.colorbar(image, ax=ax, format=PercentFormatter(1.0))
+        bar.set_label("validation accuracy")
+        _save(fig, path)
+
+
+def learning_curves(
+    histories: Mapping[str, pd.DataFrame], path: str | Path, held_out: str = "val", held_out_label: str = "validation"
+) -> None:
+    """One row per run: cost and accuracy per epoch, training vs held-out set."""
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(len(histories), 2, figsize=(7, 2.3 * len(histories)), squeeze=False)
+        for (title, history), (cost_ax, acc_ax) in zip(histories.items(), axes):
+            cost_ax.plot(history["epoch"], history["train_cost"], color=TRAIN, marker=".", label="training")
+            cost_ax.plot(history["epoch"], history[f"{held_out}_cost"], color=HELD_OUT, marker=".", label=held_out_label)
+            acc_ax.plot(history["epoch"], history["train_accuracy"], color=TRAIN, marker=".", label="training")
+            acc_ax.plot(history["epoch"], history[f"{held_out}_accuracy"], color=HELD_OUT, marker=".", label=held_out_label)
+            cost_ax.set(xlabel="epoch", ylabel="cost (cross-entropy + L2)", title=f"{title}: cost")
+            acc_ax.set(xlabel="epoch", ylabel="accuracy", title=f"{title}: accuracy")
+            _percent_axis(acc_ax)
+            acc_ax.legend(loc="lower right")
+        fig.tight_layout()
+        _save(fig, path)
+
+
+def confusion_matrix(matrix: np.ndarray, class_names: Sequence[str], path: str | Path) -> None:
+    """Counts of true (rows) against predicted (columns) classes, shaded by row fraction."""
+    fractions = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    with plt.rc_context({**STYLE, "axes.grid": False}):
+        fig, ax = plt.subplots(figsize=(5.6, 4.8))
+        image = ax.imshow(fractions, cmap="Blues", vmin=0, vmax=1)
+        for i in range(matrix.shape[0]):
+            for j in range(matrix.shape[1]):
+                color = "white" if fractions[i, j] > 0.5 else "black"
+                ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=6.5, color=color)
+        ticks = range(len(class_names))
+        ax.set_xticks(ticks, class_names, rotation=45, ha="right")
+        ax.set_yticks(ticks, class_names)
+        ax.set(xlabel="predicted class", ylabel="true class", title="Confusion matrix on the test set")
+        bar = fig.colorbar(image, ax=ax, format=PercentFormatter(1.0), fraction=0.046, pad=0.04)
+        bar.set_label("share of the true class")
+        _save(fig, path)

@@ -1,0 +1,347 @@
+"""The study's stages as functions of plain paths and values.
+
+Each function here is what one workflow rule runs: it reads its inputs, does the
+work through the rest of the package and writes its outputs atomically. None of
+them knows about Snakemake, so each can be run and tested on its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import plots
+from .cifar import extract_archive, load_class_names
+from .download import fetch_archive
+from .gradcheck import check_network
+from .io import save_npz, write_csv, write_json
+from .network import Network, build_network, two_layer_network
+from .optimizers import MomentumSGD
+from .preprocess import Split, build_split, class_balance, load_split, save_split
+from .search import SUMMARY_COLUMNS, parse_run_id, summarize, top_k
+from .seeding import derive_rng
+from .training import HISTORY_COLUMNS, TrainingResult, train
+
+log = logging.getLogger(__name__)
+
+GRADCHECK_COLUMNS = ("network", "parameter", "shape") + (
+    "sum_abs_diff",
+    "mean_abs_analytic",
+    "mean_abs_numeric",
+    "min_abs_analytic",
+    "min_abs_numeric",
+    "max_abs_analytic",
+    "max_abs_numeric",
+    "max_rel_error",
+)
+MOMENTUM_COLUMNS = ("momentum", "epoch", "cost", "accuracy")
+FINAL_HISTORY_COLUMNS = ("epoch", "learning_rate", "train_cost", "train_accuracy", "test_cost", "test_accuracy")
+
+
+class GradientCheckError(RuntimeError):
+    """Backpropagation and finite differences disagree beyond the configured bound."""
+
+
+@dataclass(frozen=True)
+class TrainingSetup:
+    """Hyperparameters held fixed across the searches and the final run."""
+
+    hidden_size: int = 50
+    decay: float = 0.998
+    momentum: float = 0.8
+    batch_size: int | None = 10_000
+    shuffle: bool = True
+    weight_init: str = "xavier"
+    bias_init: str = "zeros"
+    dtype: str = "float32"
+
+    def network(self, mean: np.ndarray, regularization: float, rng: np.random.Generator) -> Network:
+        return two_layer_network(
+            mean,
+            hidden_size=self.hidden_size,
+            regularization=regularization,
+            weight_init=self.weight_init,
+            bias_init=self.bias_init,
+            rng=rng,
+            dtype=np.dtype(self.dtype),
+        )
+
+    def train(
+        self,
+        train_split: Split,
+        held_out: Split | None,
+        learning_rate: float,
+        regularization: float,
+        epochs: int,
+        rng: np.random.Generator,
+    ) -> tuple[Network, TrainingResult]:
+        """Build a fresh network and train it with momentum SGD; logs one line per epoch."""
+        net = self.network(train_split.mean, regularization, rng)
+        optimizer = MomentumSGD(learning_rate, self.momentum, self.decay)
+
+        def progress(row: dict) -> None:
+            log.info(
+                "epoch %d/%d lr %.6g: train cost %.4f acc %.4f | held-out cost %.4f acc %.4f",
+                row["epoch"], epochs, row["learning_rate"], row["train_cost"], row["train_accuracy"],
+                row["val_cost"], row["val_accuracy"],
+            )
+
+        result = train(
+            net,
+            optimizer,
+            train_split.X,
+            train_split.y,
+            epochs=epochs,
+            batch_size=self.batch_size,
+            shuffle=self.shuffle,
+            rng=rng,
+            X_val=None if held_out is None else held_out.X,
+            y_val=None if held_out is None else held_out.y,
+            on_epoch=progress,
+        )
+        if result.status == "diverged":
+            log.warning("the cost became NaN or infinite at epoch %d: run recorded as diverged", result.diverged_epoch)
+        return net, result
+
+
+# -- data ---------------------------------------------------------------------------------
+
+
+def download_data(url: str, md5: str, archive: str | Path, retries: int, timeout: float) -> None:
+    fetch_archive(url, md5, archive, retries=retries, timeout=timeout)
+
+
+def extract_data(archive: str | Path, out_dir: str | Path) -> None:
+    for path in extract_archive(archive, out_dir):
+        log.info("extracted %s", path)
+
+
+def prepare_data(
+    batch_dir: str | Path,
+    splits: Mapping[str, Sequence[str]],
+    split_paths: Mapping[str, str | Path],
+    class_balance_csv: str | Path,
+    samples_png: str | Path,
+) -> None:
+    """Write one split file per named split, the class-balance table and a sample grid."""
+    batch_dir = Path(batch_dir)
+    class_names = load_class_names(batch_dir / "batches.meta")
+    labels = {}
+    for name, batches in splits.items():
+        X, y = build_split([batch_dir / batch for batch in batches])
+        save_split(split_paths[name], X, y)
+        labels[name] = y
+        log.info("split %s: %d images from %s", name, len(y), ", ".join(batches))
+        if name == "final_train":
+            plots.sample_grid(X, y, class_names, samples_png)
+    write_csv(class_balance(labels, class_names), class_balance_csv)
+
+
+# -- gradient check -----------------------------------------------------------------------
+
+
+def check_gradients(
+    split_path: str | Path,
+    samples: int,
+    networks: Mapping[str, Mapping],
+    h: float,
+    method: str,
+    bound: float,
+    seed: int,
+    out_csv: str | Path,
+) -> pd.DataFrame:
+    """Compare backpropagation with finite differences for each configured network (float64).
+
+    ``networks`` maps a name to ``{"hidden_sizes": [...], "regularization": [...]}``.
+    Writes the table, then raises GradientCheckError if any max relative error exceeds
+    ``bound``.
+    """
+    data = load_split(split_path, dtype=np.float64, limit=samples)
+    rows = []
+    for name, spec in networks.items():
+        net = build_network(
+            data.mean, spec["hidden_sizes"], regularization=spec["regularization"],
+            rng=derive_rng(seed, "gradcheck", name), dtype=np.float64,
+        )
+        for row in check_network(net, data.X, data.y, h=h, method=method):
+            rows.append({"network": name, **row})
+            log.info("%s %s: sum |diff| %.3e, max rel error %.3e", name, row["parameter"], row["sum_abs_diff"], row["max_rel_error"])
+    table = pd.DataFrame(rows, columns=GRADCHECK_COLUMNS)
+    write_csv(table, out_csv)
+    worst = table.loc[table["max_rel_error"].idxmax()]
+    if worst["max_rel_error"] > bound:
+        raise GradientCheckError(
+            f"Gradient check failed: for {worst['network']} / {worst['parameter']} the maximum relative error "
+            f"between backpropagation and {method} differences (h={h:g}) is {worst['max_rel_error']:.3e}, above "
+            f"the bound gradcheck.max_rel_error = {bound:g}. Either the backward pass of a layer is wrong, or the "
+            "bound is too tight for the finite-difference method (centered differences are about 100 times "
+            f"more accurate than forward ones). Full table:\n{table.to_string(index=False)}"
+        )
+    return table
+
+
+# -- momentum study ---------------------------------------------------------------------------
+
+
+def study_momentum(
+    split_path: str | Path,
+    samples: int,
+    learning_rate: float,
+    epochs: int,
+    momenta: Sequence[float],
+    regularization: float,
+    decay: float,
+    setup: TrainingSetup,
+    seed: int,
+    out_csv: str | Path,
+    comparison_png: str | Path,
+    curve_pngs: Sequence[str | Path],
+) -> pd.DataFrame:
+    """Full-batch training on a small subset, once per momentum value, from the same start."""
+    data = load_split(split_path, dtype=np.dtype(setup.dtype), limit=samples)
+    frames = []
+    for momentum in momenta:
+        rng = derive_rng(seed, "momentum")  # same initial weights for every momentum value
+        net = setup.network(data.mean, regularization, rng)
+        result = train(net, MomentumSGD(learning_rate, momentum, decay), data.X, data.y, epochs=epochs, shuffle=False)
+        history = pd.DataFrame(result.history)
+        frames.append(pd.DataFrame({"momentum": momentum, "epoch": history["epoch"], "cost": history["train_cost"], "accuracy": history["train_accuracy"]}))
+        log.info("momentum %g: final cost %.4f, accuracy %.4f (%s)", momentum, history["train_cost"].iloc[-1], history["train_accuracy"].iloc[-1], result.status)
+    table = pd.concat(frames, ignore_index=True)[list(MOMENTUM_COLUMNS)]
+    write_csv(table, out_csv)
+    plots.momentum_comparison(table, comparison_png)
+    for momentum, path in zip(momenta, curve_pngs):
+        plots.momentum_curves(table, momentum, path)
+    return table
+
+
+# -- searches ---------------------------------------------------------------------------------
+
+
+def train_grid_point(
+    train_path: str | Path,
+    val_path: str | Path,
+    grid: str,
+    run: str,
+    epochs: int,
+    setup: TrainingSetup,
+    seed: int,
+    out_csv: str | Path,
+) -> TrainingResult:
+    """Train one (learning rate, regularization) point of a grid; write its per-epoch history."""
+    learning_rate, regularization = parse_run_id(run)
+    dtype = np.dtype(setup.dtype)
+    train_split, val_split = load_split(train_path, dtype), load_split(val_path, dtype)
+    log.info("%s %s: learning rate %g, regularization %g, %d epochs", grid, run, learning_rate, regularization, epochs)
+    _, result = setup.train(train_split, val_split, learning_rate, regularization, epochs, derive_rng(seed, grid, run))
+    write_csv(result.history, out_csv, columns=HISTORY_COLUMNS)
+    return result
+
+
+def summarize_search(
+    history_paths: Mapping[str, str | Path],
+    title: str,
+    k: int,
+    summary_csv: str | Path,
+    top_csv: str | Path,
+    heatmap_png: str | Path,
+    curves_png: str | Path,
+) -> pd.DataFrame:
+    """Gather a grid's histories into a summary, select the top k, draw the heat map and curves."""
+    histories = {run: pd.read_csv(path) for run, path in history_paths.items()}
+    summary = summarize(histories)
+    write_csv(summary, summary_csv, columns=SUMMARY_COLUMNS)
+    diverged = summary.loc[summary["status"] == "diverged", "run_id"].tolist()
+    if diverged:
+        log.warning("%d run(s) diverged and are excluded from the selection: %s", len(diverged), ", ".join(diverged))
+    top = top_k(summary, k)
+    write_csv(top, top_csv, columns=SUMMARY_COLUMNS)
+    plots.search_heatmap(summary, title, heatmap_png)
+    plots.learning_curves(
+        {f"#{rank} lr {row.learning_rate:g}, λ {row.regularization:g}": histories[row.run_id] for rank, row in enumerate(top.itertuples(), 1)},
+        curves_png,
+    )
+    return top
+
+
+# -- final training ---------------------------------------------------------------------------
+
+
+def train_final_model(
+    train_path: str | Path,
+    test_path: str | Path,
+    batch_dir_meta: str | Path,
+    fine_top_csv: str | Path,
+    epochs: int,
+    setup: TrainingSetup,
+    seed: int,
+    outputs: Mapping[str, str | Path],
+) -> dict:
+    """Train the best fine-search configuration on the full training set and test it.
+
+    ``outputs`` names the paths: history, metrics, confusion, per_class, model, curves_png,
+    confusion_png.
+    """
+    best = pd.read_csv(fine_top_csv).iloc[0]
+    learning_rate, regularization = float(best["learning_rate"]), float(best["regularization"])
+    class_names = load_class_names(batch_dir_meta)
+    dtype = np.dtype(setup.dtype)
+    train_split, test_split = load_split(train_path, dtype), load_split(test_path, dtype)
+    log.info("final: %s (lr %g, regularization %g), %d epochs on %d images", best["run_id"], learning_rate, regularization, epochs, len(train_split.y))
+    net, result = setup.train(train_split, test_split, learning_rate, regularization, epochs, derive_rng(seed, "final"))
+
+    history = pd.DataFrame(result.history).rename(columns={"val_cost": "test_cost", "val_accuracy": "test_accuracy"})
+    write_csv(history, outputs["history"], columns=FINAL_HISTORY_COLUMNS)
+
+    predicted = net.predict(test_split.X)
+    matrix = np.zeros((len(class_names), len(class_names)), dtype=np.int64)
+    np.add.at(matrix, (test_split.y, predicted), 1)
+    write_csv(pd.DataFrame(matrix, columns=class_names), outputs["confusion"])
+    per_class = matrix.diagonal() / matrix.sum(axis=1)
+    write_csv(
+        pd.DataFrame({"class": class_names, "test_images": matrix.sum(axis=1), "correct": matrix.diagonal(), "accuracy": per_class}),
+        outputs["per_class"],
+    )
+
+    metrics = {
+        "run_id": str(best["run_id"]),
+        "learning_rate": learning_rate,
+        "regularization": regularization,
+        "epochs": len(result.history),
+        "status": result.status,
+        "train_cost": result.final["train_cost"],
+        "train_accuracy": result.final["train_accuracy"],
+        "test_cost": result.final["val_cost"],
+        "test_accuracy": result.final["val_accuracy"],
+        "train_images": int(len(train_split.y)),
+        "test_images": int(len(test_split.y)),
+    }
+    write_json(metrics, outputs["metrics"])
+    params = net.params()
+    save_npz(
+        outputs["model"],
+        W1=params["linear1.W"], b1=params["linear1.b"], W2=params["linear2.W"], b2=params["linear2.b"],
+        mean=train_split.mean,
+    )
+    plots.learning_curves({f"Final: lr {learning_rate:g}, λ {regularization:g}": history}, outputs["curves_png"], held_out="test", held_out_label="test")
+    plots.confusion_matrix(matrix, class_names, outputs["confusion_png"])
+    log.info("final: train accuracy %.4f, test accuracy %.4f", metrics["train_accuracy"], metrics["test_accuracy"])
+    return metrics
+
+
+def load_model(path: str | Path) -> Network:
+    """Rebuild the trained network from ``model.npz`` (float64 math on x = pixels / 255)."""
+    with np.load(path) as data:
+        arrays = {key: data[key] for key in data.files}
+    hidden, inputs = arrays["W1"].shape
+    net = two_layer_network(arrays["mean"], hidden_size=hidden, num_classes=arrays["W2"].shape[0], bias_init="zeros", weight_init="zeros")
+    params = net.params()
+    for key, name in (("W1", "linear1.W"), ("b1", "linear1.b"), ("W2", "linear2.W"), ("b2", "linear2.b")):
+        params[name][...] = arrays[key]
+    return net
+

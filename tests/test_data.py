@@ -1,0 +1,130 @@
+"""Fetching, checksums, extraction and batch validation on small archives made here."""
+
+import hashlib
+import http.server
+import threading
+
+import numpy as np
+import pytest
+
+from synthetic import BATCHES, make_batch, write_archive
+from twolayer.cifar import DataFormatError, extract_archive, load_batch, load_class_names, to_images
+from twolayer.download import DataSourceError, fetch_archive, md5sum
+from twolayer.preprocess import build_split, class_balance, load_split, save_split
+
+
+@pytest.fixture
+def archive(tmp_path):
+    return write_archive(tmp_path / "cifar-10-python.tar.gz", images_per_batch=30)
+
+
+def md5_of(path):
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("as_url", [False, True])
+def test_fetch_local_file_verifies_md5_and_copies(archive, tmp_path, as_url):
+    source = archive.as_uri() if as_url else str(archive)
+    target = tmp_path / "out" / "archive.tar.gz"
+    fetch_archive(source, md5_of(archive), target)
+    assert md5sum(target) == md5_of(archive)
+
+
+def test_wrong_md5_leaves_nothing_and_says_both_sums(archive, tmp_path):
+    target = tmp_path / "out" / "archive.tar.gz"
+    with pytest.raises(DataSourceError) as error:
+        fetch_archive(str(archive), "0" * 32, target)
+    message = str(error.value)
+    assert md5_of(archive) in message and "0" * 32 in message and "data.md5" in message
+    assert not target.exists()
+    assert list(target.parent.iterdir()) == []
+
+
+def test_missing_local_file_is_a_clear_error(tmp_path):
+    with pytest.raises(DataSourceError, match="does not exist"):
+        fetch_archive(str(tmp_path / "nope.tar.gz"), "0" * 32, tmp_path / "out.tar.gz", retries=0)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    payload = b""
+
+    def do_GET(self):  # noqa: N802 (the http.server API)
+        if self.path == "/missing":
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.payload)))
+        self.end_headers()
+        self.wfile.write(self.payload)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server(archive):
+    _Handler.payload = archive.read_bytes()
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_fetch_over_http(server, archive, tmp_path):
+    target = tmp_path / "archive.tar.gz"
+    fetch_archive(f"{server}/cifar-10-python.tar.gz", md5_of(archive), target, retries=0)
+    assert md5sum(target) == md5_of(archive)
+
+
+def test_http_error_is_retried_then_reported(server, tmp_path):
+    target = tmp_path / "archive.tar.gz"
+    with pytest.raises(DataSourceError) as error:
+        fetch_archive(f"{server}/missing", "0" * 32, target, retries=2, backoff=0.01)
+    assert "after 3 attempts" in str(error.value) and "404" in str(error.value)
+    assert not target.exists()
+
+
+def test_extract_and_load(archive, tmp_path):
+    written = extract_archive(archive, tmp_path / "batches")
+    assert sorted(p.name for p in written) == sorted(BATCHES + ["batches.meta"])
+    X, y = load_batch(tmp_path / "batches" / "data_batch_1")
+    assert X.dtype == np.uint8 and X.shape == (30, 3072) and y.shape == (30,)
+    assert load_class_names(tmp_path / "batches" / "batches.meta")[0] == "airplane"
+    assert to_images(X).shape == (30, 32, 32, 3)
+
+
+def test_archive_missing_a_member_names_it(tmp_path):
+    archive = write_archive(tmp_path / "a.tar.gz", images_per_batch=10, members=BATCHES[:-1])
+    with pytest.raises(DataFormatError, match="cifar-10-batches-py/test_batch"):
+        extract_archive(archive, tmp_path / "out")
+
+
+def test_not_a_tar_gz_is_reported(tmp_path):
+    bogus = tmp_path / "a.tar.gz"
+    bogus.write_bytes(b"this is not an archive")
+    with pytest.raises(DataFormatError, match="not a readable gzip-compressed tar"):
+        extract_archive(bogus, tmp_path / "out")
+
+
+def test_batch_of_wrong_shape_is_reported(tmp_path):
+    bad = make_batch(np.random.default_rng(0), 10, "data_batch_3")
+    bad[b"data"] = bad[b"data"][:, :100]
+    archive = write_archive(tmp_path / "a.tar.gz", images_per_batch=10, overrides={"data_batch_3": bad})
+    extract_archive(archive, tmp_path / "out")
+    with pytest.raises(DataFormatError, match=r"data_batch_3: b'data' is a uint8 array of shape \(10, 100\)"):
+        load_batch(tmp_path / "out" / "data_batch_3")
+
+
+def test_split_roundtrip_scales_and_keeps_mean(archive, tmp_path):
+    extract_archive(archive, tmp_path / "b")
+    X, y = build_split([tmp_path / "b" / "data_batch_1", tmp_path / "b" / "data_batch_2"])
+    assert X.shape == (60, 3072)
+    save_split(tmp_path / "s.npz", X, y)
+    split = load_split(tmp_path / "s.npz", dtype=np.float32)
+    assert split.X.dtype == np.float32 and 0.0 <= split.X.min() and split.X.max() <= 1.0
+    np.testing.assert_allclose(split.mean[:, 0], X.mean(axis=0) / 255.0)
+    assert split.mean.shape == (3072, 1)
+    rows = class_balance({"s": y}, [str(i) for i in range(10)])
+    assert sum(row["count"] for row in rows) == 60

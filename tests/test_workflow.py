@@ -1,0 +1,183 @@
+"""The Snakemake workflow end to end on a synthetic archive: contract, determinism, reruns."""
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from workflow_runner import REPO, archive_for, make_workdir, run_snakemake, smoke_config
+
+pytestmark = pytest.mark.slow
+
+CONTRACT = {
+    "results/gradcheck/gradcheck.csv": ["network", "parameter", "shape", "sum_abs_diff", "mean_abs_analytic",
+                                        "mean_abs_numeric", "min_abs_analytic", "min_abs_numeric", "max_abs_analytic",
+                                        "max_abs_numeric", "max_rel_error"],
+    "results/momentum/history.csv": ["momentum", "epoch", "cost", "accuracy"],
+    "results/coarse/summary.csv": ["run_id", "learning_rate", "regularization", "epochs", "train_cost",
+                                   "train_accuracy", "val_cost", "val_accuracy", "status"],
+    "results/fine/summary.csv": ["run_id", "learning_rate", "regularization", "epochs", "train_cost",
+                                 "train_accuracy", "val_cost", "val_accuracy", "status"],
+    "results/final/history.csv": ["epoch", "learning_rate", "train_cost", "train_accuracy", "test_cost", "test_accuracy"],
+}
+FIGURES = [
+    "results/data/samples.png",
+    "results/momentum/comparison.png",
+    "results/momentum/momentum_0.3.png",
+    "results/momentum/momentum_0.95.png",
+    "results/coarse/heatmap.png",
+    "results/coarse/top3_curves.png",
+    "results/fine/heatmap.png",
+    "results/fine/top3_curves.png",
+    "results/final/learning_curves.png",
+    "results/final/confusion_matrix.png",
+]
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    return archive_for(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory, archive):
+    workdir = make_workdir(tmp_path_factory.mktemp("smoke"), smoke_config(archive))
+    run_snakemake(workdir, "--cores", "2")
+    return workdir
+
+
+def csv_files(workdir):
+    return sorted(p.relative_to(workdir) for p in (workdir / "results").rglob("*.csv"))
+
+
+def test_lint_reports_nothing():
+    result = run_snakemake(REPO, "--lint", check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Congratulations" in result.stdout + result.stderr
+
+
+def test_default_config_plans_the_whole_study(tmp_path):
+    workdir = make_workdir(tmp_path, yaml.safe_load((REPO / "config.yaml").read_text()))
+    result = run_snakemake(workdir, "-n", "--cores", "8")
+    stats = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, flags=re.M))
+    assert stats["coarse_search"] == "49"
+    assert stats["fine_search"] == "28"
+    assert stats["train_final"] == "1" and stats["download_data"] == "1"
+
+
+def test_smoke_run_writes_the_output_contract(smoke_run):
+    for path, columns in CONTRACT.items():
+        frame = pd.read_csv(smoke_run / path)
+        assert list(frame.columns) == columns, path
+        assert len(frame) > 0
+        for column in frame.columns:
+            if "accuracy" in column:
+                assert frame[column].between(0, 1).all(), (path, column)
+    for path in FIGURES:
+        assert (smoke_run / path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
+    for grid in ("coarse", "fine"):
+        summary = pd.read_csv(smoke_run / f"results/{grid}/summary.csv")
+        assert len(summary) == 4 and set(summary["status"]) <= {"ok", "diverged"}
+        top = pd.read_csv(smoke_run / f"results/{grid}/top3.csv")
+        assert len(top) == 3
+        assert top["val_accuracy"].is_monotonic_decreasing
+        assert top["val_accuracy"].iloc[0] == summary.loc[summary["status"] == "ok", "val_accuracy"].max()
+        for run in summary["run_id"]:
+            history = pd.read_csv(smoke_run / f"results/{grid}/runs/{run}/history.csv")
+            assert list(history.columns) == ["epoch", "learning_rate", "train_cost", "train_accuracy", "val_cost", "val_accuracy"]
+
+
+def test_final_training_uses_the_best_fine_run(smoke_run):
+    best = pd.read_csv(smoke_run / "results/fine/top3.csv").iloc[0]
+    metrics = json.loads((smoke_run / "results/final/metrics.json").read_text())
+    assert {"learning_rate", "regularization", "epochs", "train_cost", "train_accuracy", "test_cost", "test_accuracy"} <= set(metrics)
+    assert metrics["learning_rate"] == best["learning_rate"]
+    assert metrics["regularization"] == best["regularization"]
+    history = pd.read_csv(smoke_run / "results/final/history.csv")
+    assert metrics["test_accuracy"] == history["test_accuracy"].iloc[-1]
+    confusion = pd.read_csv(smoke_run / "results/final/confusion_matrix.csv")
+    assert list(confusion.columns)[:2] == ["airplane", "automobile"] and confusion.shape == (10, 10)
+    assert np.trace(confusion.to_numpy()) / confusion.to_numpy().sum() == pytest.approx(metrics["test_accuracy"])
+
+
+def test_model_file_reproduces_the_test_accuracy(smoke_run):
+    from twolayer.cifar import load_batch
+    from twolayer.stages import load_model
+
+    with np.load(smoke_run / "results/final/model.npz") as model:
+        shapes = {key: model[key].shape for key in model.files}
+    assert shapes == {"W1": (10, 3072), "b1": (10, 1), "W2": (10, 10), "b2": (10, 1), "mean": (3072, 1)}
+    X, y = load_batch(smoke_run / "resources/cifar-10-batches-py/test_batch")
+    accuracy = load_model(smoke_run / "results/final/model.npz").accuracy(X / 255.0, y)
+    metrics = json.loads((smoke_run / "results/final/metrics.json").read_text())
+    assert accuracy == pytest.approx(metrics["test_accuracy"], abs=0.01)
+
+
+def test_every_job_has_a_log_and_a_benchmark(smoke_run):
+    logs = list((smoke_run / "results/logs").rglob("*.log"))
+    benchmarks = list((smoke_run / "results/benchmarks").rglob("*.tsv"))
+    assert len(logs) == len(benchmarks) >= 15
+    assert "epoch 2/2" in (smoke_run / "results/logs/train_final/train_final.log").read_text()
+
+
+def test_nothing_to_do_after_a_complete_run_and_a_change_reruns_only_its_part(smoke_run):
+    assert "Nothing to be done" in run_snakemake(smoke_run, "-n", "--cores", "2").stdout
+    config_path = smoke_run / "config.yaml"
+    original = config_path.read_text()
+    changed = yaml.safe_load(original)
+    changed["final"]["epochs"] += 1
+    try:
+        config_path.write_text(yaml.safe_dump(changed, sort_keys=False))
+        dry = run_snakemake(smoke_run, "-n", "--cores", "2").stdout
+        stats = dict(re.findall(r"^(\w+)\s+(\d+)$", dry, flags=re.M))
+        assert stats == {"all": "1", "train_final": "1", "total": "2"}, dry
+    finally:
+        config_path.write_text(original)
+
+
+def test_results_do_not_depend_on_cores(smoke_run, tmp_path, archive):
+    other = make_workdir(tmp_path / "one_core", smoke_config(archive))
+    run_snakemake(other, "--cores", "1")
+    assert csv_files(other) == csv_files(smoke_run)
+    for path in csv_files(smoke_run):
+        assert (other / path).read_bytes() == (smoke_run / path).read_bytes(), path
+
+
+def test_fine_grid_derived_from_coarse_top_runs(tmp_path, archive):
+    from twolayer.search import derive_fine_grid, grid_points
+
+    workdir = make_workdir(tmp_path, smoke_config(archive, fine={"grid_from": "coarse"}))
+    run_snakemake(workdir, "--cores", "2", "results/fine/summary.csv")
+    coarse_top = pd.read_csv(workdir / "results/coarse/top3.csv")
+    expected = grid_points(*derive_fine_grid(coarse_top, 2, 2, 1.5))
+    assert sorted(pd.read_csv(workdir / "results/fine/summary.csv")["run_id"]) == sorted(expected)
+
+
+def test_gradient_check_fails_above_its_bound(tmp_path, archive):
+    workdir = make_workdir(tmp_path, smoke_config(archive, gradcheck={"max_rel_error": 1e-12}))
+    result = run_snakemake(workdir, "--cores", "1", "results/gradcheck/gradcheck.csv", check=False)
+    assert result.returncode != 0
+    log = (workdir / "results/logs/check_gradients/check_gradients.log").read_text()
+    assert "Gradient check failed" in log and "gradcheck.max_rel_error" in log
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ({"coarse": {"learning_rates": [0.1, -0.5]}}, "coarse.learning_rates"),
+        ({"training": {"momentum": 1.0}}, "training.momentum"),
+        ({"splits": {"test": ["data_batch_9"]}}, "splits.test[0]"),
+        ({"final": {"epochs": 0}}, "final.epochs"),
+        ({"trainig": {"momentum": 0.5}}, "trainig"),
+    ],
+)
+def test_invalid_config_is_rejected_before_any_job(tmp_path, archive, override, expected):
+    workdir = make_workdir(tmp_path, smoke_config(archive, **override))
+    result = run_snakemake(workdir, "--cores", "1", check=False)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "The configuration is invalid" in output and expected in output
+    assert not (workdir / "results").exists()

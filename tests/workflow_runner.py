@@ -1,0 +1,54 @@
+"""Running the repository's workflow in a scratch folder on a synthetic archive."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from synthetic import write_archive
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def deep_update(base: dict, extra: dict) -> dict:
+    result = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = deep_update(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def smoke_config(archive: Path, **overrides) -> dict:
+    """config.yaml with config/smoke.yaml on top, reading ``archive``, plus ``overrides``."""
+    base = yaml.safe_load((REPO / "config.yaml").read_text())
+    config = deep_update(base, yaml.safe_load((REPO / "config" / "smoke.yaml").read_text()))
+    md5 = hashlib.md5(archive.read_bytes()).hexdigest()
+    config = deep_update(config, {"data": {"url": str(archive), "md5": md5, "retries": 0}})
+    return deep_update(config, overrides)
+
+
+def make_workdir(path: Path, config: dict) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def run_snakemake(workdir: Path, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
+    command = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), *args]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-5000:]}\n{result.stderr[-5000:]}")
+    return result
+
+
+def archive_for(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("archive")
+    return write_archive(folder / "cifar-10-python.tar.gz", images_per_batch=200)

@@ -1,0 +1,97 @@
+# Configuration check, wildcard constraints and the helpers the rules call.
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from twolayer.config import validate_config
+from twolayer.search import derive_fine_grid, grid_points, grid_values
+
+validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+
+SPLITS = ("search_train", "search_val", "final_train", "test")
+GRIDS = ("coarse", "fine")
+
+
+wildcard_constraints:
+    run=r"lr[^_/]+_reg[^_/]+",
+    split="|".join(SPLITS),
+    momentum=r"[0-9.]+",
+
+
+def package_code(*modules):
+    """Source files of the package modules a rule runs, so editing them reruns the rule."""
+    package = os.path.relpath(Path(workflow.basedir) / "src" / "twolayer")
+    return [f"{package}/{module}.py" for module in modules]
+
+
+TRAINING_CODE = package_code("layers", "initializers", "network", "optimizers", "training", "seeding", "preprocess", "stages")
+
+
+def batch_files():
+    """Every archive member the configured splits name, plus the class names."""
+    batches = sorted({batch for split in SPLITS for batch in config["splits"][split]})
+    return [f"resources/cifar-10-batches-py/{batch}" for batch in batches]
+
+
+def split_batches():
+    return {split: list(config["splits"][split]) for split in SPLITS}
+
+
+def training_setup():
+    return dict(config["training"])
+
+
+def momentum_figures():
+    return [f"results/momentum/momentum_{value:g}.png" for value in config["momentum"]["values"]]
+
+
+def grid_histories(grid, learning_rates=None, regularizations=None):
+    """History files of every point of a grid, from the config unless the axes are given."""
+    if learning_rates is None:
+        learning_rates, regularizations = grid_values(config[grid]["learning_rates"]), grid_values(config[grid]["regularizations"])
+    return [f"results/{grid}/runs/{run}/history.csv" for run in grid_points(learning_rates, regularizations)]
+
+
+def fine_histories(wildcards):
+    """The fine grid's histories; with fine.grid_from: coarse, derived after the coarse checkpoint."""
+    spec = config["fine"]
+    if spec["grid_from"] != "coarse":
+        return grid_histories("fine")
+    top = pd.read_csv(checkpoints.select_coarse.get().output.top)
+    derived = spec["derived"]
+    return grid_histories("fine", *derive_fine_grid(top, derived["learning_rates"], derived["regularizations"], derived["widen"]))
+
+
+def grid_title(grid):
+    return f"{grid.capitalize()} search: validation accuracy after {config[grid]['epochs']} epochs"
+
+
+def study_outputs():
+    """Every file of the output contract: the default target."""
+    outputs = [
+        "results/data/class_balance.csv",
+        "results/data/samples.png",
+        "results/gradcheck/gradcheck.csv",
+        "results/momentum/history.csv",
+        "results/momentum/comparison.png",
+        *momentum_figures(),
+    ]
+    for grid in GRIDS:
+        outputs += [
+            f"results/{grid}/summary.csv",
+            f"results/{grid}/top3.csv",
+            f"results/{grid}/heatmap.png",
+            f"results/{grid}/top3_curves.png",
+        ]
+    outputs += [
+        "results/final/history.csv",
+        "results/final/metrics.json",
+        "results/final/confusion_matrix.csv",
+        "results/final/per_class_accuracy.csv",
+        "results/final/model.npz",
+        "results/final/learning_curves.png",
+        "results/final/confusion_matrix.png",
+    ]
+    return outputs

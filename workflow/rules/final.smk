@@ -1,0 +1,31 @@
+# Train the best fine-search configuration on all training images and test it.
+
+
+rule train_final:
+    input:
+        train="results/data/final_train.npz",
+        test="results/data/test.npz",
+        meta="resources/cifar-10-batches-py/batches.meta",
+        fine_top="results/fine/top3.csv",
+        code=TRAINING_CODE + package_code("plots"),
+    output:
+        history="results/final/history.csv",
+        metrics="results/final/metrics.json",
+        confusion="results/final/confusion_matrix.csv",
+        per_class="results/final/per_class_accuracy.csv",
+        model="results/final/model.npz",
+        curves_png=report("results/final/learning_curves.png", caption="../report/final_curves.rst", category="Final training"),
+        confusion_png=report("results/final/confusion_matrix.png", caption="../report/confusion.rst", category="Final training"),
+    log:
+        "results/logs/train_final/train_final.log",
+    benchmark:
+        "results/benchmarks/train_final/train_final.tsv"
+    params:
+        epochs=config["final"]["epochs"],
+        setup=training_setup(),
+        seed=config["seed"],
+    threads: 1
+    conda:
+        "../envs/twolayer.yaml"
+    script:
+        "../scripts/train_final.py"

@@ -1,0 +1,21 @@
+# Backpropagation against finite differences for the configured networks.
+
+
+rule check_gradients:
+    input:
+        split="results/data/search_train.npz",
+        code=package_code("layers", "network", "gradcheck", "stages"),
+    output:
+        table=report("results/gradcheck/gradcheck.csv", caption="../report/gradcheck.rst", category="Gradient check"),
+    log:
+        "results/logs/check_gradients/check_gradients.log",
+    benchmark:
+        "results/benchmarks/check_gradients/check_gradients.tsv"
+    params:
+        settings=config["gradcheck"],
+        seed=config["seed"],
+    threads: 1
+    conda:
+        "../envs/twolayer.yaml"
+    script:
+        "../scripts/check_gradients.py"

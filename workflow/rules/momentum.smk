@@ -1,0 +1,24 @@
+# Full-batch training on a small subset for each momentum value.
+
+
+rule study_momentum:
+    input:
+        split="results/data/search_train.npz",
+        code=TRAINING_CODE + package_code("plots"),
+    output:
+        history="results/momentum/history.csv",
+        comparison=report("results/momentum/comparison.png", caption="../report/momentum.rst", category="Momentum"),
+        curves=report(momentum_figures(), caption="../report/momentum_single.rst", category="Momentum"),
+    log:
+        "results/logs/study_momentum/study_momentum.log",
+    benchmark:
+        "results/benchmarks/study_momentum/study_momentum.tsv"
+    params:
+        settings=config["momentum"],
+        setup=training_setup(),
+        seed=config["seed"],
+    threads: 1
+    conda:
+        "../envs/twolayer.yaml"
+    script:
+        "../scripts/study_momentum.py"

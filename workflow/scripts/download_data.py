@@ -1,0 +1,17 @@
+"""Fetch the dataset archive named in the config and verify its md5."""
+
+from snakemake.iocontainers import Snakemake
+
+from twolayer.jobs import job
+from twolayer.stages import download_data
+
+snakemake: Snakemake  # injected by Snakemake when it runs the script
+
+with job(snakemake.log[0], snakemake.threads):
+    download_data(
+        snakemake.params.url,
+        snakemake.params.md5,
+        snakemake.output.archive,
+        retries=snakemake.params.retries,
+        timeout=snakemake.params.timeout,
+    )

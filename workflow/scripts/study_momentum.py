@@ -1,0 +1,25 @@
+"""Train on a small subset once per momentum value and plot the curves."""
+
+from snakemake.iocontainers import Snakemake
+
+from twolayer.jobs import job
+from twolayer.stages import TrainingSetup, study_momentum
+
+snakemake: Snakemake  # injected by Snakemake when it runs the script
+
+settings = snakemake.params.settings
+with job(snakemake.log[0], snakemake.threads):
+    study_momentum(
+        snakemake.input.split,
+        samples=settings["samples"],
+        learning_rate=settings["learning_rate"],
+        epochs=settings["epochs"],
+        momenta=settings["values"],
+        regularization=settings["regularization"],
+        decay=settings["decay"],
+        setup=TrainingSetup(**snakemake.params.setup),
+        seed=snakemake.params.seed,
+        out_csv=snakemake.output.history,
+        comparison_png=snakemake.output.comparison,
+        curve_pngs=snakemake.output.curves,
+    )

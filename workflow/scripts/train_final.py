@@ -1,0 +1,20 @@
+"""Train the best fine-search configuration on all training images; test it."""
+
+from snakemake.iocontainers import Snakemake
+
+from twolayer.jobs import job
+from twolayer.stages import TrainingSetup, train_final_model
+
+snakemake: Snakemake  # injected by Snakemake when it runs the script
+
+with job(snakemake.log[0], snakemake.threads):
+    train_final_model(
+        snakemake.input.train,
+        snakemake.input.test,
+        snakemake.input.meta,
+        snakemake.input.fine_top,
+        epochs=snakemake.params.epochs,
+        setup=TrainingSetup(**snakemake.params.setup),
+        seed=snakemake.params.seed,
+        outputs=dict(snakemake.output.items()),
+    )
