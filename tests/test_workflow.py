@@ -181,3 +181,14 @@ def test_invalid_config_is_rejected_before_any_job(tmp_path, archive, override, 
     output = result.stdout + result.stderr
     assert "The configuration is invalid" in output and expected in output
     assert not (workdir / "results").exists()
+
+
+def test_benchmark_cli_reads_stage_times_and_times_a_pass(smoke_run, capsys):
+    from twolayer.benchmark import main
+
+    main(["stages", "--results", str(smoke_run / "results")])
+    stages = capsys.readouterr().out
+    assert "| coarse_search" in stages and "train_final" in stages and "sum of job wall times" in stages
+    main(["pass", "--samples", "50", "--repeats", "1", "--threads", "1"])
+    timing = capsys.readouterr().out
+    assert "float32" in timing and "float64" in timing
