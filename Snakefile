@@ -12,6 +12,7 @@
 #   final/       history.csv, metrics.json, confusion_matrix.csv, per_class_accuracy.csv,
 #                model.npz, learning_curves.png, confusion_matrix.png
 #   logs/, benchmarks/   one log and one benchmark file per job
+# report/        report.md and report.pdf, assembled from the files above
 # resources/     the downloaded archive and its extracted batches
 
 from snakemake.utils import min_version
@@ -22,6 +23,9 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/preprocess.smk"
@@ -29,6 +33,7 @@ include: "workflow/rules/gradcheck.smk"
 include: "workflow/rules/momentum.smk"
 include: "workflow/rules/search.smk"
 include: "workflow/rules/final.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

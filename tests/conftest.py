@@ -16,3 +16,21 @@ def small_problem(rng):
     X = rng.uniform(0.0, 1.0, size=(N, D))
     y = rng.integers(0, C, size=N)
     return X, y, C
+
+
+@pytest.fixture(scope="session")
+def archive(tmp_path_factory):
+    """A synthetic CIFAR-10 archive shared by the workflow tests."""
+    from workflow_runner import archive_for
+
+    return archive_for(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory, archive):
+    """One complete run of the workflow on the smoke configuration; its folder."""
+    from workflow_runner import make_workdir, run_snakemake, smoke_config
+
+    workdir = make_workdir(tmp_path_factory.mktemp("smoke"), smoke_config(archive))
+    run_snakemake(workdir, "--cores", "2")
+    return workdir

@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import plots
 from .cifar import extract_archive, load_class_names
-from .download import fetch_archive
+from .download import fetch_archive, md5sum
 from .gradcheck import check_network
 from .io import save_npz, write_csv, write_json
 from .network import Network, build_network, two_layer_network
@@ -114,6 +114,13 @@ class TrainingSetup:
 
 def download_data(url: str, md5: str, archive: str | Path, retries: int, timeout: float) -> None:
     fetch_archive(url, md5, archive, retries=retries, timeout=timeout)
+
+
+def describe_source(url: str, archive: str | Path, out_json: str | Path) -> dict:
+    """Write the archive's source, size and md5 (computed again from the file) as JSON."""
+    info = {"url": url, "md5": md5sum(archive), "bytes": Path(archive).stat().st_size}
+    write_json(info, out_json)
+    return info
 
 
 def extract_data(archive: str | Path, out_dir: str | Path) -> None:

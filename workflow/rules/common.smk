@@ -20,10 +20,14 @@ wildcard_constraints:
     momentum=r"[0-9.]+",
 
 
+def repo_file(path):
+    """A file of this repository, relative to the working directory."""
+    return os.path.relpath(Path(workflow.basedir) / path)
+
+
 def package_code(*modules):
     """Source files of the package modules a rule runs, so editing them reruns the rule."""
-    package = os.path.relpath(Path(workflow.basedir) / "src" / "twolayer")
-    return [f"{package}/{module}.py" for module in modules]
+    return [repo_file(f"src/twolayer/{module}.py") for module in modules]
 
 
 TRAINING_CODE = package_code("layers", "initializers", "network", "optimizers", "training", "seeding", "preprocess", "stages")
@@ -86,6 +90,7 @@ def study_outputs():
             f"results/{grid}/top3_curves.png",
         ]
     outputs += [
+        "results/data/source.json",
         "results/final/history.csv",
         "results/final/metrics.json",
         "results/final/confusion_matrix.csv",
@@ -93,5 +98,7 @@ def study_outputs():
         "results/final/model.npz",
         "results/final/learning_curves.png",
         "results/final/confusion_matrix.png",
+        "report/report.md",
+        "report/report.pdf",
     ]
     return outputs

@@ -35,3 +35,21 @@ rule extract_data:
         "../envs/twolayer.yaml"
     script:
         "../scripts/extract_data.py"
+
+
+rule describe_source:
+    input:
+        archive="resources/cifar-10-python.tar.gz",
+    output:
+        source="results/data/source.json",
+    log:
+        "results/logs/describe_source/describe_source.log",
+    benchmark:
+        "results/benchmarks/describe_source/describe_source.tsv"
+    params:
+        url=config["data"]["url"],
+    threads: 1
+    conda:
+        "../envs/twolayer.yaml"
+    script:
+        "../scripts/describe_source.py"

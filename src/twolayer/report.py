@@ -1,0 +1,354 @@
+"""The study's report: a Markdown document filled from the run's files, and its PDF.
+
+``build_context`` reads every result file and derives the numbers and sentences the
+report states; ``render_markdown`` fills the Jinja2 template with them (undefined
+names are errors, so no placeholder can survive); ``render_pdf`` converts the
+Markdown with pandoc to Typst and compiles that to PDF, both from pip packages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import numpy as np
+import pandas as pd
+import yaml
+from threadpoolctl import threadpool_info
+
+from .benchmark import stage_table
+from .io import atomic_path, read_json
+from .network import two_layer_network
+
+PACKAGES = ("numpy", "pandas", "matplotlib", "threadpoolctl", "snakemake", "jinja2", "pypandoc_binary", "typst")
+
+STATISTIC_LABELS = {
+    "sum_abs_diff": "sum of abs. differences",
+    "mean_abs_analytic": "mean abs. value, backprop",
+    "mean_abs_numeric": "mean abs. value, numeric",
+    "min_abs_analytic": "min abs. value, backprop",
+    "min_abs_numeric": "min abs. value, numeric",
+    "max_abs_analytic": "max abs. value, backprop",
+    "max_abs_numeric": "max abs. value, numeric",
+    "max_rel_error": "max relative error",
+}
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """Where the report finds the run's files (paths as the workflow names them)."""
+
+    source: str
+    class_balance: str
+    samples_png: str
+    gradcheck: str
+    momentum: str
+    momentum_png: str
+    coarse_summary: str
+    coarse_top: str
+    coarse_heatmap: str
+    coarse_curves: str
+    fine_summary: str
+    fine_top: str
+    fine_heatmap: str
+    fine_curves: str
+    final_metrics: str
+    final_history: str
+    final_per_class: str
+    final_curves: str
+    final_confusion_png: str
+    benchmarks: str
+
+
+def pct(value: float, digits: int = 2) -> str:
+    """0.50224 -> '50.22%'."""
+    return f"{100 * float(value):.{digits}f}%"
+
+
+def sci(value: float) -> str:
+    """7.8331e-3 -> '7.833e-03'."""
+    return f"{float(value):.3e}"
+
+
+def points(value: float) -> str:
+    """A difference of fractions in percentage points, signed: -0.0045 -> '-0.45'."""
+    return f"{100 * float(value):+.2f}"
+
+
+def _relative(path: str | Path, start: str | Path) -> str:
+    return Path(os.path.relpath(path, start)).as_posix()
+
+
+def _first_epoch_at_full_accuracy(rows: pd.DataFrame) -> int | None:
+    full = rows.loc[rows["accuracy"] >= 1.0, "epoch"]
+    return int(full.iloc[0]) if len(full) else None
+
+
+def _git_commit(repo: str | Path) -> str:
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not run from a git checkout)"
+    return commit + (" with uncommitted changes" if dirty else "")
+
+
+def _versions() -> list[dict]:
+    rows = [{"name": "python", "version": platform.python_version()}]
+    for package in PACKAGES:
+        try:
+            rows.append({"name": package, "version": importlib.metadata.version(package)})
+        except importlib.metadata.PackageNotFoundError:
+            rows.append({"name": package, "version": "not installed"})
+    for blas in threadpool_info():
+        rows.append({"name": f"BLAS ({blas['internal_api']}, {blas.get('architecture', '?')})", "version": blas["version"]})
+    return rows
+
+
+def config_digest(config: Mapping) -> str:
+    """sha256 of the configuration as canonical JSON."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
+
+
+def _search_context(summary_path: str, top_path: str, heatmap: str, curves: str, epochs: int, report_dir: Path) -> dict:
+    summary = pd.read_csv(summary_path)
+    top = pd.read_csv(top_path)
+    diverged = summary[summary["status"] == "diverged"]
+    return {
+        "epochs": epochs,
+        "runs": len(summary),
+        "learning_rates": sorted(summary["learning_rate"].unique(), reverse=True),
+        "regularizations": sorted(summary["regularization"].unique(), reverse=True),
+        "diverged": diverged.to_dict("records"),
+        "top": top.to_dict("records"),
+        "best": top.iloc[0].to_dict(),
+        "spread": float(summary.loc[summary["status"] == "ok", "val_accuracy"].max() - summary.loc[summary["status"] == "ok", "val_accuracy"].min()),
+        "heatmap": _relative(heatmap, report_dir),
+        "curves": _relative(curves, report_dir),
+    }
+
+
+def _gradcheck_context(path: str, settings: Mapping) -> dict:
+    table = pd.read_csv(path)
+    networks = []
+    for name, rows in table.groupby("network", sort=False):
+        spec = settings["networks"][name]
+        sizes = [3072, *spec["hidden_sizes"], 10]
+        networks.append(
+            {
+                "name": name,
+                "architecture": " → ".join(map(str, sizes)),
+                "regularization": ", ".join(f"{v:g}" for v in spec["regularization"]),
+                "parameters": rows["parameter"].tolist(),
+                "shapes": rows["shape"].tolist(),
+                "statistics": [
+                    {"label": label, "values": rows[column].tolist()} for column, label in STATISTIC_LABELS.items()
+                ],
+                "max_rel_error": float(rows["max_rel_error"].max()),
+            }
+        )
+    worst = float(table["max_rel_error"].max())
+    return {
+        "networks": networks,
+        "worst": worst,
+        "passed": worst <= settings["max_rel_error"],
+        "bound": settings["max_rel_error"],
+        "method": settings["method"],
+        "h": settings["h"],
+        "samples": settings["samples"],
+    }
+
+
+def _reproduction(published: Mapping, coarse: dict, fine: dict, final: Mapping, gradcheck_path: str) -> dict:
+    rows = []
+    for grid, ours in (("coarse", coarse), ("fine", fine)):
+        theirs = sorted(published[f"{grid}_top3"], key=lambda row: -row["val_accuracy"])
+        for rank, (pub, run) in enumerate(zip(theirs, ours["top"]), start=1):
+            for key, label in (("val_accuracy", "validation"), ("train_accuracy", "training")):
+                rows.append(
+                    {
+                        "quantity": f"{grid.capitalize()} #{rank}, {label} accuracy",
+                        "published": f"{pct(pub[key])} (lr {pub['learning_rate']:g}, λ {pub['regularization']:g})",
+                        "ours": f"{pct(run[key])} (lr {run['learning_rate']:g}, λ {run['regularization']:g})",
+                        "difference": points(run[key] - pub[key]),
+                    }
+                )
+    for key, label in (("train_accuracy", "training"), ("test_accuracy", "test")):
+        rows.append(
+            {
+                "quantity": f"Final {label} accuracy",
+                "published": pct(published["final"][key]),
+                "ours": pct(final[key]),
+                "difference": points(final[key] - published["final"][key]),
+            }
+        )
+    gradcheck = pd.read_csv(gradcheck_path)
+    sums = []
+    for network, parameters in published["gradcheck_sum_abs_diff"].items():
+        for parameter, value in parameters.items():
+            match = gradcheck[(gradcheck["network"] == network) & (gradcheck["parameter"] == parameter)]
+            if len(match):
+                ours = float(match["sum_abs_diff"].iloc[0])
+                sums.append({"quantity": f"{network} {parameter}", "published": sci(value), "ours": sci(ours), "ratio": f"{ours / value:.2f}"})
+    test_gap = final["test_accuracy"] - published["final"]["test_accuracy"]
+    return {"accuracies": rows, "gradcheck": sums, "test_gap_points": 100 * test_gap, "citation": published["citation"]}
+
+
+def build_context(inputs: ReportInputs, config: Mapping, published: Mapping, report_dir: str | Path, repo: str | Path) -> dict:
+    """Everything the template states, read or derived from the run's files."""
+    report_dir = Path(report_dir)
+    source = read_json(inputs.source)
+    balance = pd.read_csv(inputs.class_balance)
+    split_names = list(dict.fromkeys(balance["split"]))
+    counts = balance.pivot(index="class", columns="split", values="count").loc[list(dict.fromkeys(balance["class"]))]
+    splits = [
+        {"name": name, "batches": ", ".join(config["splits"][name]), "images": int(counts[name].sum())} for name in split_names
+    ]
+
+    training = config["training"]
+    net = two_layer_network(np.zeros(3072), hidden_size=training["hidden_size"], weight_init="zeros")
+    architecture = [
+        {
+            "name": layer.name,
+            "kind": type(layer).__name__,
+            "input": layer.input_size,
+            "output": layer.output_size,
+            "parameters": sum(p.size for p in layer.params.values()),
+        }
+        for layer in net.layers
+    ]
+
+    momentum_history = pd.read_csv(inputs.momentum)
+    momenta = []
+    for value, rows in momentum_history.groupby("momentum", sort=True):
+        momenta.append(
+            {
+                "value": value,
+                "full_epoch": _first_epoch_at_full_accuracy(rows),
+                "final_cost": float(rows["cost"].iloc[-1]),
+                "final_accuracy": float(rows["accuracy"].iloc[-1]),
+            }
+        )
+
+    coarse = _search_context(inputs.coarse_summary, inputs.coarse_top, inputs.coarse_heatmap, inputs.coarse_curves, config["coarse"]["epochs"], report_dir)
+    fine = _search_context(inputs.fine_summary, inputs.fine_top, inputs.fine_heatmap, inputs.fine_curves, config["fine"]["epochs"], report_dir)
+    final = read_json(inputs.final_metrics)
+    history = pd.read_csv(inputs.final_history)
+    per_class = pd.read_csv(inputs.final_per_class)
+    ranked = per_class.sort_values("accuracy", ascending=False, kind="stable")
+
+    stages = stage_table(Path(inputs.benchmarks).parent).to_dict("records")
+    return {
+        "seed": config["seed"],
+        "config": config,
+        "config_yaml": yaml.safe_dump(dict(config), sort_keys=False, width=88).strip(),
+        "config_digest": config_digest(config),
+        "data": {
+            "url": source["url"],
+            "md5": source["md5"],
+            "megabytes": source["bytes"] / 1e6,
+            "official": source["md5"].lower() == "c58f30108f718f92721af3b95e74349a",
+            "splits": splits,
+            "split_names": split_names,
+            "balance": [{"class": name, "counts": [int(counts.loc[name, s]) for s in split_names]} for name in counts.index],
+            "samples": _relative(inputs.samples_png, report_dir),
+        },
+        "architecture": architecture,
+        "total_parameters": sum(row["parameters"] for row in architecture),
+        "training": training,
+        "gradcheck": _gradcheck_context(inputs.gradcheck, config["gradcheck"]),
+        "momentum": {
+            "settings": config["momentum"],
+            "values": momenta,
+            "figure": _relative(inputs.momentum_png, report_dir),
+        },
+        "coarse": coarse,
+        "fine": fine,
+        "fine_from_coarse": config["fine"]["grid_from"] == "coarse",
+        "final": {
+            **final,
+            "figure": _relative(inputs.final_curves, report_dir),
+            "confusion": _relative(inputs.final_confusion_png, report_dir),
+            "per_class": per_class.to_dict("records"),
+            "best_class": ranked.iloc[0].to_dict(),
+            "worst_class": ranked.iloc[-1].to_dict(),
+            "best_epoch_test": int(history.loc[history["test_accuracy"].idxmax(), "epoch"]),
+            "gap": final["train_accuracy"] - final["test_accuracy"],
+        },
+        "reproduction": _reproduction(published, coarse, fine, final, inputs.gradcheck),
+        "provenance": {
+            "commit": _git_commit(repo),
+            "versions": _versions(),
+            "stages": stages,
+            "job_seconds": sum(row["total_s"] for row in stages),
+        },
+    }
+
+
+def environment(template_dir: str | Path) -> jinja2.Environment:
+    """Jinja2 environment for Markdown: strict about undefined names, with number filters."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters.update(pct=pct, sci=sci, points=points)
+    return env
+
+
+def render_markdown(template: str | Path, context: Mapping, out_md: str | Path) -> str:
+    template = Path(template)
+    text = environment(template.parent).get_template(template.name).render(**context)
+    with atomic_path(out_md) as tmp:
+        tmp.write_text(text)
+    return text
+
+
+def render_pdf(markdown: str | Path, out_pdf: str | Path, root: str | Path = ".") -> None:
+    """Markdown -> Typst (pandoc, from pypandoc_binary) -> PDF (typst), images relative to the Markdown."""
+    import pypandoc
+    import typst
+
+    markdown = Path(markdown)
+    # The Typst source sits beside the Markdown so that relative image paths resolve alike.
+    fd, typ = tempfile.mkstemp(dir=markdown.parent, prefix=f".{markdown.stem}.", suffix=".typ")
+    os.close(fd)
+    try:
+        pypandoc.convert_file(str(markdown), "typst", format="markdown", outputfile=typ, extra_args=["--standalone", "--columns=10000"])
+        with atomic_path(out_pdf) as pdf:
+            typst.compile(typ, output=str(pdf), root=str(Path(root).resolve()))
+    finally:
+        os.unlink(typ)
+
+
+def write_report(
+    inputs: ReportInputs,
+    config: Mapping,
+    published_path: str | Path,
+    template: str | Path,
+    out_md: str | Path,
+    out_pdf: str | Path,
+    repo: str | Path,
+) -> dict:
+    """Build the context, write report.md and report.pdf."""
+    published = yaml.safe_load(Path(published_path).read_text())
+    context = build_context(inputs, config, published, Path(out_md).parent, repo)
+    render_markdown(template, context, out_md)
+    render_pdf(out_md, out_pdf, root=".")
+    return context

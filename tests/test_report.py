@@ -1,0 +1,156 @@
+"""The generated report on the smoke run: sections, numbers traced to the CSVs, a readable PDF."""
+
+import re
+
+import pandas as pd
+import pymupdf
+import pytest
+
+from workflow_runner import run_snakemake
+
+pytestmark = pytest.mark.slow
+
+SECTIONS = [
+    "# CIFAR-10",
+    "# Layer design and backpropagation",
+    "# Layer initialization",
+    "# Gradient checking",
+    "# Optimization",
+    "## The effect of momentum",
+    "# Search for parameters",
+    "## Coarse search",
+    "## Fine search",
+    "# Final",
+    "# Reproduction",
+    "# Provenance",
+]
+FIGURES = 8  # samples, momentum, two heat maps, two top-run curves, final curves, confusion matrix
+
+
+@pytest.fixture(scope="module")
+def markdown(smoke_run):
+    return (smoke_run / "report" / "report.md").read_text()
+
+
+def table(markdown, caption):
+    """Rows (lists of cell strings, header first) of the pipe table above the caption."""
+    lines = markdown.splitlines()
+    end = next(i for i, line in enumerate(lines) if line.startswith(f"Table: {caption}"))
+    start = end - 1
+    while not lines[start].startswith("|"):
+        start -= 1
+    first = start
+    while first > 0 and lines[first - 1].startswith("|"):
+        first -= 1
+    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in lines[first : start + 1]]
+    return [rows[0]] + rows[2:]  # drop the alignment row
+
+
+def percent(cell):
+    return float(cell.rstrip("%")) / 100
+
+
+def test_report_has_every_section_in_order(markdown):
+    positions = [markdown.index(f"\n{section}\n") for section in SECTIONS]
+    assert positions == sorted(positions)
+    assert markdown.lstrip().startswith("---\ntitle:")
+    assert "**Summary.**" in markdown
+
+
+def test_no_template_syntax_survives(markdown):
+    for token in ("{{", "}}", "{% ", " %}", "{#", "#}"):
+        assert token not in markdown, token
+    assert not re.search(r"\b(None|nan|NaN|inf)\b", markdown)
+
+
+@pytest.mark.parametrize("grid", ["coarse", "fine"])
+def test_top_run_tables_equal_the_csv(markdown, smoke_run, grid):
+    rows = table(markdown, f"Best runs of the {grid} search.")[1:]
+    top = pd.read_csv(smoke_run / f"results/{grid}/top3.csv")
+    assert len(rows) == len(top)
+    for cells, expected in zip(rows, top.itertuples()):
+        assert float(cells[1]) == expected.learning_rate
+        assert float(cells[2]) == expected.regularization
+        assert percent(cells[3]) == pytest.approx(expected.train_accuracy, abs=5e-5)
+        assert percent(cells[4]) == pytest.approx(expected.val_accuracy, abs=5e-5)
+
+
+def test_gradient_check_tables_equal_the_csv(markdown, smoke_run):
+    gradcheck = pd.read_csv(smoke_run / "results/gradcheck/gradcheck.csv")
+    for network, rows in gradcheck.groupby("network"):
+        cells = table(markdown, f"Gradient check of the network {network} ")
+        header, body = cells[0], cells[1:]
+        assert [h.split(" (")[0] for h in header[1:]] == rows["parameter"].tolist()
+        by_label = {row[0]: [float(v) for v in row[1:]] for row in body}
+        for column, label in (("sum_abs_diff", "sum of abs. differences"), ("max_rel_error", "max relative error"),
+                              ("mean_abs_numeric", "mean abs. value, numeric")):
+            assert by_label[label] == pytest.approx(rows[column].tolist(), rel=5e-4)
+
+
+def test_final_numbers_and_per_class_table_equal_the_files(markdown, smoke_run):
+    import json
+
+    metrics = json.loads((smoke_run / "results/final/metrics.json").read_text())
+    assert f"**{100 * metrics['test_accuracy']:.2f}%**" in markdown
+    assert f"**{100 * metrics['train_accuracy']:.2f}%**" in markdown
+    per_class = pd.read_csv(smoke_run / "results/final/per_class_accuracy.csv")
+    rows = table(markdown, "Test accuracy per class.")[1:]
+    assert [row[0] for row in rows] == per_class["class"].tolist()
+    assert [int(row[2]) for row in rows] == per_class["correct"].tolist()
+    assert [percent(row[3]) for row in rows] == pytest.approx(per_class["accuracy"].tolist(), abs=5e-5)
+
+
+def test_class_balance_table_equals_the_csv(markdown, smoke_run):
+    balance = pd.read_csv(smoke_run / "results/data/class_balance.csv")
+    cells = table(markdown, "Class balance of each split.")
+    header = cells[0][1:]
+    for row in cells[1:]:
+        for split, count in zip(header, row[1:]):
+            expected = balance[(balance["split"] == split) & (balance["class"] == row[0])]["count"].item()
+            assert int(count) == expected
+
+
+def test_reproduction_table_compares_with_the_published_figures(markdown, smoke_run):
+    import json
+
+    import yaml
+
+    from workflow_runner import REPO
+
+    published = yaml.safe_load((REPO / "report" / "published.yaml").read_text())["final"]
+    rows = {row[0]: row for row in table(markdown, "Accuracies, published and reproduced.")[1:]}
+    metrics = json.loads((smoke_run / "results/final/metrics.json").read_text())
+    for key, label in (("test_accuracy", "Final test accuracy"), ("train_accuracy", "Final training accuracy")):
+        cells = rows[label]
+        assert percent(cells[1]) == pytest.approx(published[key], abs=5e-5)
+        assert percent(cells[2]) == pytest.approx(metrics[key], abs=5e-5)
+        assert float(cells[3]) == pytest.approx(100 * (metrics[key] - published[key]), abs=0.006)
+
+
+def test_pdf_is_valid_with_pages_and_every_figure(smoke_run, tmp_path):
+    pdf_path = smoke_run / "report" / "report.pdf"
+    assert pdf_path.read_bytes()[:5] == b"%PDF-"
+    with pymupdf.open(pdf_path) as document:
+        assert document.page_count >= 8
+        images = sum(len(page.get_images()) for page in document)
+        assert images == FIGURES
+        text = "".join(page.get_text() for page in document)
+        for section in ("CIFAR-10", "Gradient checking", "Reproduction", "Provenance"):
+            assert section in text
+        for index, page in enumerate(document):  # render every page as a reader would
+            pixmap = page.get_pixmap(dpi=40)
+            assert pixmap.width > 0 and pixmap.height > 0
+            pixmap.save(tmp_path / f"page{index + 1}.png")
+
+
+def test_report_rule_alone_reruns_nothing_else(smoke_run):
+    dry = run_snakemake(smoke_run, "report/report.pdf", "--forcerun", "render_report", "-n", "--cores", "1").stdout
+    stats = dict(re.findall(r"^(\w+)\s+(\d+)$", dry, flags=re.M))
+    assert stats == {"render_report": "1", "total": "1"}, dry
+
+
+def test_snakemake_html_report(smoke_run):
+    out = smoke_run / "workflow-report.html"
+    run_snakemake(smoke_run, "--report", str(out))
+    html = out.read_text()
+    assert "confusion" in html.lower() and len(html) > 10_000

@@ -1,0 +1,43 @@
+# Assemble the run's results into report/report.md and report/report.pdf.
+
+
+rule render_report:
+    input:
+        source="results/data/source.json",
+        class_balance="results/data/class_balance.csv",
+        samples_png="results/data/samples.png",
+        gradcheck="results/gradcheck/gradcheck.csv",
+        momentum="results/momentum/history.csv",
+        momentum_png="results/momentum/comparison.png",
+        coarse_summary="results/coarse/summary.csv",
+        coarse_top="results/coarse/top3.csv",
+        coarse_heatmap="results/coarse/heatmap.png",
+        coarse_curves="results/coarse/top3_curves.png",
+        fine_summary="results/fine/summary.csv",
+        fine_top="results/fine/top3.csv",
+        fine_heatmap="results/fine/heatmap.png",
+        fine_curves="results/fine/top3_curves.png",
+        final_metrics="results/final/metrics.json",
+        final_history="results/final/history.csv",
+        final_per_class="results/final/per_class_accuracy.csv",
+        final_curves="results/final/learning_curves.png",
+        final_confusion_png="results/final/confusion_matrix.png",
+        template=repo_file("report/template.md.j2"),
+        published=repo_file("report/published.yaml"),
+        code=package_code("report", "benchmark"),
+    output:
+        markdown="report/report.md",
+        pdf="report/report.pdf",
+    log:
+        "results/logs/render_report/render_report.log",
+    benchmark:
+        "results/benchmarks/render_report/render_report.tsv"
+    params:
+        config=config,
+        benchmarks="results/benchmarks",
+        repo=workflow.basedir,
+    threads: 1
+    conda:
+        "../envs/twolayer.yaml"
+    script:
+        "../scripts/render_report.py"
