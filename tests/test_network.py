@@ -1,6 +1,7 @@
 """The stacked network: whole-network gradients, architecture, argument checks."""
 
 import numpy as np
+import twolayer as tl
 import pytest
 
 from twolayer import (
@@ -97,3 +98,52 @@ def test_network_rejects_bad_stacks(rng):
         Network([Linear(4, 3, rng=rng, name="x"), ReLU(3, name="x"), Softmax(3)])
     with pytest.raises(ValueError, match="regularization"):
         two_layer_network(np.zeros(6), hidden_size=3, regularization=-1.0, rng=rng)
+
+
+def test_packed_networks_compute_what_each_computes_alone(small_problem):
+    from twolayer import packed_two_layer_network, unpack
+
+    X, y, C = small_problem
+    regs = [0.0, 0.05, 0.3]
+    singles = [two_layer_network(X.mean(axis=0), 6, C, reg, rng=np.random.default_rng(i)) for i, reg in enumerate(regs)]
+    packed = packed_two_layer_network(X.mean(axis=0), regs, 6, C, rngs=[np.random.default_rng(i) for i in range(3)])
+    probs = packed.forward(X).reshape(len(X), 3, C)
+    for p, single in enumerate(singles):
+        np.testing.assert_allclose(probs[:, p], single.forward(X), rtol=1e-12)
+        params = unpack(packed, p)
+        np.testing.assert_array_equal(params["W1"], single.params()["linear1.W"])
+    costs, accuracies = tl.evaluate_groups(packed, X, y)
+    for p, single in enumerate(singles):
+        assert costs[p] == pytest.approx(single.cost(X, y), rel=1e-12)
+        assert accuracies[p] == single.accuracy(X, y)
+
+
+def test_packed_network_gradients_match_centered_differences(small_problem):
+    from twolayer import packed_two_layer_network
+
+    X, y, C = small_problem
+    net = packed_two_layer_network(X.mean(axis=0), [0.1, 0.4], 4, C, rngs=[np.random.default_rng(5), np.random.default_rng(6)])
+    for row in check_network(net, X, y, h=1e-5, method="centered"):
+        assert row["max_rel_error"] < 1e-6, row
+
+
+def test_packed_training_matches_separate_training_and_isolates_divergence():
+    from twolayer import packed_two_layer_network
+
+    rng = np.random.default_rng(0)
+    X, y = rng.uniform(size=(40, 12)), rng.integers(0, 3, size=40)
+    rates, regs = np.array([0.1, 0.5, 1e200]), [0.01, 0.001, 1.0]
+    packed = packed_two_layer_network(X.mean(axis=0), regs, 5, 3, rngs=[np.random.default_rng(i) for i in range(3)])
+    scales = {"linear1.W": np.repeat(rates, 5)[:, None], "linear1.b": np.repeat(rates, 5)[:, None],
+              "linear2.W": rates[:, None, None], "linear2.b": rates[:, None, None]}
+    results = tl.train_groups(packed, MomentumSGD(1.0, 0.8, 0.9, scales=scales), X, y, epochs=6, batch_size=10,
+                              shuffle=True, rng=np.random.default_rng(9), rate_scales=rates)
+    assert results[2].status == "diverged" and len(results[2].history) == results[2].diverged_epoch < 6
+    for p in (0, 1):
+        single = two_layer_network(X.mean(axis=0), 5, 3, regs[p], rng=np.random.default_rng(p))
+        alone = train(single, MomentumSGD(rates[p], 0.8, 0.9), X, y, epochs=6, batch_size=10,
+                      shuffle=True, rng=np.random.default_rng(9))
+        assert results[p].status == "ok"
+        for mine, theirs in zip(results[p].history, alone.history):
+            assert mine["learning_rate"] == pytest.approx(theirs["learning_rate"], rel=1e-12)
+            assert mine["train_cost"] == pytest.approx(theirs["train_cost"], rel=1e-9)

@@ -10,15 +10,19 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
+from . import parallel
+
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 @contextlib.contextmanager
 def job(log_path: str | Path, threads: int) -> Iterator[logging.Logger]:
-    """Send the package's log records to ``log_path`` (and stderr) and run with ``threads`` BLAS threads.
+    """Send the package's log records to ``log_path`` (and stderr) and compute on ``threads`` threads.
 
-    Each job computes with exactly its own thread count, so parallel jobs do not
-    oversubscribe the cores. An exception is logged with its message before it
+    BLAS is held to one thread and the large products are split into fixed slices run
+    on ``threads`` threads (``twolayer.parallel``): a job uses exactly the cores it was
+    given, so parallel jobs never oversubscribe the machine, and its results do not
+    depend on how many that was. An exception is logged with its message before it
     propagates, so the job's log says why it failed.
     """
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
@@ -26,7 +30,8 @@ def job(log_path: str | Path, threads: int) -> Iterator[logging.Logger]:
     logging.basicConfig(level=logging.INFO, format=FORMAT, handlers=handlers, force=True)
     logger = logging.getLogger("twolayer")
     try:
-        with threadpool_limits(limits=int(threads)):
+        with threadpool_limits(limits=1):
+            parallel.set_threads(threads)
             yield logger
     except Exception as error:
         logger.error("%s: %s", type(error).__name__, error)

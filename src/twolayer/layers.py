@@ -17,6 +17,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from .initializers import Initializer, get_initializer
+from .parallel import matmul_cols, matmul_rows
 
 
 class Layer(ABC):
@@ -57,6 +58,10 @@ class Layer(ABC):
     def cost(self) -> float:
         """This layer's contribution to the cost (a regularization term); 0 by default."""
         return 0.0
+
+    def group_costs(self, groups: int) -> np.ndarray:
+        """The cost contribution split among ``groups`` networks trained side by side, shape (groups,)."""
+        return np.zeros(groups)
 
     def _check_input(self, X: np.ndarray) -> None:
         if X.ndim != 2 or X.shape[1] != self.input_size:
@@ -100,6 +105,21 @@ class MeanSubtraction(Layer):
         return dout if need_input_grad else None
 
 
+def _regularization(value, size: int, name: str) -> float | np.ndarray:
+    """lambda as a float, or as an array of ``size`` values (one per output row or block)."""
+    if np.ndim(value) == 0:
+        value = float(value)
+        ok = np.isfinite(value) and value >= 0
+    else:
+        value = np.asarray(value, dtype=np.float64)
+        ok = value.shape == (size,) and bool(np.all(np.isfinite(value) & (value >= 0)))
+    if not ok:
+        raise ValueError(
+            f"Layer {name!r}: regularization must be a finite number >= 0 (or {size} of them), got {value}."
+        )
+    return value
+
+
 class Linear(Layer):
     """Fully connected layer ``out = W x + b`` with an optional L2 penalty on W.
 
@@ -107,8 +127,9 @@ class Linear(Layer):
     ----------
     input_size, output_size : int
         D_in and D_out.
-    regularization : float, optional
-        lambda >= 0; the layer adds ``lambda * sum(W**2)`` to the cost. Default is 0.
+    regularization : float or ndarray of shape (D_out,), optional
+        lambda >= 0; the layer adds ``lambda * sum(W**2)`` to the cost. An array gives
+        each output row its own lambda (networks trained side by side). Default is 0.
     weight_init, bias_init : str or Initializer, optional
         How W and b start; names are looked up with ``get_initializer``.
         Defaults are "xavier" and "zeros".
@@ -119,13 +140,20 @@ class Linear(Layer):
 
     Shapes: params W (D_out, D_in), b (D_out, 1); X (N, D_in) -> out (N, D_out);
     backward dout (N, D_out) -> dX (N, D_in), grads dW (D_out, D_in), db (D_out, 1).
+
+    Notes
+    -----
+    With ``input_mean`` set (a network does it when the layer follows a mean
+    subtraction) the layer computes ``W (x - mu) + b`` as ``W x + (b - W mu)``, and
+    ``dW = G^T X - db mu^T``: the same function and gradients, without ever forming
+    the centred copy of the batch, which costs as much memory traffic as the product.
     """
 
     def __init__(
         self,
         input_size: int,
         output_size: int,
-        regularization: float = 0.0,
+        regularization: float | np.ndarray = 0.0,
         weight_init: str | Initializer = "xavier",
         bias_init: str | Initializer = "zeros",
         rng: np.random.Generator | None = None,
@@ -133,12 +161,7 @@ class Linear(Layer):
         name: str = "linear",
     ):
         super().__init__(name, input_size, output_size)
-        regularization = float(regularization)
-        if not np.isfinite(regularization) or regularization < 0:
-            raise ValueError(
-                f"Layer {name!r}: regularization must be a finite number >= 0, got {regularization}."
-            )
-        self.regularization = regularization
+        self.regularization = _regularization(regularization, output_size, name)
         self.dtype = np.dtype(dtype)
         self.weight_init = get_initializer(weight_init)
         self.bias_init = get_initializer(bias_init)
@@ -146,34 +169,129 @@ class Linear(Layer):
         self.params["b"] = self.bias_init((output_size, 1), rng, self.dtype)
         self.grads["W"] = np.zeros_like(self.params["W"])
         self.grads["b"] = np.zeros_like(self.params["b"])
+        self.input_mean: np.ndarray | None = None
         self._X: np.ndarray | None = None
+
+    def _penalty_factor(self) -> float | np.ndarray:
+        """2 lambda, shaped to scale the rows of W."""
+        if np.ndim(self.regularization) == 0:
+            return 2.0 * self.regularization
+        return (2.0 * self.regularization).astype(self.dtype)[:, None]
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         self._check_input(X)
         self._X = X
-        out = X @ self.params["W"].T
-        out += self.params["b"].T
+        W, b = self.params["W"], self.params["b"]
+        out = matmul_rows(X, W.T)
+        if self.input_mean is None:
+            out += b.T
+        else:
+            out += (b - W @ self.input_mean.astype(W.dtype, copy=False)[:, None]).T
         return out
 
     def backward(self, dout: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         W = self.params["W"]
-        np.matmul(dout.T, self._X, out=self.grads["W"])
-        if self.regularization:
-            self.grads["W"] += (2.0 * self.regularization) * W
-        np.sum(dout, axis=0, keepdims=True, out=self.grads["b"].T)
+        dW, db = self.grads["W"], self.grads["b"]
+        np.sum(dout, axis=0, keepdims=True, out=db.T)
+        matmul_cols(dout.T, self._X, out=dW)
+        if self.input_mean is not None:
+            dW -= db @ self.input_mean.astype(W.dtype, copy=False)[None, :]
+        if np.any(self.regularization):
+            dW += self._penalty_factor() * W
         return dout @ W if need_input_grad else None
 
-    def cost(self) -> float:
-        if not self.regularization:
-            return 0.0
+    def row_costs(self) -> np.ndarray:
+        """lambda_i * sum_j W_ij^2 for every output row i, shape (D_out,)."""
         W = self.params["W"]
-        return self.regularization * float(np.vdot(W, W))
+        return np.asarray(self.regularization) * np.einsum("ij,ij->i", W, W, dtype=np.float64)
+
+    def cost(self) -> float:
+        if not np.any(self.regularization):
+            return 0.0
+        return float(self.row_costs().sum())
+
+    def group_costs(self, groups: int) -> np.ndarray:
+        return self.row_costs().reshape(groups, -1).sum(axis=1)
 
     def __repr__(self) -> str:
+        reg = f"{self.regularization:g}" if np.ndim(self.regularization) == 0 else "per row"
         return (
             f"Linear({self.name!r}, {self.input_size} -> {self.output_size}, "
-            f"lambda={self.regularization}, W~{self.weight_init}, b~{self.bias_init})"
+            f"lambda={reg}, W~{self.weight_init}, b~{self.bias_init})"
         )
+
+
+class BlockLinear(Layer):
+    """P independent fully connected layers side by side: block p maps H inputs to C outputs.
+
+    The input is P blocks of H values, the output P blocks of C values; block p computes
+    ``out_p = W_p x_p + b_p``. It is the second layer of P networks trained together,
+    whose first layers are stacked into one ``Linear`` of P * H outputs.
+
+    Parameters
+    ----------
+    blocks, input_size, output_size : int
+        P, H (inputs per block) and C (outputs per block).
+    regularization : float or ndarray of shape (P,)
+        lambda per block; block p adds ``lambda_p * sum(W_p**2)`` to the cost.
+    weight_init, bias_init, rng, dtype
+        As for ``Linear``; each block is initialized as a (C, H) matrix in turn.
+
+    Shapes: params W (P, C, H), b (P, C, 1); X (N, P*H) -> out (N, P*C);
+    backward dout (N, P*C) -> dX (N, P*H), grads dW (P, C, H), db (P, C, 1).
+    """
+
+    def __init__(
+        self,
+        blocks: int,
+        input_size: int,
+        output_size: int,
+        regularization: float | np.ndarray = 0.0,
+        weight_init: str | Initializer = "xavier",
+        bias_init: str | Initializer = "zeros",
+        rng: np.random.Generator | None = None,
+        dtype=np.float64,
+        name: str = "block_linear",
+    ):
+        super().__init__(name, blocks * input_size, blocks * output_size)
+        self.blocks, self.block_input, self.block_output = int(blocks), int(input_size), int(output_size)
+        self.regularization = _regularization(regularization, self.blocks, name)
+        self.dtype = np.dtype(dtype)
+        self.weight_init = get_initializer(weight_init)
+        self.bias_init = get_initializer(bias_init)
+        shape = (output_size, input_size)
+        self.params["W"] = np.stack([self.weight_init(shape, rng, self.dtype) for _ in range(blocks)])
+        self.params["b"] = np.stack([self.bias_init((output_size, 1), rng, self.dtype) for _ in range(blocks)])
+        self.grads["W"] = np.zeros_like(self.params["W"])
+        self.grads["b"] = np.zeros_like(self.params["b"])
+        self._Xb: np.ndarray | None = None
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        self._check_input(X)
+        N = X.shape[0]
+        self._Xb = X.reshape(N, self.blocks, self.block_input).transpose(1, 0, 2)  # (P, N, H)
+        out = np.matmul(self._Xb, self.params["W"].transpose(0, 2, 1))  # (P, N, C)
+        out += self.params["b"].transpose(0, 2, 1)
+        return out.transpose(1, 0, 2).reshape(N, self.output_size)
+
+    def backward(self, dout: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        N = dout.shape[0]
+        G = dout.reshape(N, self.blocks, self.block_output).transpose(1, 0, 2)  # (P, N, C)
+        W = self.params["W"]
+        np.matmul(G.transpose(0, 2, 1), self._Xb, out=self.grads["W"])
+        np.sum(G, axis=1, out=self.grads["b"][:, :, 0])
+        if np.any(self.regularization):
+            self.grads["W"] += (2.0 * np.asarray(self.regularization, dtype=self.dtype)).reshape(-1, 1, 1) * W
+        if not need_input_grad:
+            return None
+        return np.matmul(G, W).transpose(1, 0, 2).reshape(N, self.input_size)
+
+    def group_costs(self, groups: int) -> np.ndarray:
+        W = self.params["W"]
+        return np.asarray(self.regularization) * np.einsum("pij,pij->p", W, W, dtype=np.float64)
+
+    def cost(self) -> float:
+        return float(self.group_costs(self.blocks).sum()) if np.any(self.regularization) else 0.0
 
 
 class ReLU(Layer):
@@ -197,44 +315,59 @@ class ReLU(Layer):
 
 
 class Softmax(Layer):
-    """Softmax ``p = exp(x) / sum(exp(x))`` over the classes of each row.
+    """Softmax ``p = exp(x) / sum(exp(x))`` over the classes of each row, per group.
 
-    The forward pass subtracts each row's maximum before exponentiating and keeps the
-    log-probabilities, so logits of any finite size give finite probabilities and a
-    finite cross-entropy.
+    With ``groups`` = P the row holds P blocks of C scores (P networks trained side
+    by side) and each block gets its own softmax. The forward pass subtracts each
+    block's maximum before exponentiating and keeps the log-probabilities, so logits of
+    any finite size give finite probabilities and a finite cross-entropy.
 
-    Shapes: X (N, C) -> probabilities (N, C); backward dout (N, C) -> dX (N, C);
-    ``loss_gradient(y)`` with y (N,) integer labels -> dX (N, C).
+    Shapes: X (N, P*C) -> probabilities (N, P*C); backward dout (N, P*C) -> dX (N, P*C);
+    ``loss_gradient(y)`` with y (N,) integer labels -> dX (N, P*C).
     """
 
-    def __init__(self, size: int, name: str = "softmax"):
+    def __init__(self, size: int, name: str = "softmax", groups: int = 1):
         super().__init__(name, size, size)
-        self.log_probs: np.ndarray | None = None
-        self.probs: np.ndarray | None = None
+        if size % groups:
+            raise ValueError(f"Softmax of size {size} cannot be split into {groups} equal groups.")
+        self.groups = int(groups)
+        self.classes = size // self.groups
+        self.log_probs: np.ndarray | None = None  # (N, P, C)
+        self.probs: np.ndarray | None = None  # (N, P, C)
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         self._check_input(X)
-        shifted = X - X.max(axis=1, keepdims=True)
-        self.log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        blocks = X.reshape(X.shape[0], self.groups, self.classes)
+        shifted = blocks - blocks.max(axis=2, keepdims=True)
+        self.log_probs = shifted - np.log(np.exp(shifted).sum(axis=2, keepdims=True))
         self.probs = np.exp(self.log_probs)
-        return self.probs
+        return self.probs.reshape(X.shape)
 
     def backward(self, dout: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
-        """Generic chain rule through softmax: dX = p * (dout - sum(dout * p))."""
+        """Generic chain rule through softmax: dX = p * (dout - sum(dout * p)) per group."""
         if not need_input_grad:
             return None
         p = self.probs
-        return p * (dout - np.sum(dout * p, axis=1, keepdims=True))
+        g = dout.reshape(p.shape)
+        return (p * (g - np.sum(g * p, axis=2, keepdims=True))).reshape(dout.shape)
+
+    def cross_entropy_per_group(self, y: np.ndarray) -> np.ndarray:
+        """Mean of -log p[y] over the batch of the last forward pass, per group: shape (P,)."""
+        rows = np.arange(self.log_probs.shape[0])
+        return -np.mean(self.log_probs[rows, :, y], axis=0, dtype=np.float64)
 
     def cross_entropy(self, y: np.ndarray) -> float:
-        """Mean of -log p[y] over the batch of the last forward pass."""
-        rows = np.arange(self.log_probs.shape[0])
-        return -float(np.mean(self.log_probs[rows, y], dtype=np.float64))
+        """Mean cross-entropy of the last batch, summed over the groups."""
+        return float(self.cross_entropy_per_group(y).sum())
+
+    def correct_per_group(self, y: np.ndarray) -> np.ndarray:
+        """How many rows of the last batch each group classifies correctly: shape (P,)."""
+        return np.count_nonzero(np.argmax(self.probs, axis=2) == y[:, None], axis=0)
 
     def loss_gradient(self, y: np.ndarray) -> np.ndarray:
-        """Gradient of the mean cross-entropy w.r.t. the logits: (p - onehot(y)) / N."""
+        """Gradient of the summed mean cross-entropies w.r.t. the logits: (p - onehot(y)) / N."""
         N = self.probs.shape[0]
         dX = self.probs.copy()
-        dX[np.arange(N), y] -= 1
+        dX[np.arange(N), :, y] -= 1
         dX /= N
-        return dX
+        return dX.reshape(N, self.input_size)

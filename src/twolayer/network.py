@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .initializers import Initializer
-from .layers import Layer, Linear, MeanSubtraction, ReLU, Softmax
+from .layers import BlockLinear, Layer, Linear, MeanSubtraction, ReLU, Softmax
 
 
 class Network:
@@ -39,8 +39,15 @@ class Network:
             raise ValueError(f"Layer names must be unique, got {names}.")
         self.layers = layers
         self.softmax: Softmax = layers[-1]
+        self.groups = self.softmax.groups
         trainable = [i for i, layer in enumerate(layers) if layer.params]
         self._first_trainable = trainable[0] if trainable else len(layers)
+        # A mean subtraction straight before a linear layer is folded into that layer
+        # (same function, no centred copy of the batch): the forward pass starts there.
+        self._start = 0
+        if len(layers) > 1 and isinstance(layers[0], MeanSubtraction) and isinstance(layers[1], Linear):
+            layers[1].input_mean = layers[0].mean
+            self._start = 1
 
     @property
     def input_size(self) -> int:
@@ -60,8 +67,9 @@ class Network:
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities of shape (N, C) for inputs X of shape (N, D)."""
+        self.layers[0]._check_input(X)
         out = X
-        for layer in self.layers:
+        for layer in self.layers[self._start :]:
             out = layer.forward(out)
         return out
 
@@ -79,6 +87,10 @@ class Network:
         """Sum of the layers' cost contributions (the L2 terms)."""
         return sum(layer.cost() for layer in self.layers)
 
+    def group_regularization_costs(self) -> np.ndarray:
+        """The L2 terms of each of the networks trained side by side, shape (groups,)."""
+        return sum(layer.group_costs(self.groups) for layer in self.layers)
+
     def cost(self, X: np.ndarray, y: np.ndarray) -> float:
         """Mean cross-entropy of the batch plus the regularization terms."""
         self.forward(X)
@@ -86,13 +98,15 @@ class Network:
 
     def loss_and_accuracy(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """Cost (as in ``cost``) and the fraction of correct predictions, from one forward pass."""
-        probs = self.forward(X)
-        accuracy = float(np.mean(np.argmax(probs, axis=1) == y))
+        self.forward(X)
+        accuracy = float(self.softmax.correct_per_group(y).sum() / (len(y) * self.groups))
         return self.softmax.cross_entropy(y) + self.regularization_cost(), accuracy
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Predicted class index of shape (N,) for X of shape (N, D)."""
-        return np.argmax(self.forward(X), axis=1)
+        """Predicted class index of shape (N,) for X of shape (N, D) (of shape (N, groups) for groups > 1)."""
+        self.forward(X)
+        predicted = np.argmax(self.softmax.probs, axis=2)
+        return predicted[:, 0] if self.groups == 1 else predicted
 
     def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
         """Fraction of rows of X whose predicted class equals y."""
@@ -175,3 +189,52 @@ def one_layer_network(
 ) -> Network:
     """Mean subtraction, linear D->C, softmax: the first network of the gradient check."""
     return build_network(mean, [], num_classes, regularization, weight_init, bias_init, rng, dtype)
+
+
+def packed_two_layer_network(
+    mean: np.ndarray,
+    regularizations: Sequence[float],
+    hidden_size: int = 50,
+    num_classes: int = 10,
+    weight_init: str | Initializer = "xavier",
+    bias_init: str | Initializer = "zeros",
+    rngs: Sequence[np.random.Generator] | None = None,
+    dtype=np.float64,
+) -> Network:
+    """P two-layer networks trained side by side on the same inputs, one per regularization.
+
+    The P first layers are stacked into one ``Linear`` of P * H outputs (one matrix
+    product serves them all), the second layers form a ``BlockLinear`` and the softmax
+    has P groups. Network p draws its weights from ``rngs[p]`` exactly as
+    ``two_layer_network`` would from that generator, so it starts from the same point
+    as if it were trained alone.
+    """
+    P = len(regularizations)
+    singles = [
+        two_layer_network(mean, hidden_size, num_classes, reg, weight_init, bias_init, rng, dtype)
+        for reg, rng in zip(regularizations, rngs if rngs is not None else [None] * P)
+    ]
+    mean_layer = MeanSubtraction(mean)
+    D = mean_layer.input_size
+    first = Linear(D, P * hidden_size, np.repeat(np.asarray(regularizations, dtype=np.float64), hidden_size), "zeros", "zeros", dtype=dtype, name="linear1")
+    second = BlockLinear(P, hidden_size, num_classes, np.asarray(regularizations, dtype=np.float64), "zeros", "zeros", dtype=dtype, name="linear2")
+    for p, single in enumerate(singles):
+        rows = slice(p * hidden_size, (p + 1) * hidden_size)
+        first.params["W"][rows] = single.layers[1].params["W"]
+        first.params["b"][rows] = single.layers[1].params["b"]
+        second.params["W"][p] = single.layers[3].params["W"]
+        second.params["b"][p] = single.layers[3].params["b"]
+    return Network([mean_layer, first, ReLU(P * hidden_size, name="relu1"), second, Softmax(P * num_classes, groups=P)])
+
+
+def unpack(network: Network, index: int) -> dict[str, np.ndarray]:
+    """Parameters of network ``index`` of a packed network: W1 (H, D), b1 (H, 1), W2 (C, H), b2 (C, 1)."""
+    first, second = network.layers[1], network.layers[3]
+    H = second.block_input
+    rows = slice(index * H, (index + 1) * H)
+    return {
+        "W1": first.params["W"][rows].copy(),
+        "b1": first.params["b"][rows].copy(),
+        "W2": second.params["W"][index].copy(),
+        "b2": second.params["b"][index].copy(),
+    }

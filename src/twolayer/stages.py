@@ -20,12 +20,12 @@ from .cifar import extract_archive, load_class_names
 from .download import fetch_archive, md5sum
 from .gradcheck import check_network
 from .io import save_npz, write_csv, write_json
-from .network import Network, build_network, two_layer_network
+from .network import Network, build_network, packed_two_layer_network, two_layer_network
 from .optimizers import MomentumSGD
 from .preprocess import Split, build_split, class_balance, load_split, save_split
 from .search import SUMMARY_COLUMNS, parse_run_id, summarize, top_k
 from .seeding import derive_rng
-from .training import HISTORY_COLUMNS, TrainingResult, train
+from .training import HISTORY_COLUMNS, TrainingResult, train, train_groups
 
 log = logging.getLogger(__name__)
 
@@ -230,24 +230,56 @@ def study_momentum(
 # -- searches ---------------------------------------------------------------------------------
 
 
-def train_grid_point(
+def train_grid_points(
     train_path: str | Path,
     val_path: str | Path,
     grid: str,
-    run: str,
+    runs: Sequence[str],
     epochs: int,
     setup: TrainingSetup,
     seed: int,
-    out_csv: str | Path,
-) -> TrainingResult:
-    """Train one (learning rate, regularization) point of a grid; write its per-epoch history."""
-    learning_rate, regularization = parse_run_id(run)
+    out_csvs: Sequence[str | Path],
+) -> list[TrainingResult]:
+    """Train grid points side by side as one packed network; write each one's history.
+
+    Each point starts from the weights its own generator (seed, grid, run id) gives and
+    all see the same mini-batches (generator of seed and grid), so a point's result
+    does not depend on which others share its job, up to rounding.
+    """
+    points = [parse_run_id(run) for run in runs]
+    learning_rates = np.array([lr for lr, _ in points])
     dtype = np.dtype(setup.dtype)
     train_split, val_split = load_split(train_path, dtype), load_split(val_path, dtype)
-    log.info("%s %s: learning rate %g, regularization %g, %d epochs", grid, run, learning_rate, regularization, epochs)
-    _, result = setup.train(train_split, val_split, learning_rate, regularization, epochs, derive_rng(seed, grid, run))
-    write_csv(result.history, out_csv, columns=HISTORY_COLUMNS)
-    return result
+    H = setup.hidden_size
+    net = packed_two_layer_network(
+        train_split.mean,
+        [reg for _, reg in points],
+        hidden_size=H,
+        weight_init=setup.weight_init,
+        bias_init=setup.bias_init,
+        rngs=[derive_rng(seed, grid, run) for run in runs],
+        dtype=dtype,
+    )
+    per_row = np.repeat(learning_rates, H).astype(dtype)[:, None]
+    per_block = learning_rates.astype(dtype)[:, None, None]
+    scales = {"linear1.W": per_row, "linear1.b": per_row, "linear2.W": per_block, "linear2.b": per_block}
+    optimizer = MomentumSGD(1.0, setup.momentum, setup.decay, scales=scales)
+    log.info("%s: %d point(s) in one job (%s), %d epochs", grid, len(runs), ", ".join(runs), epochs)
+
+    def progress(p: int, row: dict) -> None:
+        log.info("%s epoch %d/%d: train cost %.4f acc %.4f | val cost %.4f acc %.4f", runs[p], row["epoch"], epochs,
+                 row["train_cost"], row["train_accuracy"], row["val_cost"], row["val_accuracy"])
+
+    results = train_groups(
+        net, optimizer, train_split.X, train_split.y, epochs=epochs, batch_size=setup.batch_size,
+        shuffle=setup.shuffle, rng=derive_rng(seed, grid, "batches"), X_val=val_split.X, y_val=val_split.y,
+        rate_scales=learning_rates, on_epoch=progress,
+    )
+    for run, result, path in zip(runs, results, out_csvs):
+        if result.status == "diverged":
+            log.warning("%s: the cost became NaN or infinite at epoch %d: recorded as diverged", run, result.diverged_epoch)
+        write_csv(result.history, path, columns=HISTORY_COLUMNS)
+    return results
 
 
 def summarize_search(

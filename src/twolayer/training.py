@@ -32,20 +32,117 @@ class TrainingResult:
         return self.history[-1]
 
 
-def evaluate(network: Network, X: np.ndarray, y: np.ndarray, chunk_size: int = 10_000) -> tuple[float, float]:
-    """Cost (mean cross-entropy + L2) and accuracy over X (N, D), y (N,), in chunks of rows.
+def evaluate_groups(network: Network, X: np.ndarray, y: np.ndarray, chunk_size: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
+    """Cost (mean cross-entropy + L2) and accuracy of each of the network's groups, shapes (P,).
 
-    Chunking bounds the memory of one pass to ``chunk_size`` rows whatever N is.
+    Rows are evaluated in chunks, which bounds the memory of one pass whatever N is.
     """
     N = X.shape[0]
-    total_ce = 0.0
-    correct = 0
+    total_ce = np.zeros(network.groups)
+    correct = np.zeros(network.groups, dtype=np.int64)
     for start in range(0, N, chunk_size):
         stop = min(start + chunk_size, N)
-        probs = network.forward(X[start:stop])
-        total_ce += network.softmax.cross_entropy(y[start:stop]) * (stop - start)
-        correct += int(np.count_nonzero(np.argmax(probs, axis=1) == y[start:stop]))
-    return total_ce / N + network.regularization_cost(), correct / N
+        network.forward(X[start:stop])
+        total_ce += network.softmax.cross_entropy_per_group(y[start:stop]) * (stop - start)
+        correct += network.softmax.correct_per_group(y[start:stop])
+    return total_ce / N + network.group_regularization_costs(), correct / N
+
+
+def evaluate(network: Network, X: np.ndarray, y: np.ndarray, chunk_size: int = 10_000) -> tuple[float, float]:
+    """Cost (mean cross-entropy + L2) and accuracy over X (N, D), y (N,) of a single network."""
+    costs, accuracies = evaluate_groups(network, X, y, chunk_size)
+    return float(costs.sum()), float(accuracies.mean())
+
+
+def _check_arguments(X, y, epochs, batch_size, shuffle, rng) -> int:
+    N = X.shape[0]
+    if y.shape != (N,):
+        raise ValueError(f"Labels must have shape ({N},) to match X {X.shape}, got {y.shape}.")
+    if int(epochs) < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}.")
+    batch_size = N if batch_size is None else int(batch_size)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+    if shuffle and rng is None:
+        raise ValueError("shuffle=True needs rng=numpy.random.default_rng(seed).")
+    return min(batch_size, N)
+
+
+def train_groups(
+    network: Network,
+    optimizer: SGD,
+    X: np.ndarray,
+    y: np.ndarray,
+    epochs: int,
+    batch_size: int | None = None,
+    shuffle: bool = True,
+    rng: np.random.Generator | None = None,
+    X_val: np.ndarray | None = None,
+    y_val: np.ndarray | None = None,
+    rate_scales: np.ndarray | None = None,
+    on_epoch: Callable[[int, dict], None] | None = None,
+) -> list[TrainingResult]:
+    """Train the P networks of ``network`` (its softmax groups) together; one result per network.
+
+    Every network sees the same mini-batches. ``rate_scales`` (P,) are the factors by
+    which each network's learning rate differs from the optimizer's (the optimizer's
+    ``scales`` must apply them; they are only recorded here). A network whose training
+    cost stops being finite is recorded as diverged at that epoch and its history ends
+    there; the others go on, and training stops once all have diverged.
+    ``on_epoch(p, row)`` is called with each network's history rows.
+    """
+    batch_size = _check_arguments(X, y, epochs, batch_size, shuffle, rng)
+    N, P = X.shape[0], network.groups
+    rate_scales = np.ones(P) if rate_scales is None else np.asarray(rate_scales, dtype=np.float64)
+    params, grads = network.params(), network.grads()
+    full_batch = batch_size >= N  # one step per epoch: the order of the rows does not matter
+    gather = shuffle and not full_batch
+    X_buffer = np.empty((batch_size, X.shape[1]), dtype=X.dtype) if gather else None
+    y_buffer = np.empty(batch_size, dtype=y.dtype) if gather else None
+    results = [TrainingResult() for _ in range(P)]
+    alive = np.ones(P, dtype=bool)
+
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for epoch in range(1, int(epochs) + 1):
+            learning_rate = optimizer.learning_rate
+            order = rng.permutation(N) if gather else None
+            for start in range(0, N, batch_size):
+                stop = min(start + batch_size, N)
+                if gather:
+                    rows = order[start:stop]
+                    Xb = np.take(X, rows, axis=0, out=X_buffer[: stop - start])
+                    yb = np.take(y, rows, out=y_buffer[: stop - start])
+                else:
+                    Xb, yb = X[start:stop], y[start:stop]
+                network.forward(Xb)
+                network.backward(yb)
+                optimizer.step(params, grads)
+            optimizer.end_epoch()
+
+            train_cost, train_accuracy = evaluate_groups(network, X, y)
+            if X_val is not None:
+                val_cost, val_accuracy = evaluate_groups(network, X_val, y_val)
+            else:
+                val_cost = val_accuracy = np.full(P, np.nan)
+            for p in np.flatnonzero(alive):
+                row = dict(
+                    epoch=epoch,
+                    learning_rate=learning_rate * float(rate_scales[p]),
+                    train_cost=float(train_cost[p]),
+                    train_accuracy=float(train_accuracy[p]),
+                    val_cost=float(val_cost[p]),
+                    val_accuracy=float(val_accuracy[p]),
+                )
+                results[p].history.append(row)
+                if on_epoch is not None:
+                    on_epoch(int(p), row)
+                if not np.isfinite(train_cost[p]):
+                    results[p].status = "diverged"
+                    results[p].diverged_epoch = epoch
+                    alive[p] = False
+            if not alive.any():
+                break
+    return results
 
 
 def train(
@@ -74,7 +171,8 @@ def train(
     batch_size : int, optional
         Rows per step; None means the full batch.
     shuffle : bool
-        Draw a new order of the rows each epoch from ``rng`` (required then).
+        Draw a new order of the rows each epoch from ``rng`` (required then). With a
+        single batch per epoch the order changes nothing and no copy is made.
     X_val, y_val : optional
         Validation set evaluated after each epoch.
     on_epoch : callable, optional
@@ -83,56 +181,7 @@ def train(
     Training stops early, with status "diverged", after the first epoch whose
     training cost is NaN or infinite.
     """
-    N = X.shape[0]
-    if y.shape != (N,):
-        raise ValueError(f"Labels must have shape ({N},) to match X {X.shape}, got {y.shape}.")
-    if int(epochs) < 1:
-        raise ValueError(f"epochs must be >= 1, got {epochs}.")
-    batch_size = N if batch_size is None else int(batch_size)
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
-    batch_size = min(batch_size, N)
-    if shuffle and rng is None:
-        raise ValueError("shuffle=True needs rng=numpy.random.default_rng(seed).")
-
-    params = network.params()
-    grads = network.grads()
-    X_buffer = np.empty((batch_size, X.shape[1]), dtype=X.dtype) if shuffle else None
-    y_buffer = np.empty(batch_size, dtype=y.dtype) if shuffle else None
-    result = TrainingResult()
-
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for epoch in range(1, int(epochs) + 1):
-            learning_rate = optimizer.learning_rate
-            order = rng.permutation(N) if shuffle else None
-            for start in range(0, N, batch_size):
-                stop = min(start + batch_size, N)
-                if shuffle:
-                    rows = order[start:stop]
-                    Xb = np.take(X, rows, axis=0, out=X_buffer[: stop - start])
-                    yb = np.take(y, rows, out=y_buffer[: stop - start])
-                else:
-                    Xb, yb = X[start:stop], y[start:stop]
-                network.forward(Xb)
-                network.backward(yb)
-                optimizer.step(params, grads)
-            optimizer.end_epoch()
-
-            train_cost, train_accuracy = evaluate(network, X, y)
-            val_cost, val_accuracy = evaluate(network, X_val, y_val) if X_val is not None else (np.nan, np.nan)
-            row = dict(
-                epoch=epoch,
-                learning_rate=learning_rate,
-                train_cost=train_cost,
-                train_accuracy=train_accuracy,
-                val_cost=val_cost,
-                val_accuracy=val_accuracy,
-            )
-            result.history.append(row)
-            if on_epoch is not None:
-                on_epoch(row)
-            if not np.isfinite(train_cost):
-                result.status = "diverged"
-                result.diverged_epoch = epoch
-                break
-    return result
+    if network.groups != 1:
+        raise ValueError("train() trains one network; use train_groups() for a packed network.")
+    callback = None if on_epoch is None else (lambda _, row: on_epoch(row))
+    return train_groups(network, optimizer, X, y, epochs, batch_size, shuffle, rng, X_val, y_val, on_epoch=callback)[0]

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from twolayer.config import validate_config
-from twolayer.search import derive_fine_grid, grid_points, grid_values
+from twolayer.search import derive_fine_grid, grid_points, grid_values, run_id
 
 validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
 
@@ -17,6 +17,7 @@ GRIDS = ("coarse", "fine")
 wildcard_constraints:
     run=r"lr[^_/]+_reg[^_/]+",
     split="|".join(SPLITS),
+    reg=r"[0-9.e+-]+",
     momentum=r"[0-9.]+",
 
 
@@ -30,7 +31,7 @@ def package_code(*modules):
     return [repo_file(f"src/twolayer/{module}.py") for module in modules]
 
 
-TRAINING_CODE = package_code("layers", "initializers", "network", "optimizers", "training", "seeding", "preprocess", "stages")
+TRAINING_CODE = package_code("layers", "initializers", "network", "optimizers", "training", "seeding", "preprocess", "parallel", "stages")
 
 
 def batch_files():
@@ -49,6 +50,18 @@ def training_setup():
 
 def momentum_figures():
     return [f"results/momentum/momentum_{value:g}.png" for value in config["momentum"]["values"]]
+
+
+def search_jobs(grid):
+    """How a grid's points map to jobs: "row" (one job per regularization value) or "point"."""
+    if grid == "fine" and config["fine"]["grid_from"] == "coarse":
+        return "point"
+    return config["search_jobs"]
+
+
+def learning_rate_ids(grid):
+    """The learning rates of a grid as they appear in its run ids."""
+    return [run_id(lr, 0).removeprefix("lr").split("_reg")[0] for lr in grid_values(config[grid]["learning_rates"])]
 
 
 def grid_histories(grid, learning_rates=None, regularizations=None):

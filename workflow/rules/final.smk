@@ -24,7 +24,7 @@ rule train_final:
         epochs=config["final"]["epochs"],
         setup=training_setup(),
         seed=config["seed"],
-    threads: 1
+    threads: 2
     conda:
         "../envs/twolayer.yaml"
     script:

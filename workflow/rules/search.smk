@@ -1,44 +1,107 @@
-# Grid searches over learning rate and regularization: one job per grid point
-# (coarse_search, fine_search), then a summary with the top runs (select_coarse,
-# select_fine). select_coarse is a checkpoint so that the fine grid can be derived from
-# the coarse top runs (fine.grid_from: coarse).
+# Grid searches over learning rate and regularization (coarse_search, fine_search),
+# then a summary with the top runs (select_coarse, select_fine). With search_jobs: row
+# one job trains every learning rate of one regularization value side by side; with
+# search_jobs: point, one job per grid point. select_coarse is a checkpoint so that
+# the fine grid can be derived from the coarse top runs (fine.grid_from: coarse); such
+# a grid is unknown when the workflow is planned, so it always runs one job per point.
 
 
-rule coarse_search:
-    input:
-        train="results/data/search_train.npz",
-        val="results/data/search_val.npz",
-        code=TRAINING_CODE,
-    output:
-        history="results/coarse/runs/{run}/history.csv",
-    log:
-        "results/logs/coarse_search/{run}.log",
-    benchmark:
-        "results/benchmarks/coarse_search/{run}.tsv"
-    params:
-        grid="coarse",
-        epochs=config["coarse"]["epochs"],
-        setup=training_setup(),
-        seed=config["seed"],
-    threads: 1
-    conda:
-        "../envs/twolayer.yaml"
-    script:
-        "../scripts/train_grid_point.py"
+if search_jobs("coarse") == "row":
+
+    rule coarse_search:
+        input:
+            train="results/data/search_train.npz",
+            val="results/data/search_val.npz",
+            code=TRAINING_CODE,
+        output:
+            expand("results/coarse/runs/lr{lr}_reg{{reg}}/history.csv", lr=learning_rate_ids("coarse")),
+        log:
+            "results/logs/coarse_search/reg{reg}.log",
+        benchmark:
+            "results/benchmarks/coarse_search/reg{reg}.tsv"
+        params:
+            grid="coarse",
+            epochs=config["coarse"]["epochs"],
+            setup=training_setup(),
+            seed=config["seed"],
+        threads: 1
+        conda:
+            "../envs/twolayer.yaml"
+        script:
+            "../scripts/train_grid_points.py"
+
+else:
+
+    rule coarse_search:
+        input:
+            train="results/data/search_train.npz",
+            val="results/data/search_val.npz",
+            code=TRAINING_CODE,
+        output:
+            "results/coarse/runs/{run}/history.csv",
+        log:
+            "results/logs/coarse_search/{run}.log",
+        benchmark:
+            "results/benchmarks/coarse_search/{run}.tsv"
+        params:
+            grid="coarse",
+            epochs=config["coarse"]["epochs"],
+            setup=training_setup(),
+            seed=config["seed"],
+        threads: 1
+        conda:
+            "../envs/twolayer.yaml"
+        script:
+            "../scripts/train_grid_points.py"
 
 
-use rule coarse_search as fine_search with:
-    output:
-        history="results/fine/runs/{run}/history.csv",
-    log:
-        "results/logs/fine_search/{run}.log",
-    benchmark:
-        "results/benchmarks/fine_search/{run}.tsv"
-    params:
-        grid="fine",
-        epochs=config["fine"]["epochs"],
-        setup=training_setup(),
-        seed=config["seed"],
+if search_jobs("fine") == "row":
+
+    rule fine_search:
+        input:
+            train="results/data/search_train.npz",
+            val="results/data/search_val.npz",
+            code=TRAINING_CODE,
+        output:
+            expand("results/fine/runs/lr{lr}_reg{{reg}}/history.csv", lr=learning_rate_ids("fine")),
+        log:
+            "results/logs/fine_search/reg{reg}.log",
+        benchmark:
+            "results/benchmarks/fine_search/reg{reg}.tsv"
+        params:
+            grid="fine",
+            epochs=config["fine"]["epochs"],
+            setup=training_setup(),
+            seed=config["seed"],
+        threads: 1
+        conda:
+            "../envs/twolayer.yaml"
+        script:
+            "../scripts/train_grid_points.py"
+
+else:
+
+    rule fine_search:
+        input:
+            train="results/data/search_train.npz",
+            val="results/data/search_val.npz",
+            code=TRAINING_CODE,
+        output:
+            "results/fine/runs/{run}/history.csv",
+        log:
+            "results/logs/fine_search/{run}.log",
+        benchmark:
+            "results/benchmarks/fine_search/{run}.tsv"
+        params:
+            grid="fine",
+            epochs=config["fine"]["epochs"],
+            setup=training_setup(),
+            seed=config["seed"],
+        threads: 1
+        conda:
+            "../envs/twolayer.yaml"
+        script:
+            "../scripts/train_grid_points.py"
 
 
 checkpoint select_coarse:

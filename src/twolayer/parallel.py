@@ -1,0 +1,75 @@
+"""Matrix products split into a fixed number of slices, computed on a pool of threads.
+
+BLAS runs single-threaded in every job; a job that is given several cores computes
+fixed slices of its large products side by side instead. The slices depend only on
+the shapes, never on the number of threads, so a product is bit-for-bit the same
+whether a job runs with one thread or eight. (Letting BLAS itself use more threads
+changes how it splits the sums, and with it the rounding of every result.)
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+# Slices per large product: enough for the cores a job is given here, and fixed.
+PARTS = 4
+# Products with fewer multiply-adds than this are computed in one call.
+MIN_WORK = 50_000_000
+
+_threads = 1
+_pool: ThreadPoolExecutor | None = None
+
+
+def set_threads(threads: int) -> None:
+    """Use ``threads`` worker threads for the sliced products (1: compute slices in turn)."""
+    global _threads, _pool
+    threads = max(1, int(threads))
+    if threads != _threads:
+        if _pool is not None:
+            _pool.shutdown()
+        _pool = ThreadPoolExecutor(threads, thread_name_prefix="twolayer") if threads > 1 else None
+        _threads = threads
+
+
+def threads() -> int:
+    return _threads
+
+
+def _bounds(size: int) -> list[tuple[int, int]]:
+    edges = np.linspace(0, size, PARTS + 1).astype(int)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+def _run(tasks) -> None:
+    if _pool is None:
+        for task in tasks:
+            task()
+    else:
+        for future in [_pool.submit(task) for task in tasks]:
+            future.result()
+
+
+def matmul_rows(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """A (M, K) @ B (K, N), computed as fixed slices of the rows of A."""
+    M, K = A.shape
+    N = B.shape[1]
+    if out is None:
+        out = np.empty((M, N), dtype=np.result_type(A, B))
+    if M * K * N < MIN_WORK:
+        return np.matmul(A, B, out=out)
+    _run([lambda a=a, b=b: np.matmul(A[a:b], B, out=out[a:b]) for a, b in _bounds(M)])
+    return out
+
+
+def matmul_cols(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """A (M, K) @ B (K, N), computed as fixed slices of the columns of B."""
+    M, K = A.shape
+    N = B.shape[1]
+    if out is None:
+        out = np.empty((M, N), dtype=np.result_type(A, B))
+    if M * K * N < MIN_WORK:
+        return np.matmul(A, B, out=out)
+    _run([lambda a=a, b=b: np.matmul(A, B[:, a:b], out=out[:, a:b]) for a, b in _bounds(N)])
+    return out
