@@ -147,3 +147,15 @@ def test_packed_training_matches_separate_training_and_isolates_divergence():
         for mine, theirs in zip(results[p].history, alone.history):
             assert mine["learning_rate"] == pytest.approx(theirs["learning_rate"], rel=1e-12)
             assert mine["train_cost"] == pytest.approx(theirs["train_cost"], rel=1e-9)
+
+
+@pytest.mark.parametrize("method", ["forward", "centered"])
+def test_batched_differences_equal_one_entry_at_a_time(small_problem, rng, method):
+    X, y, C = small_problem
+    net = two_layer_network(X.mean(axis=0), hidden_size=5, num_classes=C, regularization=(0.1, 0.3), rng=rng)
+    batched = check_network(net, X, y, h=1e-6, method=method, batched=True)
+    single = check_network(net, X, y, h=1e-6, method=method, batched=False)
+    for fast, slow in zip(batched, single):
+        assert fast["parameter"] == slow["parameter"]
+        assert fast["sum_abs_diff"] == pytest.approx(slow["sum_abs_diff"], rel=1e-3, abs=1e-9)
+        assert fast["mean_abs_numeric"] == pytest.approx(slow["mean_abs_numeric"], rel=1e-6)
