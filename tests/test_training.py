@@ -82,3 +82,18 @@ def test_bad_training_arguments_are_rejected():
         train(net, SGD(0.1), X, y, epochs=1, shuffle=True)
     with pytest.raises(ValueError, match="Labels"):
         train(net, SGD(0.1), X, y[:-1], epochs=1, shuffle=False)
+
+
+def test_full_batch_history_reuses_the_next_forward_pass_exactly():
+    X, y, C = make_problem()
+    nets = [two_layer_network(X.mean(axis=0), hidden_size=8, num_classes=C, regularization=0.01, rng=np.random.default_rng(3)) for _ in range(2)]
+    result = train(nets[0], MomentumSGD(0.2, 0.8, 0.9), X, y, epochs=4, batch_size=None, shuffle=True, rng=np.random.default_rng(0), X_val=X, y_val=y)
+    manual, optimizer = nets[1], MomentumSGD(0.2, 0.8, 0.9)
+    for row in result.history:
+        manual.forward(X)
+        manual.backward(y)
+        optimizer.step(manual.params(), manual.grads())
+        optimizer.end_epoch()
+        assert row["train_cost"] == pytest.approx(manual.cost(X, y), rel=1e-12)
+        assert row["train_accuracy"] == manual.accuracy(X, y)
+        assert row["val_cost"] == pytest.approx(row["train_cost"], rel=1e-12)

@@ -1,45 +1,223 @@
-"""Command-line benchmarks: the training step, and the stages of a finished run.
+"""Command-line benchmarks of the training and of the whole study.
 
-    twolayer-benchmark pass --samples 10000 --repeats 5
+    twolayer-benchmark all --configfile config/replica.yaml --cores 2 1
 
-prints the time of one forward + backward pass of the study's network on
-``samples`` random inputs of 3072 values, for float32 and float64, with the
-number of BLAS threads in use.
+measures, in one run: the machine's matrix-product rate, the time of one training
+epoch of this package and of a plain PyTorch implementation (if torch is installed)
+in the search and the final setting, the floor the study's arithmetic allows at the
+measured rate, and the wall time of the whole study run with each ``--cores`` value
+in a scratch folder, with the time and memory of each rule.
 
-    twolayer-benchmark stages --results results
-
-reads Snakemake's benchmark files of a finished run and prints, per rule, the
-number of jobs, their summed and longest wall time and the largest peak memory.
+    twolayer-benchmark pass --samples 10000        one forward + backward pass
+    twolayer-benchmark stages --results results    the rule table of a finished run
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import os
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from .network import two_layer_network
+from . import parallel
+from .network import packed_two_layer_network, two_layer_network
+from .optimizers import MomentumSGD
+from .training import train_groups
+
+D, C = 3072, 10
+
+
+# -- measurements ---------------------------------------------------------------------------
+
+
+def _best_time(function, repeats: int) -> float:
+    function()
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def gemm_rate(dtype, threads: int, M: int = 10_000, K: int = D, N: int = 2_450, repeats: int = 3) -> float:
+    """GFLOP/s of one (M x K) @ (K x N) product with ``threads`` BLAS threads."""
+    rng = np.random.default_rng(0)
+    A = rng.uniform(size=(M, K)).astype(dtype)
+    B = rng.uniform(size=(K, N)).astype(dtype)
+    with threadpool_limits(limits=threads):
+        seconds = _best_time(lambda: A @ B, repeats)
+    return 2 * M * K * N / seconds / 1e9
 
 
 def time_pass(samples: int, dtype, repeats: int, hidden_size: int = 50, seed: int = 0) -> float:
     """Best wall time in seconds of forward + backward over ``samples`` rows of 3072 values."""
     rng = np.random.default_rng(seed)
-    X = rng.uniform(size=(samples, 3072)).astype(dtype)
-    y = rng.integers(0, 10, size=samples)
+    X = rng.uniform(size=(samples, D)).astype(dtype)
+    y = rng.integers(0, C, size=samples)
     net = two_layer_network(X.mean(axis=0), hidden_size=hidden_size, regularization=0.01, rng=rng, dtype=dtype)
-    net.forward(X)
-    net.backward(y)  # warm-up: first-touch allocations
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
+
+    def step():
         net.forward(X)
         net.backward(y)
-        best = min(best, time.perf_counter() - start)
-    return best
+
+    return _best_time(step, repeats)
+
+
+def epoch_flops(train_rows: int, held_out_rows: int, hidden: int = 50) -> float:
+    """Multiply-adds x 2 of one epoch: forward and weight gradient of the big product on the
+    training rows, then one forward pass over the training and the held-out rows."""
+    return 2 * D * hidden * (2 * train_rows + train_rows + held_out_rows)
+
+
+def study_flops(config: dict, search_rows: int = 10_000, final_rows: int = 50_000, test_rows: int = 10_000) -> dict:
+    """FLOPs of the searches and the final training of a configuration (the rest is negligible)."""
+    from .search import grid_values
+
+    hidden = config["training"]["hidden_size"]
+    per_search_epoch = epoch_flops(search_rows, search_rows, hidden)
+    search_epochs = 0
+    for grid in ("coarse", "fine"):
+        points = len(grid_values(config[grid]["learning_rates"])) * len(grid_values(config[grid]["regularizations"]))
+        search_epochs += points * config[grid]["epochs"]
+    per_final_epoch = epoch_flops(final_rows, test_rows, hidden)
+    final_epochs = config["final"]["epochs"]
+    return {
+        "search_epoch": per_search_epoch,
+        "final_epoch": per_final_epoch,
+        "search_epochs": search_epochs,
+        "final_epochs": final_epochs,
+        "total": per_search_epoch * search_epochs + per_final_epoch * final_epochs,
+    }
+
+
+def ours_epoch_seconds(rows: int, held_out: int, batch: int, threads: int, pack: int = 1, dtype=np.float32, epochs: int = 3) -> float:
+    """Seconds per epoch (per network when ``pack`` > 1) of this package's training."""
+    rng = np.random.default_rng(1)
+    X = rng.uniform(size=(rows, D)).astype(dtype)
+    y = rng.integers(0, C, size=rows)
+    X_val, y_val = X[:held_out], y[:held_out]
+    rates = np.linspace(0.1, 0.3, pack)
+    net = packed_two_layer_network(X.mean(axis=0), [0.001] * pack, rngs=[np.random.default_rng(i) for i in range(pack)], dtype=dtype)
+    per_row = np.repeat(rates, 50).astype(dtype)[:, None]
+    scales = {"linear1.W": per_row, "linear1.b": per_row, "linear2.W": rates.astype(dtype)[:, None, None], "linear2.b": rates.astype(dtype)[:, None, None]}
+    previous = parallel.threads()
+    parallel.set_threads(threads)
+    try:
+        with threadpool_limits(limits=1):
+            def run(count):
+                train_groups(net, MomentumSGD(1.0, 0.8, 0.998, scales=scales), X, y, epochs=count, batch_size=batch,
+                             shuffle=True, rng=np.random.default_rng(2), X_val=X_val, y_val=y_val)
+            run(1)
+            start = time.perf_counter()
+            run(epochs)
+            return (time.perf_counter() - start) / epochs / pack
+    finally:
+        parallel.set_threads(previous)
+
+
+def torch_epoch_seconds(rows: int, held_out: int, batch: int, threads: int, epochs: int = 3) -> float | None:
+    """Seconds per epoch of a plain PyTorch version of the same training (float32, CPU); None without torch."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    generator = torch.Generator().manual_seed(0)
+    X = torch.rand(rows, D, generator=generator)
+    y = torch.randint(0, C, (rows,), generator=generator)
+    X_val, y_val = X[:held_out], y[:held_out]
+    mean = X.mean(dim=0)
+    scale1, scale2 = (2 / (D + 50)) ** 0.5, (2 / (50 + C)) ** 0.5
+    W1 = (torch.randn(50, D, generator=generator) * scale1).requires_grad_()
+    b1 = torch.zeros(50, requires_grad=True)
+    W2 = (torch.randn(C, 50, generator=generator) * scale2).requires_grad_()
+    b2 = torch.zeros(C, requires_grad=True)
+    params = [W1, b1, W2, b2]
+    optimizer = torch.optim.SGD(params, lr=0.3, momentum=0.8)
+    schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.998)
+    lam = 0.001
+
+    def scores(inputs):
+        return torch.relu((inputs - mean) @ W1.T + b1) @ W2.T + b2
+
+    def cost(inputs, labels):
+        return torch.nn.functional.cross_entropy(scores(inputs), labels) + lam * ((W1**2).sum() + (W2**2).sum())
+
+    def epoch():
+        order = torch.randperm(rows, generator=generator)
+        for start in range(0, rows, batch):
+            index = order[start : start + batch]
+            optimizer.zero_grad()
+            cost(X[index], y[index]).backward()
+            optimizer.step()
+        schedule.step()
+        with torch.no_grad():
+            for inputs, labels in ((X, y), (X_val, y_val)):
+                for start in range(0, len(inputs), 10_000):
+                    s = scores(inputs[start : start + 10_000])
+                    torch.nn.functional.cross_entropy(s, labels[start : start + 10_000])
+                    (s.argmax(dim=1) == labels[start : start + 10_000]).float().mean()
+
+    epoch()
+    start = time.perf_counter()
+    for _ in range(epochs):
+        epoch()
+    return (time.perf_counter() - start) / epochs
+
+
+# -- the study ------------------------------------------------------------------------------
+
+
+def _repo() -> Path:
+    """The repository the study is run from: the working directory, which must hold the Snakefile."""
+    here = Path.cwd()
+    if not (here / "Snakefile").is_file():
+        raise SystemExit("twolayer-benchmark all runs the workflow: start it from the repository root (where the Snakefile is).")
+    return here
+
+
+def merged_config(configfiles: list[str]) -> dict:
+    """config.yaml with the given files on top, as Snakemake merges them."""
+    def update(base, extra):
+        for key, value in extra.items():
+            if isinstance(value, dict) and isinstance(base.get(key), dict):
+                update(base[key], value)
+            else:
+                base[key] = value
+        return base
+
+    config = yaml.safe_load((_repo() / "config.yaml").read_text())
+    for path in configfiles:
+        update(config, yaml.safe_load(Path(path).read_text()))
+    url = config["data"]["url"]
+    if "://" not in url and not os.path.isabs(url):
+        config["data"]["url"] = str(Path(url).resolve())
+    return config
+
+
+def run_study(config: dict, cores: int, workdir: Path) -> float:
+    """Run the whole workflow from scratch in ``workdir``; wall seconds (the archive is put in place first)."""
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    (workdir / "resources").mkdir(parents=True)
+    source = config["data"]["url"].removeprefix("file://")
+    if os.path.isfile(source):
+        shutil.copyfile(source, workdir / "resources" / "cifar-10-python.tar.gz")
+    (workdir / "config.yaml").write_text(yaml.safe_dump(copy.deepcopy(config), sort_keys=False))
+    command = [sys.executable, "-m", "snakemake", "-s", str(_repo() / "Snakefile"), "--directory", str(workdir), "--cores", str(cores), "--quiet"]
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
 
 
 def stage_table(results: str | Path) -> pd.DataFrame:
@@ -58,9 +236,66 @@ def stage_table(results: str | Path) -> pd.DataFrame:
     return table.sort_values("total_s", ascending=False).reset_index()
 
 
+def benchmark_all(configfiles: list[str], cores: list[int], threads: int, tiny: bool, workdir: Path, run: bool) -> None:
+    config = merged_config(configfiles)
+    blas = ", ".join(f"{p['internal_api']} {p['version']} ({p.get('architecture', '?')})" for p in threadpool_info())
+    print(f"BLAS: {blas}; {os.cpu_count()} CPUs\n")
+    size = dict(M=500, N=300, repeats=1) if tiny else {}
+    rates = {dtype: gemm_rate(dtype, threads, **size) for dtype in (np.float32, np.float64)}
+    print(f"Matrix product (10000 x 3072) @ (3072 x 2450), {threads} threads: "
+          f"{rates[np.float32]:.0f} GFLOP/s float32, {rates[np.float64]:.0f} GFLOP/s float64\n")
+
+    search = (10_000, 10_000, config["training"]["batch_size"])
+    final = (50_000, 10_000, config["training"]["batch_size"])
+    if tiny:
+        search, final = (600, 300, 200), (900, 300, 200)
+    epochs = 1 if tiny else 3
+    rows = []
+    for name, (n, held, batch), pack in (("search", search, 7), ("final", final, 1)):
+        flops = epoch_flops(n, held)
+        ours = ours_epoch_seconds(n, held, batch, threads, epochs=epochs)
+        packed = ours_epoch_seconds(n, held, batch, threads, pack=pack, epochs=epochs) if pack > 1 else None
+        torch_seconds = torch_epoch_seconds(n, held, batch, threads, epochs=epochs)
+        rows.append({
+            "setting": f"{name} epoch ({n} rows, batch {batch})",
+            "GFLOP": flops / 1e9,
+            "ours_s": ours,
+            "ours_packed_s": packed,
+            "torch_s": torch_seconds,
+            "ours/torch": ours / torch_seconds if torch_seconds else None,
+        })
+    table = pd.DataFrame(rows)
+    print(f"Seconds per epoch, float32, {threads} threads (packed: per network, 7 trained side by side):")
+    print(table.to_markdown(index=False, floatfmt=".3f", missingval="-"))
+
+    flops = study_flops(config)
+    floor = flops["total"] / (rates[np.float32] * 1e9)
+    print(f"\nStudy arithmetic: {flops['search_epochs']} search epochs x {flops['search_epoch'] / 1e9:.1f} GFLOP + "
+          f"{flops['final_epochs']} final epochs x {flops['final_epoch'] / 1e9:.1f} GFLOP = {flops['total'] / 1e12:.2f} TFLOP; "
+          f"at the measured float32 rate the floor is {floor:.1f} s")
+    if not run:
+        return
+    walls = {}
+    for count in cores:
+        folder = workdir / f"cores{count}"
+        walls[count] = run_study(config, count, folder)
+        print(f"\nWhole study with --cores {count}: {walls[count]:.1f} s wall, {walls[count] / floor:.2f} x the floor")
+        print(stage_table(folder / "results").to_markdown(index=False, floatfmt=".1f"))
+    if len(walls) > 1:
+        low, high = min(walls), max(walls)
+        print(f"\nSpeed-up from --cores {low} to --cores {high}: {walls[low] / walls[high]:.2f} x")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="twolayer-benchmark", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    every = commands.add_parser("all", help="rates, per-epoch times against PyTorch, the floor, and the whole study")
+    every.add_argument("--configfile", nargs="*", default=[], help="config files on top of config.yaml (e.g. config/replica.yaml)")
+    every.add_argument("--cores", nargs="*", type=int, default=[2], help="--cores values to run the study with (default: 2)")
+    every.add_argument("--threads", type=int, default=2, help="threads for the per-epoch measurements (default: 2)")
+    every.add_argument("--workdir", default="benchmark-runs", help="scratch folder for the study runs (default: benchmark-runs)")
+    every.add_argument("--no-study", action="store_true", help="skip running the whole study")
+    every.add_argument("--tiny", action="store_true", help="tiny sizes: checks that the benchmark runs, measures nothing useful")
     one_pass = commands.add_parser("pass", help="time one forward + backward pass")
     one_pass.add_argument("--samples", type=int, default=10_000, help="rows in the batch (default: 10000)")
     one_pass.add_argument("--repeats", type=int, default=5, help="timed repetitions; the best is kept (default: 5)")
@@ -73,15 +308,16 @@ def main(argv: list[str] | None = None) -> None:
         table = stage_table(args.results)
         print(table.to_markdown(index=False, floatfmt=".1f"))
         print(f"\nsum of job wall times: {table['total_s'].sum():.1f} s over {table['jobs'].sum()} jobs")
-        return
-
-    with threadpool_limits(limits=args.threads):
-        blas = ", ".join(f"{p['internal_api']} {p['version']} ({p['num_threads']} threads)" for p in threadpool_info())
-        print(f"BLAS: {blas}")
-        print(f"{'dtype':<8} {'samples':>8} {'seconds':>9}")
-        for dtype in (np.float32, np.float64):
-            seconds = time_pass(args.samples, dtype, args.repeats)
-            print(f"{np.dtype(dtype).name:<8} {args.samples:>8} {seconds:>9.4f}")
+    elif args.command == "all":
+        benchmark_all(args.configfile, args.cores, args.threads, args.tiny, Path(args.workdir), not args.no_study)
+    else:
+        with threadpool_limits(limits=args.threads):
+            blas = ", ".join(f"{p['internal_api']} {p['version']} ({p['num_threads']} threads)" for p in threadpool_info())
+            print(f"BLAS: {blas}")
+            print(f"{'dtype':<8} {'samples':>8} {'seconds':>9}")
+            for dtype in (np.float32, np.float64):
+                seconds = time_pass(args.samples, dtype, args.repeats)
+                print(f"{np.dtype(dtype).name:<8} {args.samples:>8} {seconds:>9.4f}")
 
 
 if __name__ == "__main__":

@@ -73,3 +73,11 @@ def matmul_cols(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> 
         return np.matmul(A, B, out=out)
     _run([lambda a=a, b=b: np.matmul(A, B[:, a:b], out=out[:, a:b]) for a, b in _bounds(N)])
     return out
+
+
+def take_rows(X: np.ndarray, rows: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``X[rows]`` into ``out``, fixed slices of the rows copied side by side."""
+    if out.size < MIN_WORK // 64:
+        return np.take(X, rows, axis=0, out=out)
+    _run([lambda a=a, b=b: np.take(X, rows[a:b], axis=0, out=out[a:b]) for a, b in _bounds(len(rows))])
+    return out

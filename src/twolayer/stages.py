@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import plots
 from .cifar import extract_archive, load_class_names
 from .download import fetch_archive, md5sum
 from .gradcheck import check_network
@@ -136,6 +135,8 @@ def prepare_data(
     samples_png: str | Path,
 ) -> None:
     """Write one split file per named split, the class-balance table and a sample grid."""
+    from . import plots  # matplotlib is slow to import: only the stages that draw load it
+
     batch_dir = Path(batch_dir)
     class_names = load_class_names(batch_dir / "batches.meta")
     labels = {}
@@ -210,6 +211,8 @@ def study_momentum(
     curve_pngs: Sequence[str | Path],
 ) -> pd.DataFrame:
     """Full-batch training on a small subset, once per momentum value, from the same start."""
+    from . import plots  # matplotlib is slow to import: only the stages that draw load it
+
     data = load_split(split_path, dtype=np.dtype(setup.dtype), limit=samples)
     frames = []
     for momentum in momenta:
@@ -292,6 +295,8 @@ def summarize_search(
     curves_png: str | Path,
 ) -> pd.DataFrame:
     """Gather a grid's histories into a summary, select the top k, draw the heat map and curves."""
+    from . import plots  # matplotlib is slow to import: only the stages that draw load it
+
     histories = {run: pd.read_csv(path) for run, path in history_paths.items()}
     summary = summarize(histories)
     write_csv(summary, summary_csv, columns=SUMMARY_COLUMNS)
@@ -326,6 +331,8 @@ def train_final_model(
     ``outputs`` names the paths: history, metrics, confusion, per_class, model, curves_png,
     confusion_png.
     """
+    from . import plots  # matplotlib is slow to import: only the stages that draw load it
+
     best = pd.read_csv(fine_top_csv).iloc[0]
     learning_rate, regularization = float(best["learning_rate"]), float(best["regularization"])
     class_names = load_class_names(batch_dir_meta)

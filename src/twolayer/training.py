@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import parallel
 from .network import Network
 from .optimizers import SGD
 
@@ -95,12 +96,34 @@ def train_groups(
     N, P = X.shape[0], network.groups
     rate_scales = np.ones(P) if rate_scales is None else np.asarray(rate_scales, dtype=np.float64)
     params, grads = network.params(), network.grads()
-    full_batch = batch_size >= N  # one step per epoch: the order of the rows does not matter
+    # With one step per epoch the order of the rows changes nothing, so no copy is made,
+    # and the forward pass of each step already evaluates the whole training set with
+    # the weights the previous epoch ended on: its cost and accuracy are that epoch's.
+    full_batch = batch_size >= N
     gather = shuffle and not full_batch
     X_buffer = np.empty((batch_size, X.shape[1]), dtype=X.dtype) if gather else None
     y_buffer = np.empty(batch_size, dtype=y.dtype) if gather else None
     results = [TrainingResult() for _ in range(P)]
     alive = np.ones(P, dtype=bool)
+    pending: dict | None = None  # an epoch waiting for its training metrics (full batch)
+
+    def record(row: dict, train_cost: np.ndarray, train_accuracy: np.ndarray) -> None:
+        for p in np.flatnonzero(alive):
+            entry = dict(
+                epoch=row["epoch"],
+                learning_rate=row["learning_rate"] * float(rate_scales[p]),
+                train_cost=float(train_cost[p]),
+                train_accuracy=float(train_accuracy[p]),
+                val_cost=float(row["val_cost"][p]),
+                val_accuracy=float(row["val_accuracy"][p]),
+            )
+            results[p].history.append(entry)
+            if on_epoch is not None:
+                on_epoch(int(p), entry)
+            if not np.isfinite(train_cost[p]):
+                results[p].status = "diverged"
+                results[p].diverged_epoch = row["epoch"]
+                alive[p] = False
 
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for epoch in range(1, int(epochs) + 1):
@@ -110,36 +133,30 @@ def train_groups(
                 stop = min(start + batch_size, N)
                 if gather:
                     rows = order[start:stop]
-                    Xb = np.take(X, rows, axis=0, out=X_buffer[: stop - start])
+                    Xb = parallel.take_rows(X, rows, out=X_buffer[: stop - start])
                     yb = np.take(y, rows, out=y_buffer[: stop - start])
                 else:
                     Xb, yb = X[start:stop], y[start:stop]
                 network.forward(Xb)
+                if pending is not None:
+                    costs = network.softmax.cross_entropy_per_group(yb) + network.group_regularization_costs()
+                    record(pending, costs, network.softmax.correct_per_group(yb) / N)
+                    pending = None
                 network.backward(yb)
                 optimizer.step(params, grads)
             optimizer.end_epoch()
+            if not alive.any():
+                break
 
-            train_cost, train_accuracy = evaluate_groups(network, X, y)
             if X_val is not None:
                 val_cost, val_accuracy = evaluate_groups(network, X_val, y_val)
             else:
                 val_cost = val_accuracy = np.full(P, np.nan)
-            for p in np.flatnonzero(alive):
-                row = dict(
-                    epoch=epoch,
-                    learning_rate=learning_rate * float(rate_scales[p]),
-                    train_cost=float(train_cost[p]),
-                    train_accuracy=float(train_accuracy[p]),
-                    val_cost=float(val_cost[p]),
-                    val_accuracy=float(val_accuracy[p]),
-                )
-                results[p].history.append(row)
-                if on_epoch is not None:
-                    on_epoch(int(p), row)
-                if not np.isfinite(train_cost[p]):
-                    results[p].status = "diverged"
-                    results[p].diverged_epoch = epoch
-                    alive[p] = False
+            row = dict(epoch=epoch, learning_rate=learning_rate, val_cost=val_cost, val_accuracy=val_accuracy)
+            if full_batch and epoch < int(epochs):
+                pending = row
+            else:
+                record(row, *evaluate_groups(network, X, y))
             if not alive.any():
                 break
     return results
