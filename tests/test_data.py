@@ -2,6 +2,7 @@
 
 import hashlib
 import http.server
+import socket
 import threading
 
 import numpy as np
@@ -46,16 +47,25 @@ def test_missing_local_file_is_a_clear_error(tmp_path):
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
+    """Serves the archive at any path; /missing answers 404, /broken 500, /truncated stops
+    half-way through (announcing the full length), /wrong serves other bytes."""
+
     payload = b""
 
     def do_GET(self):  # noqa: N802 (the http.server API)
-        if self.path == "/missing":
-            self.send_error(404)
+        if self.path in ("/missing", "/broken"):
+            self.send_error(404 if self.path == "/missing" else 500)
             return
+        body = b"not the archive" * 100 if self.path == "/wrong" else self.payload
         self.send_response(200)
-        self.send_header("Content-Length", str(len(self.payload)))
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(self.payload)
+        if self.path == "/truncated":
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.wfile.write(body)
 
     def log_message(self, *args):
         pass
@@ -84,6 +94,35 @@ def test_http_error_is_retried_then_reported(server, tmp_path):
         fetch_archive(f"{server}/missing", "0" * 32, target, retries=2, backoff=0.01)
     assert "after 3 attempts" in str(error.value) and "404" in str(error.value)
     assert not target.exists()
+
+
+@pytest.mark.parametrize("path, expected", [("/truncated", "after 2 attempts"), ("/broken", "500")])
+def test_cut_transfer_and_server_error_are_retried_then_reported(server, archive, tmp_path, path, expected):
+    target = tmp_path / "out" / "archive.tar.gz"
+    with pytest.raises(DataSourceError) as error:
+        fetch_archive(f"{server}{path}", md5_of(archive), target, retries=1, backoff=0.01)
+    assert expected in str(error.value) and "data.url" in str(error.value)
+    assert list(target.parent.iterdir()) == []
+
+
+def test_wrong_file_over_http_is_not_retried_and_names_both_sums(server, archive, tmp_path):
+    target = tmp_path / "out" / "archive.tar.gz"
+    with pytest.raises(DataSourceError) as error:
+        fetch_archive(f"{server}/wrong", md5_of(archive), target, retries=3, backoff=5)
+    assert md5_of(archive) in str(error.value) and "has md5" in str(error.value)
+    assert list(target.parent.iterdir()) == []
+
+
+def test_refused_connection_is_reported_with_the_fix(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    target = tmp_path / "archive.tar.gz"
+    with pytest.raises(DataSourceError) as error:
+        fetch_archive(f"http://127.0.0.1:{port}/cifar-10-python.tar.gz", "0" * 32, target, retries=1, backoff=0.01)
+    message = str(error.value)
+    assert f"127.0.0.1:{port}" in message and "refused" in message.lower()
+    assert "local path" in message and not target.exists()
 
 
 def test_extract_and_load(archive, tmp_path):

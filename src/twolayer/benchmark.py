@@ -10,6 +10,7 @@ in a scratch folder, with the time and memory of each rule.
 
     twolayer-benchmark pass --samples 10000        one forward + backward pass
     twolayer-benchmark stages --results results    the rule table of a finished run
+    twolayer-benchmark dtype --seeds 3             final accuracy per seed, float32 vs float64
 """
 
 from __future__ import annotations
@@ -216,8 +217,11 @@ def run_study(config: dict, cores: int, workdir: Path) -> float:
     (workdir / "config.yaml").write_text(yaml.safe_dump(copy.deepcopy(config), sort_keys=False))
     command = [sys.executable, "-m", "snakemake", "-s", str(_repo() / "Snakefile"), "--directory", str(workdir), "--cores", str(cores), "--quiet"]
     start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    finished = subprocess.run(command, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if finished.returncode != 0:
+        raise SystemExit(f"The study failed in {workdir} (see its results/logs/):\n{finished.stderr[-3000:]}")
+    return seconds
 
 
 def stage_table(results: str | Path) -> pd.DataFrame:
@@ -286,6 +290,35 @@ def benchmark_all(configfiles: list[str], cores: list[int], threads: int, tiny: 
         print(f"\nSpeed-up from --cores {low} to --cores {high}: {walls[low] / walls[high]:.2f} x")
 
 
+def dtype_spread(results: Path, seeds: int, epochs: int | None, threads: int) -> pd.DataFrame:
+    """Final test accuracy of the run's best fine configuration per seed, in float32 and float64."""
+    from .preprocess import load_split
+    from .seeding import derive_rng
+    from .stages import TrainingSetup
+
+    config = merged_config([])
+    best = pd.read_csv(results / "fine" / "top3.csv").iloc[0]
+    epochs = epochs or config["final"]["epochs"]
+    rows = []
+    previous = parallel.threads()
+    parallel.set_threads(threads)
+    try:
+        with threadpool_limits(limits=1):
+            for dtype in ("float32", "float64"):
+                setup = TrainingSetup(**{**config["training"], "dtype": dtype})
+                train = load_split(results / "data" / "final_train.npz", np.dtype(dtype))
+                test = load_split(results / "data" / "test.npz", np.dtype(dtype))
+                for seed in range(seeds):
+                    start = time.perf_counter()
+                    _, result = setup.train(train, test, float(best["learning_rate"]), float(best["regularization"]), epochs,
+                                            derive_rng(seed, "final"))
+                    rows.append({"dtype": dtype, "seed": seed, "test_accuracy": result.final["val_accuracy"],
+                                 "train_accuracy": result.final["train_accuracy"], "seconds": time.perf_counter() - start})
+    finally:
+        parallel.set_threads(previous)
+    return pd.DataFrame(rows)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="twolayer-benchmark", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -300,6 +333,11 @@ def main(argv: list[str] | None = None) -> None:
     one_pass.add_argument("--samples", type=int, default=10_000, help="rows in the batch (default: 10000)")
     one_pass.add_argument("--repeats", type=int, default=5, help="timed repetitions; the best is kept (default: 5)")
     one_pass.add_argument("--threads", type=int, default=None, help="BLAS threads (default: all)")
+    spread = commands.add_parser("dtype", help="final accuracy per seed in float32 and float64, from a finished run's data")
+    spread.add_argument("--results", default="results", help="a finished run's results folder (default: results)")
+    spread.add_argument("--seeds", type=int, default=3, help="seeds per dtype (default: 3)")
+    spread.add_argument("--epochs", type=int, default=None, help="epochs (default: final.epochs of config.yaml)")
+    spread.add_argument("--threads", type=int, default=2, help="threads (default: 2)")
     stages = commands.add_parser("stages", help="wall time and peak memory per rule of a finished run")
     stages.add_argument("--results", default="results", help="the run's results folder (default: results)")
     args = parser.parse_args(argv)
@@ -308,6 +346,14 @@ def main(argv: list[str] | None = None) -> None:
         table = stage_table(args.results)
         print(table.to_markdown(index=False, floatfmt=".1f"))
         print(f"\nsum of job wall times: {table['total_s'].sum():.1f} s over {table['jobs'].sum()} jobs")
+    elif args.command == "dtype":
+        table = dtype_spread(Path(args.results), args.seeds, args.epochs, args.threads)
+        print(table.to_markdown(index=False, floatfmt=".4f"))
+        summary = table.groupby("dtype")["test_accuracy"].agg(["mean", "std", "min", "max"])
+        print("\n" + summary.to_markdown(floatfmt=".4f"))
+        gap = abs(summary.loc["float32", "mean"] - summary.loc["float64", "mean"])
+        print(f"\n|mean float32 - mean float64| = {100 * gap:.2f} points; seed-to-seed standard deviation "
+              f"{100 * summary['std'].max():.2f} points (largest of the two)")
     elif args.command == "all":
         benchmark_all(args.configfile, args.cores, args.threads, args.tiny, Path(args.workdir), not args.no_study)
     else:
