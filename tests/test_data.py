@@ -167,3 +167,18 @@ def test_split_roundtrip_scales_and_keeps_mean(archive, tmp_path):
     assert split.mean.shape == (3072, 1)
     rows = class_balance({"s": y}, [str(i) for i in range(10)])
     assert sum(row["count"] for row in rows) == 60
+
+
+def test_atomic_write_leaves_nothing_on_error_and_clears_leftovers(tmp_path):
+    from twolayer.io import atomic_path, write_csv
+
+    target = tmp_path / "table.csv"
+    leftover = tmp_path / ".table.csv.abc123.part.csv"  # what a killed writer leaves
+    leftover.write_text("half")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("partial")
+            raise RuntimeError("crash while writing")
+    assert not target.exists() and not leftover.exists()
+    write_csv([{"a": 0.1}], target)
+    assert target.read_text() == "a\n0.1\n" and [p.name for p in tmp_path.iterdir()] == ["table.csv"]

@@ -142,8 +142,8 @@ def test_one_job_per_point_gives_the_same_selection(smoke_run, tmp_path, archive
 
 
 def test_results_do_not_depend_on_cores(smoke_run, tmp_path, archive):
-    other = make_workdir(tmp_path / "one_core", smoke_config(archive))
-    run_snakemake(other, "--cores", "1")
+    other = make_workdir(tmp_path / "four_cores", smoke_config(archive))
+    run_snakemake(other, "--cores", "4")
     assert csv_files(other) == csv_files(smoke_run)
     for path in csv_files(smoke_run):
         assert (other / path).read_bytes() == (smoke_run / path).read_bytes(), path

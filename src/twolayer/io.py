@@ -8,6 +8,7 @@ final name.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import tempfile
@@ -32,10 +33,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds.
 
     The temporary name keeps the final suffix, so libraries that pick a format from
-    it (matplotlib, numpy) still do the right thing. On error it is removed.
+    it (matplotlib, numpy) still do the right thing. On error it is removed; one that
+    a killed process left behind is removed the next time the file is written.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.part{glob.escape(path.suffix)}"):
+        stale.unlink(missing_ok=True)  # left by an earlier attempt that was killed mid-write
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".part{path.suffix}")
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes the file private; results are ordinary files
