@@ -11,6 +11,7 @@ in a scratch folder, with the time and memory of each rule.
     twolayer-benchmark pass --samples 10000        one forward + backward pass
     twolayer-benchmark stages --results results    the rule table of a finished run
     twolayer-benchmark dtype --seeds 3             final accuracy per seed, float32 vs float64
+    twolayer-benchmark memory final --dtype float64   peak memory of one job
 """
 
 from __future__ import annotations
@@ -319,6 +320,35 @@ def dtype_spread(results: Path, seeds: int, epochs: int | None, threads: int) ->
     return pd.DataFrame(rows)
 
 
+def peak_memory(results: Path, job: str, dtype: str, epochs: int) -> float:
+    """Peak resident memory (MB) of this process after running one final or one search job of a finished run."""
+    import resource
+    import tempfile
+
+    from .search import grid_values, run_id
+    from .stages import TrainingSetup, train_final_model, train_grid_points
+
+    config = merged_config([])
+    setup = TrainingSetup(**{**config["training"], "dtype": dtype})
+    out = Path(tempfile.mkdtemp())
+    data = results / "data"
+    with threadpool_limits(limits=1):
+        if job == "final":
+            parallel.set_threads(2)
+            names = {"history": "csv", "metrics": "json", "confusion": "csv", "per_class": "csv", "model": "npz",
+                     "curves_png": "png", "confusion_png": "png"}
+            meta = results.parent / "resources" / "cifar-10-batches-py" / "batches.meta"
+            train_final_model(data / "final_train.npz", data / "test.npz", meta, results / "fine" / "top3.csv", epochs,
+                              setup, config["seed"], {name: out / f"{name}.{ext}" for name, ext in names.items()})
+        else:
+            reg = grid_values(config["coarse"]["regularizations"])[0]
+            runs = [run_id(lr, reg) for lr in grid_values(config["coarse"]["learning_rates"])]
+            train_grid_points(data / "search_train.npz", data / "search_val.npz", "coarse", runs, epochs, setup,
+                              config["seed"], [out / f"{run}.csv" for run in runs])
+    shutil.rmtree(out)
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="twolayer-benchmark", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -338,6 +368,11 @@ def main(argv: list[str] | None = None) -> None:
     spread.add_argument("--seeds", type=int, default=3, help="seeds per dtype (default: 3)")
     spread.add_argument("--epochs", type=int, default=None, help="epochs (default: final.epochs of config.yaml)")
     spread.add_argument("--threads", type=int, default=2, help="threads (default: 2)")
+    memory = commands.add_parser("memory", help="peak memory of one final or search job in a chosen dtype")
+    memory.add_argument("job", choices=["final", "search"], help="which job to run")
+    memory.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    memory.add_argument("--results", default="results", help="a finished run's results folder (default: results)")
+    memory.add_argument("--epochs", type=int, default=2, help="epochs to train (memory does not grow with them; default: 2)")
     stages = commands.add_parser("stages", help="wall time and peak memory per rule of a finished run")
     stages.add_argument("--results", default="results", help="the run's results folder (default: results)")
     args = parser.parse_args(argv)
@@ -346,6 +381,9 @@ def main(argv: list[str] | None = None) -> None:
         table = stage_table(args.results)
         print(table.to_markdown(index=False, floatfmt=".1f"))
         print(f"\nsum of job wall times: {table['total_s'].sum():.1f} s over {table['jobs'].sum()} jobs")
+    elif args.command == "memory":
+        peak = peak_memory(Path(args.results), args.job, args.dtype, args.epochs)
+        print(f"{args.job} job, {args.dtype}: peak resident memory {peak:.0f} MB")
     elif args.command == "dtype":
         table = dtype_spread(Path(args.results), args.seeds, args.epochs, args.threads)
         print(table.to_markdown(index=False, floatfmt=".4f"))
