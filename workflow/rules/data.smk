@@ -13,6 +13,9 @@ rule download_data:
         md5=config["data"]["md5"],
         retries=config["data"].get("retries", 3),
         timeout=config["data"].get("timeout", 60),
+    resources:
+        mem_mb=500,
+        runtime=30,
     threads: 1
     conda:
         "../envs/twolayer.yaml"
@@ -30,6 +33,9 @@ rule extract_data:
         "results/logs/extract_data/extract_data.log",
     benchmark:
         "results/benchmarks/extract_data/extract_data.tsv"
+    resources:
+        mem_mb=500,
+        runtime=10,
     threads: 1
     conda:
         "../envs/twolayer.yaml"
@@ -48,6 +54,9 @@ rule describe_source:
         "results/benchmarks/describe_source/describe_source.tsv"
     params:
         url=config["data"]["url"],
+    resources:
+        mem_mb=500,
+        runtime=10,
     threads: 1
     conda:
         "../envs/twolayer.yaml"

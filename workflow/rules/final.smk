@@ -24,6 +24,9 @@ rule train_final:
         epochs=config["final"]["epochs"],
         setup=training_setup(),
         seed=config["seed"],
+    resources:
+        mem_mb=3000,
+        runtime=30,
     threads: 2
     conda:
         "../envs/twolayer.yaml"

@@ -14,6 +14,9 @@ rule check_gradients:
     params:
         settings=config["gradcheck"],
         seed=config["seed"],
+    resources:
+        mem_mb=500,
+        runtime=10,
     threads: 1
     conda:
         "../envs/twolayer.yaml"

@@ -17,6 +17,9 @@ rule study_momentum:
         settings=config["momentum"],
         setup=training_setup(),
         seed=config["seed"],
+    resources:
+        mem_mb=500,
+        runtime=10,
     threads: 1
     conda:
         "../envs/twolayer.yaml"

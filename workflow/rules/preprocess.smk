@@ -16,6 +16,9 @@ rule prepare_data:
         "results/benchmarks/prepare_data/prepare_data.tsv"
     params:
         splits=split_batches(),
+    resources:
+        mem_mb=1000,
+        runtime=10,
     threads: 1
     conda:
         "../envs/twolayer.yaml"

@@ -36,6 +36,9 @@ rule render_report:
         config=config,
         benchmarks="results/benchmarks",
         repo=workflow.basedir,
+    resources:
+        mem_mb=1000,
+        runtime=5,
     threads: 1
     conda:
         "../envs/twolayer.yaml"

@@ -24,6 +24,9 @@ if search_jobs("coarse") == "row":
             epochs=config["coarse"]["epochs"],
             setup=training_setup(),
             seed=config["seed"],
+        resources:
+            mem_mb=1000,
+            runtime=15,
         threads: 1
         conda:
             "../envs/twolayer.yaml"
@@ -48,6 +51,9 @@ else:
             epochs=config["coarse"]["epochs"],
             setup=training_setup(),
             seed=config["seed"],
+        resources:
+            mem_mb=1000,
+            runtime=15,
         threads: 1
         conda:
             "../envs/twolayer.yaml"
@@ -73,6 +79,9 @@ if search_jobs("fine") == "row":
             epochs=config["fine"]["epochs"],
             setup=training_setup(),
             seed=config["seed"],
+        resources:
+            mem_mb=1000,
+            runtime=15,
         threads: 1
         conda:
             "../envs/twolayer.yaml"
@@ -97,6 +106,9 @@ else:
             epochs=config["fine"]["epochs"],
             setup=training_setup(),
             seed=config["seed"],
+        resources:
+            mem_mb=1000,
+            runtime=15,
         threads: 1
         conda:
             "../envs/twolayer.yaml"
@@ -120,6 +132,9 @@ checkpoint select_coarse:
     params:
         top=config["selection"]["top"],
         title=grid_title("coarse"),
+    resources:
+        mem_mb=500,
+        runtime=5,
     threads: 1
     conda:
         "../envs/twolayer.yaml"
@@ -143,6 +158,9 @@ rule select_fine:
     params:
         top=config["selection"]["top"],
         title=grid_title("fine"),
+    resources:
+        mem_mb=500,
+        runtime=5,
     threads: 1
     conda:
         "../envs/twolayer.yaml"

@@ -1,0 +1,43 @@
+"""The smoke study through a real single-node SLURM cluster, against a local run."""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from workflow_runner import REPO, SNAKEMAKE, make_workdir, smoke_config
+
+CLUSTER = REPO / "cluster" / "local_slurm.sh"
+REQUIRED = os.environ.get("TWOLAYER_REQUIRE_SLURM") == "1"
+
+pytestmark = [pytest.mark.slow, pytest.mark.slurm]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    if shutil.which("slurmctld") is None or os.geteuid() != 0:
+        if REQUIRED:
+            pytest.fail("SLURM is required here (TWOLAYER_REQUIRE_SLURM=1) but slurmctld is missing or we are not root")
+        pytest.skip("needs root and the Debian SLURM packages: cluster/local_slurm.sh install")
+    subprocess.run(["bash", str(CLUSTER), "up"], check=True, timeout=120)
+    try:
+        yield
+    finally:
+        subprocess.run(["bash", str(CLUSTER), "down"], check=False, timeout=60)
+
+
+def test_smoke_study_through_slurm_matches_the_local_run(cluster, smoke_run, tmp_path, archive):
+    workdir = make_workdir(tmp_path, smoke_config(archive))
+    command = ["timeout", "-k", "10", "900", *SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+               "--profile", str(REPO / "profiles" / "slurm"), "--seconds-between-status-checks", "2"]
+    finished = subprocess.run(command, capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr[-5000:]
+    assert "executor: slurm" in finished.stderr.lower() or "slurm" in finished.stderr.lower()
+    local = sorted(p.relative_to(smoke_run) for p in (smoke_run / "results").rglob("*.csv"))
+    remote = sorted(p.relative_to(workdir) for p in (workdir / "results").rglob("*.csv"))
+    assert remote == local
+    for path in local:
+        assert (workdir / path).read_bytes() == (smoke_run / path).read_bytes(), path
+    for path in ("report/report.pdf", "results/final/model.npz", "results/final/metrics.json"):
+        assert (workdir / path).is_file(), path
