@@ -51,28 +51,29 @@ def _run(tasks) -> None:
             future.result()
 
 
-def matmul_rows(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """A (M, K) @ B (K, N), computed as fixed slices of the rows of A."""
+def _sliced_matmul(A: np.ndarray, B: np.ndarray, out: np.ndarray | None, by_rows: bool) -> np.ndarray:
     M, K = A.shape
     N = B.shape[1]
     if out is None:
         out = np.empty((M, N), dtype=np.result_type(A, B))
     if M * K * N < MIN_WORK:
         return np.matmul(A, B, out=out)
-    _run([lambda a=a, b=b: np.matmul(A[a:b], B, out=out[a:b]) for a, b in _bounds(M)])
+    if by_rows:
+        tasks = [lambda a=a, b=b: np.matmul(A[a:b], B, out=out[a:b]) for a, b in _bounds(M)]
+    else:
+        tasks = [lambda a=a, b=b: np.matmul(A, B[:, a:b], out=out[:, a:b]) for a, b in _bounds(N)]
+    _run(tasks)
     return out
+
+
+def matmul_rows(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """A (M, K) @ B (K, N), computed as fixed slices of the rows of A."""
+    return _sliced_matmul(A, B, out, by_rows=True)
 
 
 def matmul_cols(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """A (M, K) @ B (K, N), computed as fixed slices of the columns of B."""
-    M, K = A.shape
-    N = B.shape[1]
-    if out is None:
-        out = np.empty((M, N), dtype=np.result_type(A, B))
-    if M * K * N < MIN_WORK:
-        return np.matmul(A, B, out=out)
-    _run([lambda a=a, b=b: np.matmul(A, B[:, a:b], out=out[:, a:b]) for a, b in _bounds(N)])
-    return out
+    return _sliced_matmul(A, B, out, by_rows=False)
 
 
 def take_rows(X: np.ndarray, rows: np.ndarray, out: np.ndarray) -> np.ndarray:
