@@ -30,6 +30,9 @@ write_config() {
     name=$(hostname -s)
     mkdir -p "$STATE_DIR"/{ctld,d,log} /etc/slurm
     chown -R slurm:slurm "$STATE_DIR/ctld"
+    if [ -f "$CONF" ] && ! grep -q "Written by cluster/local_slurm.sh" "$CONF"; then
+        cp -p "$CONF" "$STATE_DIR/slurm.conf.before"  # someone else's: put back by `down`
+    fi
     cat >"$CONF" <<CONFIG
 # Written by cluster/local_slurm.sh: a one-node test cluster.
 ClusterName=twolayer
@@ -89,6 +92,14 @@ down() {
             rm -f "$file"
         fi
     done
+    # Leave no configuration behind that names a controller which is gone: SLURM's
+    # clients (and tools that probe them, like Snakemake's SLURM plugin at start-up)
+    # would wait for it to answer.
+    if [ -f "$STATE_DIR/slurm.conf.before" ]; then
+        mv "$STATE_DIR/slurm.conf.before" "$CONF"
+    elif [ -f "$CONF" ] && grep -q "Written by cluster/local_slurm.sh" "$CONF"; then
+        rm -f "$CONF"
+    fi
     for _ in $(seq 20); do
         pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null || return 0
         sleep 0.5
