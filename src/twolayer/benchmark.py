@@ -362,7 +362,7 @@ def main(argv: list[str] | None = None) -> None:
     one_pass = commands.add_parser("pass", help="time one forward + backward pass")
     one_pass.add_argument("--samples", type=int, default=10_000, help="rows in the batch (default: 10000)")
     one_pass.add_argument("--repeats", type=int, default=5, help="timed repetitions; the best is kept (default: 5)")
-    one_pass.add_argument("--threads", type=int, default=None, help="BLAS threads (default: all)")
+    one_pass.add_argument("--threads", type=int, default=None, help="threads (default: all CPUs)")
     spread = commands.add_parser("dtype", help="final accuracy per seed in float32 and float64, from a finished run's data")
     spread.add_argument("--results", default="results", help="a finished run's results folder (default: results)")
     spread.add_argument("--seeds", type=int, default=3, help="seeds per dtype (default: 3)")
@@ -395,13 +395,18 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "all":
         benchmark_all(args.configfile, args.cores, args.threads, args.tiny, Path(args.workdir), not args.no_study)
     else:
-        with threadpool_limits(limits=args.threads):
-            blas = ", ".join(f"{p['internal_api']} {p['version']} ({p['num_threads']} threads)" for p in threadpool_info())
-            print(f"BLAS: {blas}")
-            print(f"{'dtype':<8} {'samples':>8} {'seconds':>9}")
-            for dtype in (np.float32, np.float64):
-                seconds = time_pass(args.samples, dtype, args.repeats)
-                print(f"{np.dtype(dtype).name:<8} {args.samples:>8} {seconds:>9.4f}")
+        threads = args.threads or os.cpu_count()
+        previous = parallel.threads()
+        parallel.set_threads(threads)  # as in a workflow job: BLAS single-threaded, sliced products on the threads
+        try:
+            with threadpool_limits(limits=1):
+                print(f"{threads} thread(s), BLAS single-threaded per slice")
+                print(f"{'dtype':<8} {'samples':>8} {'seconds':>9}")
+                for dtype in (np.float32, np.float64):
+                    seconds = time_pass(args.samples, dtype, args.repeats)
+                    print(f"{np.dtype(dtype).name:<8} {args.samples:>8} {seconds:>9.4f}")
+        finally:
+            parallel.set_threads(previous)
 
 
 if __name__ == "__main__":
