@@ -47,7 +47,7 @@ def test_lint_reports_nothing():
     assert "Congratulations" in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("search_jobs, coarse_jobs, fine_jobs", [("row", "7", "7"), ("point", "49", "28")])
+@pytest.mark.parametrize("search_jobs, coarse_jobs, fine_jobs", [("grid", "1", "1"), ("row", "7", "7"), ("point", "49", "28")])
 def test_default_config_plans_the_whole_study(tmp_path, search_jobs, coarse_jobs, fine_jobs):
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config["search_jobs"] = search_jobs

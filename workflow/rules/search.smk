@@ -1,12 +1,39 @@
 # Grid searches over learning rate and regularization (coarse_search, fine_search),
-# then a summary with the top runs (select_coarse, select_fine). With search_jobs: row
-# one job trains every learning rate of one regularization value side by side; with
-# search_jobs: point, one job per grid point. select_coarse is a checkpoint so that
+# then a summary with the top runs (select_coarse, select_fine). With search_jobs: grid
+# one job trains the whole grid side by side; with row, one job per regularization
+# value; with point, one job per grid point. select_coarse is a checkpoint so that
 # the fine grid can be derived from the coarse top runs (fine.grid_from: coarse); such
 # a grid is unknown when the workflow is planned, so it always runs one job per point.
 
 
-if search_jobs("coarse") == "row":
+if search_jobs("coarse") == "grid":
+
+    rule coarse_search:
+        input:
+            train="results/data/search_train.npz",
+            val="results/data/search_val.npz",
+            code=TRAINING_CODE,
+        output:
+            grid_histories("coarse"),
+        log:
+            "results/logs/coarse_search/coarse.log",
+        benchmark:
+            "results/benchmarks/coarse_search/coarse.tsv"
+        params:
+            grid="coarse",
+            epochs=config["coarse"]["epochs"],
+            setup=training_setup(),
+            seed=config["seed"],
+        resources:
+            mem_mb=2000,
+            runtime=30,
+        threads: 1
+        conda:
+            "../envs/twolayer.yaml"
+        script:
+            "../scripts/train_grid_points.py"
+
+elif search_jobs("coarse") == "row":
 
     rule coarse_search:
         input:
@@ -61,7 +88,34 @@ else:
             "../scripts/train_grid_points.py"
 
 
-if search_jobs("fine") == "row":
+if search_jobs("fine") == "grid":
+
+    rule fine_search:
+        input:
+            train="results/data/search_train.npz",
+            val="results/data/search_val.npz",
+            code=TRAINING_CODE,
+        output:
+            grid_histories("fine"),
+        log:
+            "results/logs/fine_search/fine.log",
+        benchmark:
+            "results/benchmarks/fine_search/fine.tsv"
+        params:
+            grid="fine",
+            epochs=config["fine"]["epochs"],
+            setup=training_setup(),
+            seed=config["seed"],
+        resources:
+            mem_mb=2000,
+            runtime=30,
+        threads: 1
+        conda:
+            "../envs/twolayer.yaml"
+        script:
+            "../scripts/train_grid_points.py"
+
+elif search_jobs("fine") == "row":
 
     rule fine_search:
         input:
