@@ -59,6 +59,30 @@ def search_jobs(grid):
     return config["search_jobs"]
 
 
+def search_job(grid):
+    """Outputs, log, benchmark and memory of one search job of a grid, for its search_jobs mode.
+
+    grid: one job writes every history of the grid; row: one job per regularization
+    value (wildcard reg) writes the histories of all learning rates; point: one job
+    per run id (wildcard run).
+    """
+    mode = search_jobs(grid)
+    if mode == "grid":
+        histories, name, mem_mb = grid_histories(grid), grid, 2000
+    elif mode == "row":
+        lrs = learning_rate_ids(grid)
+        histories = expand(f"results/{grid}/runs/lr{{lr}}_reg{{{{reg}}}}/history.csv", lr=lrs)
+        name, mem_mb = "reg{reg}", 1000
+    else:
+        histories, name, mem_mb = [f"results/{grid}/runs/{{run}}/history.csv"], "{run}", 1000
+    return {
+        "histories": histories,
+        "log": f"results/logs/{grid}_search/{name}.log",
+        "benchmark": f"results/benchmarks/{grid}_search/{name}.tsv",
+        "mem_mb": mem_mb,
+    }
+
+
 def learning_rate_ids(grid):
     """The learning rates of a grid as they appear in its run ids."""
     return [run_id(lr, 0).removeprefix("lr").split("_reg")[0] for lr in grid_values(config[grid]["learning_rates"])]

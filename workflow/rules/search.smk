@@ -6,168 +6,47 @@
 # a grid is unknown when the workflow is planned, so it always runs one job per point.
 
 
-if search_jobs("coarse") == "grid":
-
-    rule coarse_search:
-        input:
-            train="results/data/search_train.npz",
-            val="results/data/search_val.npz",
-            code=TRAINING_CODE,
-        output:
-            grid_histories("coarse"),
-        log:
-            "results/logs/coarse_search/coarse.log",
-        benchmark:
-            "results/benchmarks/coarse_search/coarse.tsv"
-        params:
-            grid="coarse",
-            epochs=config["coarse"]["epochs"],
-            setup=training_setup(),
-            seed=config["seed"],
-        resources:
-            mem_mb=2000,
-            runtime=30,
-        threads: 1
-        conda:
-            "../envs/twolayer.yaml"
-        script:
-            "../scripts/train_grid_points.py"
-
-elif search_jobs("coarse") == "row":
-
-    rule coarse_search:
-        input:
-            train="results/data/search_train.npz",
-            val="results/data/search_val.npz",
-            code=TRAINING_CODE,
-        output:
-            expand("results/coarse/runs/lr{lr}_reg{{reg}}/history.csv", lr=learning_rate_ids("coarse")),
-        log:
-            "results/logs/coarse_search/reg{reg}.log",
-        benchmark:
-            "results/benchmarks/coarse_search/reg{reg}.tsv"
-        params:
-            grid="coarse",
-            epochs=config["coarse"]["epochs"],
-            setup=training_setup(),
-            seed=config["seed"],
-        resources:
-            mem_mb=1000,
-            runtime=15,
-        threads: 1
-        conda:
-            "../envs/twolayer.yaml"
-        script:
-            "../scripts/train_grid_points.py"
-
-else:
-
-    rule coarse_search:
-        input:
-            train="results/data/search_train.npz",
-            val="results/data/search_val.npz",
-            code=TRAINING_CODE,
-        output:
-            "results/coarse/runs/{run}/history.csv",
-        log:
-            "results/logs/coarse_search/{run}.log",
-        benchmark:
-            "results/benchmarks/coarse_search/{run}.tsv"
-        params:
-            grid="coarse",
-            epochs=config["coarse"]["epochs"],
-            setup=training_setup(),
-            seed=config["seed"],
-        resources:
-            mem_mb=1000,
-            runtime=15,
-        threads: 1
-        conda:
-            "../envs/twolayer.yaml"
-        script:
-            "../scripts/train_grid_points.py"
+rule coarse_search:
+    input:
+        train="results/data/search_train.npz",
+        val="results/data/search_val.npz",
+        code=TRAINING_CODE,
+    output:
+        search_job("coarse")["histories"],
+    log:
+        search_job("coarse")["log"],
+    benchmark:
+        search_job("coarse")["benchmark"]
+    params:
+        grid="coarse",
+        epochs=config["coarse"]["epochs"],
+        setup=training_setup(),
+        seed=config["seed"],
+    resources:
+        mem_mb=search_job("coarse")["mem_mb"],
+        runtime=30,
+    threads: 1
+    conda:
+        "../envs/twolayer.yaml"
+    script:
+        "../scripts/train_grid_points.py"
 
 
-if search_jobs("fine") == "grid":
-
-    rule fine_search:
-        input:
-            train="results/data/search_train.npz",
-            val="results/data/search_val.npz",
-            code=TRAINING_CODE,
-        output:
-            grid_histories("fine"),
-        log:
-            "results/logs/fine_search/fine.log",
-        benchmark:
-            "results/benchmarks/fine_search/fine.tsv"
-        params:
-            grid="fine",
-            epochs=config["fine"]["epochs"],
-            setup=training_setup(),
-            seed=config["seed"],
-        resources:
-            mem_mb=2000,
-            runtime=30,
-        threads: 1
-        conda:
-            "../envs/twolayer.yaml"
-        script:
-            "../scripts/train_grid_points.py"
-
-elif search_jobs("fine") == "row":
-
-    rule fine_search:
-        input:
-            train="results/data/search_train.npz",
-            val="results/data/search_val.npz",
-            code=TRAINING_CODE,
-        output:
-            expand("results/fine/runs/lr{lr}_reg{{reg}}/history.csv", lr=learning_rate_ids("fine")),
-        log:
-            "results/logs/fine_search/reg{reg}.log",
-        benchmark:
-            "results/benchmarks/fine_search/reg{reg}.tsv"
-        params:
-            grid="fine",
-            epochs=config["fine"]["epochs"],
-            setup=training_setup(),
-            seed=config["seed"],
-        resources:
-            mem_mb=1000,
-            runtime=15,
-        threads: 1
-        conda:
-            "../envs/twolayer.yaml"
-        script:
-            "../scripts/train_grid_points.py"
-
-else:
-
-    rule fine_search:
-        input:
-            train="results/data/search_train.npz",
-            val="results/data/search_val.npz",
-            code=TRAINING_CODE,
-        output:
-            "results/fine/runs/{run}/history.csv",
-        log:
-            "results/logs/fine_search/{run}.log",
-        benchmark:
-            "results/benchmarks/fine_search/{run}.tsv"
-        params:
-            grid="fine",
-            epochs=config["fine"]["epochs"],
-            setup=training_setup(),
-            seed=config["seed"],
-        resources:
-            mem_mb=1000,
-            runtime=15,
-        threads: 1
-        conda:
-            "../envs/twolayer.yaml"
-        script:
-            "../scripts/train_grid_points.py"
+use rule coarse_search as fine_search with:
+    output:
+        search_job("fine")["histories"],
+    log:
+        search_job("fine")["log"],
+    benchmark:
+        search_job("fine")["benchmark"]
+    params:
+        grid="fine",
+        epochs=config["fine"]["epochs"],
+        setup=training_setup(),
+        seed=config["seed"],
+    resources:
+        mem_mb=search_job("fine")["mem_mb"],
+        runtime=30,
 
 
 checkpoint select_coarse:
