@@ -63,7 +63,7 @@ def test_default_and_smoke_configs_are_valid():
         ("gradcheck.h", 0, "gradcheck.h = 0"),
         ("seed", -1, "seed = -1"),
         ("seed", 1.5, "seed = 1.5"),
-        ("search_jobs", "pack", "one of 'row', 'point'"),
+        ("search_jobs", "pack", "one of 'grid', 'row', 'point'"),
         ("fine.derived.widen", 1.0, "fine.derived.widen"),
         ("trainig", {"momentum": 0.5}, "allowed keys here are"),
         ("training.momentun", 0.5, "'momentun' was unexpected"),
