@@ -31,7 +31,7 @@ import yaml
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from . import parallel
-from .network import packed_two_layer_network, two_layer_network
+from .network import packed_rate_scales, packed_two_layer_network, two_layer_network
 from .optimizers import MomentumSGD
 from .training import train_groups
 
@@ -110,8 +110,7 @@ def ours_epoch_seconds(rows: int, held_out: int, batch: int, threads: int, pack:
     X_val, y_val = X[:held_out], y[:held_out]
     rates = np.linspace(0.1, 0.3, pack)
     net = packed_two_layer_network(X.mean(axis=0), [0.001] * pack, rngs=[np.random.default_rng(i) for i in range(pack)], dtype=dtype)
-    per_row = np.repeat(rates, 50).astype(dtype)[:, None]
-    scales = {"linear1.W": per_row, "linear1.b": per_row, "linear2.W": rates.astype(dtype)[:, None, None], "linear2.b": rates.astype(dtype)[:, None, None]}
+    scales = packed_rate_scales(rates, 50, dtype)
     previous = parallel.threads()
     parallel.set_threads(threads)
     try:

@@ -227,6 +227,19 @@ def packed_two_layer_network(
     return Network([mean_layer, first, ReLU(P * hidden_size, name="relu1"), second, Softmax(P * num_classes, groups=P)])
 
 
+def packed_rate_scales(learning_rates: Sequence[float], hidden_size: int, dtype=np.float64) -> dict[str, np.ndarray]:
+    """Per-parameter learning-rate factors of a packed network, for the optimizers' ``scales``.
+
+    Network p's rows of the stacked first layer and its block of the second layer are
+    scaled by ``learning_rates[p]``, so an optimizer with base rate 1 trains each network
+    at its own rate.
+    """
+    rates = np.asarray(learning_rates, dtype=np.float64)
+    per_row = np.repeat(rates, hidden_size).astype(dtype)[:, None]
+    per_block = rates.astype(dtype)[:, None, None]
+    return {"linear1.W": per_row, "linear1.b": per_row, "linear2.W": per_block, "linear2.b": per_block}
+
+
 def unpack(network: Network, index: int) -> dict[str, np.ndarray]:
     """Parameters of network ``index`` of a packed network: W1 (H, D), b1 (H, 1), W2 (C, H), b2 (C, 1)."""
     first, second = network.layers[1], network.layers[3]

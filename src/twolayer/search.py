@@ -25,7 +25,7 @@ SIGNIFICANT_DIGITS = 6
 
 
 def _round(value: float) -> float:
-    return float(f"{float(value):.{SIGNIFICANT_DIGITS}g}")
+    return float(format_value(float(value)))
 
 
 def grid_values(spec: Sequence[float] | Mapping) -> list[float]:
@@ -50,9 +50,14 @@ def grid_values(spec: Sequence[float] | Mapping) -> list[float]:
     return values
 
 
+def format_value(value: float) -> str:
+    """A grid value as run ids write it (``SIGNIFICANT_DIGITS`` significant digits)."""
+    return f"{value:.{SIGNIFICANT_DIGITS}g}"
+
+
 def run_id(learning_rate: float, regularization: float) -> str:
     """``lr<learning rate>_reg<regularization>``, e.g. ``lr0.35_reg0.00275``."""
-    return f"lr{learning_rate:.{SIGNIFICANT_DIGITS}g}_reg{regularization:.{SIGNIFICANT_DIGITS}g}"
+    return f"lr{format_value(learning_rate)}_reg{format_value(regularization)}"
 
 
 def parse_run_id(name: str) -> tuple[float, float]:

@@ -19,7 +19,7 @@ from .cifar import extract_archive, load_class_names
 from .download import fetch_archive, md5sum
 from .gradcheck import STATISTICS, check_network
 from .io import save_npz, write_csv, write_json
-from .network import Network, build_network, packed_two_layer_network, two_layer_network
+from .network import Network, build_network, packed_rate_scales, packed_two_layer_network, two_layer_network
 from .optimizers import MomentumSGD
 from .preprocess import Split, build_split, class_balance, load_split, save_split
 from .search import SUMMARY_COLUMNS, parse_run_id, summarize, top_k
@@ -254,10 +254,7 @@ def train_grid_points(
         rngs=[derive_rng(seed, grid, run) for run in runs],
         dtype=dtype,
     )
-    per_row = np.repeat(learning_rates, H).astype(dtype)[:, None]
-    per_block = learning_rates.astype(dtype)[:, None, None]
-    scales = {"linear1.W": per_row, "linear1.b": per_row, "linear2.W": per_block, "linear2.b": per_block}
-    optimizer = MomentumSGD(1.0, setup.momentum, setup.decay, scales=scales)
+    optimizer = MomentumSGD(1.0, setup.momentum, setup.decay, scales=packed_rate_scales(learning_rates, H, dtype))
     log.info("%s: %d point(s) in one job (%s), %d epochs", grid, len(runs), ", ".join(runs), epochs)
 
     def progress(p: int, row: dict) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from twolayer.config import validate_config
-from twolayer.search import derive_fine_grid, grid_points, grid_values, run_id
+from twolayer.search import derive_fine_grid, format_value, grid_points, grid_values
 
 validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
 
@@ -85,7 +85,7 @@ def search_job(grid):
 
 def learning_rate_ids(grid):
     """The learning rates of a grid as they appear in its run ids."""
-    return [run_id(lr, 0).removeprefix("lr").split("_reg")[0] for lr in grid_values(config[grid]["learning_rates"])]
+    return [format_value(lr) for lr in grid_values(config[grid]["learning_rates"])]
 
 
 def grid_histories(grid, learning_rates=None, regularizations=None):
