@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from synthetic import BATCHES, make_batch, write_archive
-from twolayer.cifar import DataFormatError, extract_archive, load_batch, load_class_names, to_images
+from twolayer.cifar import DataFormatError, extract_archive, load_batch, load_class_names, member_targets, to_images
 from twolayer.download import DataSourceError, fetch_archive, md5sum
 from twolayer.preprocess import build_split, class_balance, load_split, save_split
 
@@ -126,7 +126,7 @@ def test_refused_connection_is_reported_with_the_fix(tmp_path):
 
 
 def test_extract_and_load(archive, tmp_path):
-    written = extract_archive(archive, tmp_path / "batches")
+    written = extract_archive(archive, member_targets(tmp_path / "batches"))
     assert sorted(p.name for p in written) == sorted(BATCHES + ["batches.meta"])
     X, y = load_batch(tmp_path / "batches" / "data_batch_1")
     assert X.dtype == np.uint8 and X.shape == (30, 3072) and y.shape == (30,)
@@ -137,27 +137,27 @@ def test_extract_and_load(archive, tmp_path):
 def test_archive_missing_a_member_names_it(tmp_path):
     archive = write_archive(tmp_path / "a.tar.gz", images_per_batch=10, members=BATCHES[:-1])
     with pytest.raises(DataFormatError, match="cifar-10-batches-py/test_batch"):
-        extract_archive(archive, tmp_path / "out")
+        extract_archive(archive, member_targets(tmp_path / "out"))
 
 
 def test_not_a_tar_gz_is_reported(tmp_path):
     bogus = tmp_path / "a.tar.gz"
     bogus.write_bytes(b"this is not an archive")
     with pytest.raises(DataFormatError, match="not a readable gzip-compressed tar"):
-        extract_archive(bogus, tmp_path / "out")
+        extract_archive(bogus, member_targets(tmp_path / "out"))
 
 
 def test_batch_of_wrong_shape_is_reported(tmp_path):
     bad = make_batch(np.random.default_rng(0), 10, "data_batch_3")
     bad[b"data"] = bad[b"data"][:, :100]
     archive = write_archive(tmp_path / "a.tar.gz", images_per_batch=10, overrides={"data_batch_3": bad})
-    extract_archive(archive, tmp_path / "out")
+    extract_archive(archive, member_targets(tmp_path / "out"))
     with pytest.raises(DataFormatError, match=r"data_batch_3: b'data' is a uint8 array of shape \(10, 100\)"):
         load_batch(tmp_path / "out" / "data_batch_3")
 
 
 def test_split_roundtrip_scales_and_keeps_mean(archive, tmp_path):
-    extract_archive(archive, tmp_path / "b")
+    extract_archive(archive, member_targets(tmp_path / "b"))
     X, y = build_split([tmp_path / "b" / "data_batch_1", tmp_path / "b" / "data_batch_2"])
     assert X.shape == (60, 3072)
     save_split(tmp_path / "s.npz", X, y)

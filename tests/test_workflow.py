@@ -100,11 +100,13 @@ def test_model_file_reproduces_the_test_accuracy(smoke_run):
 
     with np.load(smoke_run / "results/final/model.npz") as model:
         shapes = {key: model[key].shape for key in model.files}
-    assert shapes == {"W1": (10, 3072), "b1": (10, 1), "W2": (10, 10), "b2": (10, 1), "mean": (3072, 1)}
+    assert shapes == {"W1": (10, 3072), "b1": (10, 1), "W2": (10, 10), "b2": (10, 1), "mean": (3072, 1), "regularization": ()}
     X, y = load_batch(smoke_run / "resources/cifar-10-batches-py/test_batch")
-    accuracy = load_model(smoke_run / "results/final/model.npz").accuracy(X / 255.0, y)
+    model = load_model(smoke_run / "results/final/model.npz")
     metrics = json.loads((smoke_run / "results/final/metrics.json").read_text())
-    assert accuracy == pytest.approx(metrics["test_accuracy"], abs=0.01)
+    assert model.accuracy(X / 255.0, y) == pytest.approx(metrics["test_accuracy"], abs=0.01)
+    # the reloaded cost carries the L2 term, as metrics.json does (float64 here, float32 in training)
+    assert model.cost(X / 255.0, y) == pytest.approx(metrics["test_cost"], rel=1e-4)
 
 
 def test_every_job_has_a_log_and_a_benchmark(smoke_run):

@@ -1,40 +1,80 @@
-"""Reading the CIFAR-10 python archive: safe extraction and validated batch loading.
+"""Reading the CIFAR-10 python archive: verified, bounded extraction and safe batch loading.
 
 The official ``cifar-10-python.tar.gz`` holds ``cifar-10-batches-py/`` with
 ``data_batch_1`` .. ``data_batch_5``, ``test_batch`` and ``batches.meta``: pickled
 dicts whose ``b"data"`` is uint8 of shape (10000, 3072), each row a 32x32 image stored
 as the red plane, then green, then blue, and whose ``b"labels"`` lists 10000 ints.
+
+Nothing read here can run code: the pickles are read by an unpickler that builds only
+what that format holds, members are copied in bounded chunks, and the archive's md5 is
+checked before anything is extracted.
 """
 
 from __future__ import annotations
 
 import pickle
 import tarfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
+from .download import md5_mismatch_message, md5sum
 from .io import atomic_path
 
 ARCHIVE_FOLDER = "cifar-10-batches-py"
 BATCHES = ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch")
 META = "batches.meta"
+MEMBERS = BATCHES + (META,)
 IMAGE_SHAPE = (3, 32, 32)
 PIXELS = 3072
 NUM_CLASSES = 10
+IMAGES_PER_BATCH = 10_000
+
+# A CIFAR-10 batch is about 31 MB (10,000 x 3,072 bytes plus labels and file names).
+# Anything much larger is not a CIFAR-10 member and is refused before it is read.
+MAX_MEMBER_BYTES = 64 * 2**20
+# The official archive has 8 entries; a table of contents far beyond that is refused.
+MAX_ARCHIVE_ENTRIES = 1_000
+CHUNK = 1 << 20
 
 
 class DataFormatError(ValueError):
     """The archive or a batch is not in the CIFAR-10 python format."""
 
 
-def extract_archive(archive: str | Path, out_dir: str | Path, members: tuple[str, ...] = BATCHES + (META,)) -> list[Path]:
-    """Extract the named members of ``cifar-10-batches-py/`` into ``out_dir``, atomically each.
+def _member_name(name: str) -> str:
+    """An archive entry's path without leading ``./`` (archives made with ``tar czf x ./folder``)."""
+    while name.startswith("./"):
+        name = name[2:]
+    return name
 
-    Only the listed regular files are read, so a hostile archive cannot write
-    elsewhere. Raises DataFormatError naming what is wrong.
+
+def verify_archive(archive: str | Path, md5: str) -> str:
+    """Raise DataFormatError unless the archive's md5 is ``md5``; return the md5."""
+    actual = md5sum(archive)
+    if actual != md5.lower():
+        raise DataFormatError(md5_mismatch_message(archive, actual, md5))
+    return actual
+
+
+def member_targets(out_dir: str | Path, members: tuple[str, ...] = MEMBERS) -> dict[str, Path]:
+    """Each member's file in ``out_dir``: the usual ``targets`` of ``extract_archive``."""
+    return {member: Path(out_dir) / member for member in members}
+
+
+def extract_archive(archive: str | Path, targets: Mapping[str, str | Path]) -> list[Path]:
+    """Copy the named members of ``cifar-10-batches-py/`` to their target paths, atomically each.
+
+    ``targets`` maps a member name (``"data_batch_1"``, ``"batches.meta"``) to the file
+    to write. Only those regular files are read, each in chunks and only if its size is
+    at most ``MAX_MEMBER_BYTES``, so a hostile archive can neither write elsewhere nor
+    make extraction hold more than one chunk in memory. Raises DataFormatError naming
+    what is wrong.
     """
-    out_dir = Path(out_dir)
+    archive = Path(archive)
+    if archive.is_dir():
+        raise DataFormatError(f"{archive} is a directory, not a gzip-compressed tar archive.")
     try:
         tar = tarfile.open(archive, "r:gz")
     except (tarfile.TarError, OSError, EOFError) as error:
@@ -44,35 +84,105 @@ def extract_archive(archive: str | Path, out_dir: str | Path, members: tuple[str
         ) from None
     written = []
     with tar:
-        try:
-            names = {member.name: member for member in tar.getmembers()}
-        except (tarfile.TarError, OSError, EOFError) as error:
-            raise DataFormatError(f"{archive} is damaged: its table of contents cannot be read ({error}).") from None
-        missing = [m for m in members if f"{ARCHIVE_FOLDER}/{m}" not in names]
-        if missing:
-            raise DataFormatError(
-                f"{archive} lacks {', '.join(f'{ARCHIVE_FOLDER}/{m}' for m in missing)}; a CIFAR-10 python "
-                f"archive holds {', '.join(BATCHES + (META,))} in {ARCHIVE_FOLDER}/. Check that data.url "
-                "names cifar-10-python.tar.gz (not the MATLAB or binary version)."
-            )
-        for member_name in members:
-            member = names[f"{ARCHIVE_FOLDER}/{member_name}"]
+        found = _table_of_contents(tar, archive, set(targets))
+        for member_name, target in targets.items():
+            member = found[member_name]
             if not member.isfile():
                 raise DataFormatError(f"{archive}: {member.name} is not a regular file.")
-            target = out_dir / member_name
+            if member.size > MAX_MEMBER_BYTES:
+                raise DataFormatError(
+                    f"{archive}: {member.name} is {member.size:,} bytes, more than the {MAX_MEMBER_BYTES:,} bytes "
+                    "a CIFAR-10 member may have (a batch is about 31 MB), so it was not extracted. The archive "
+                    "is not cifar-10-python.tar.gz; point data.url at the real one."
+                )
             try:
-                with atomic_path(target) as tmp, tar.extractfile(member) as source:
-                    tmp.write_bytes(source.read())
+                with atomic_path(target) as tmp, tar.extractfile(member) as source, open(tmp, "wb") as out:
+                    for block in iter(lambda: source.read(CHUNK), b""):
+                        out.write(block)
             except (tarfile.TarError, OSError, EOFError) as error:
                 raise DataFormatError(f"{archive}: {member.name} cannot be read ({error}).") from None
-            written.append(target)
+            written.append(Path(target))
     return written
 
 
+def _table_of_contents(tar: tarfile.TarFile, archive: Path, wanted: set[str]) -> dict[str, tarfile.TarInfo]:
+    """The archive entries named ``cifar-10-batches-py/<wanted>``, reading at most MAX_ARCHIVE_ENTRIES headers."""
+    found: dict[str, tarfile.TarInfo] = {}
+    try:
+        for count, member in enumerate(tar, start=1):
+            if count > MAX_ARCHIVE_ENTRIES:
+                raise DataFormatError(
+                    f"{archive} has more than {MAX_ARCHIVE_ENTRIES:,} entries; cifar-10-python.tar.gz has 8. "
+                    "Point data.url at the real archive."
+                )
+            folder, _, name = _member_name(member.name).partition("/")
+            if folder == ARCHIVE_FOLDER and name in wanted:
+                found[name] = member
+    except (tarfile.TarError, OSError, EOFError) as error:
+        raise DataFormatError(f"{archive} is damaged: its table of contents cannot be read ({error}).") from None
+    missing = sorted(wanted - set(found))
+    if missing:
+        raise DataFormatError(
+            f"{archive} lacks {', '.join(f'{ARCHIVE_FOLDER}/{m}' for m in missing)}; a CIFAR-10 python "
+            f"archive holds {', '.join(MEMBERS)} in {ARCHIVE_FOLDER}/. Check that data.url "
+            "names cifar-10-python.tar.gz (not the MATLAB or binary version)."
+        )
+    return found
+
+
+def _numpy_reconstructors() -> dict[tuple[str, str], object]:
+    """The few callables a pickled ndarray needs, under the module names NumPy 1 and 2 write."""
+    try:
+        from numpy._core import multiarray, numeric
+    except ImportError:  # NumPy 1.x
+        from numpy.core import multiarray, numeric
+    allowed = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype}
+    for package in ("numpy.core", "numpy._core"):
+        allowed[(f"{package}.multiarray", "_reconstruct")] = multiarray._reconstruct
+        allowed[(f"{package}.multiarray", "scalar")] = multiarray.scalar
+        allowed[(f"{package}.numeric", "_frombuffer")] = numeric._frombuffer
+    return allowed
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Builds dicts, lists, bytes, str, numbers and NumPy arrays; refuses every other global.
+
+    A pickle names the callables it wants called; the standard unpickler imports and
+    calls whatever it is given, which is how a crafted file runs a command. Here only
+    NumPy's own array reconstruction is reachable, and nothing else can be named.
+    """
+
+    ALLOWED = _numpy_reconstructors()
+
+    def __init__(self, handle, path: Path):
+        super().__init__(handle, encoding="bytes")
+        self.path = path
+
+    def find_class(self, module: str, name: str):
+        try:
+            return self.ALLOWED[(module, name)]
+        except KeyError:
+            raise DataFormatError(
+                f"{self.path} asks to build {module}.{name}, which a CIFAR-10 batch never contains; it was "
+                "refused and nothing in the file was run. The file is not a genuine CIFAR-10 batch: point "
+                "data.url at the real cifar-10-python.tar.gz."
+            ) from None
+
+    def persistent_load(self, pid):
+        raise DataFormatError(f"{self.path} uses persistent ids, which a CIFAR-10 batch never contains.")
+
+
 def _unpickle(path: Path) -> dict:
+    size = path.stat().st_size
+    if size > MAX_MEMBER_BYTES:
+        raise DataFormatError(
+            f"{path} is {size:,} bytes, more than the {MAX_MEMBER_BYTES:,} bytes a CIFAR-10 batch may have."
+        )
     try:
         with open(path, "rb") as handle:
-            content = pickle.load(handle, encoding="bytes")
+            content = _BatchUnpickler(handle, path).load()
+    except DataFormatError:
+        raise
     except Exception as error:  # any unpickling failure means the same thing here
         raise DataFormatError(f"{path} is not a pickled CIFAR-10 batch ({type(error).__name__}: {error}).") from None
     if not isinstance(content, dict):
@@ -81,7 +191,7 @@ def _unpickle(path: Path) -> dict:
 
 
 def load_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """Pixels uint8 of shape (N, 3072) and labels int64 of shape (N,) from one batch file."""
+    """Pixels uint8 of shape (N, 3072) and labels int64 of shape (N,), N >= 1, from one batch file."""
     path = Path(path)
     content = _unpickle(path)
     if b"data" not in content or b"labels" not in content:
@@ -90,12 +200,15 @@ def load_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     if not isinstance(X, np.ndarray) or X.dtype != np.uint8 or X.ndim != 2 or X.shape[1] != PIXELS:
         described = f"{X.dtype} array of shape {X.shape}" if isinstance(X, np.ndarray) else type(X).__name__
         raise DataFormatError(f"{path}: b'data' is a {described}, expected uint8 of shape (N, {PIXELS}).")
-    y = np.asarray(content[b"labels"])
+    if X.shape[0] == 0:
+        raise DataFormatError(f"{path} holds no images (b'data' has 0 rows); a CIFAR-10 batch holds {IMAGES_PER_BATCH:,}.")
+    labels = content[b"labels"]
+    y = np.asarray(labels) if isinstance(labels, (list, np.ndarray)) else np.asarray(None)
     if y.shape != (X.shape[0],) or not np.issubdtype(y.dtype, np.integer):
-        raise DataFormatError(f"{path}: b'labels' must be {X.shape[0]} integers, got shape {y.shape} of {y.dtype}.")
-    if y.size and (y.min() < 0 or y.max() >= NUM_CLASSES):
+        raise DataFormatError(f"{path}: b'labels' must be {X.shape[0]} integers, got {type(labels).__name__} of shape {y.shape} and type {y.dtype}.")
+    if y.min() < 0 or y.max() >= NUM_CLASSES:
         raise DataFormatError(f"{path}: labels must lie in 0..{NUM_CLASSES - 1}, found {y.min()}..{y.max()}.")
-    return X, y.astype(np.int64)
+    return np.ascontiguousarray(X), y.astype(np.int64)
 
 
 def load_class_names(path: str | Path) -> list[str]:
@@ -103,9 +216,9 @@ def load_class_names(path: str | Path) -> list[str]:
     path = Path(path)
     content = _unpickle(path)
     names = content.get(b"label_names")
-    if not isinstance(names, list) or len(names) != NUM_CLASSES:
+    if not isinstance(names, list) or len(names) != NUM_CLASSES or not all(isinstance(n, (bytes, str)) for n in names):
         raise DataFormatError(f"{path}: b'label_names' must list {NUM_CLASSES} class names.")
-    return [name.decode() if isinstance(name, bytes) else str(name) for name in names]
+    return [name.decode(errors="replace") if isinstance(name, bytes) else name for name in names]
 
 
 def to_images(X: np.ndarray) -> np.ndarray:

@@ -1,14 +1,29 @@
-"""Validation of the study's configuration against its JSON schema, with readable errors."""
+"""Validation of the study's configuration, with readable errors, before any job runs.
+
+``validate_config`` turns numbers written as text into numbers, fills in the schema's
+defaults, then rejects in one message everything that is wrong: values the schema
+forbids, NaN and infinity anywhere, grids that cannot be built or are too large to
+plan, and splits that would leak the test set or the validation set into training.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
 
 import jsonschema
 import yaml
 
 from .search import grid_values
+
+# A grid larger than this is refused before planning: one job per point would give a
+# DAG that takes minutes to build and a selection that reads as many files.
+MAX_GRID_POINTS = 10_000
+
+# Which splits train or select, and so must never hold test images.
+TRAINING_SPLITS = ("search_train", "search_val", "final_train")
+TEST_BATCH = "test_batch"
 
 
 class ConfigError(ValueError):
@@ -22,6 +37,19 @@ def _where(path) -> str:
     return text or "(top level)"
 
 
+def _text_hint(instance, expected) -> str:
+    if not isinstance(instance, str) or not set(_as_list(expected)) & {"number", "integer"}:
+        return ""
+    return (
+        " (a number was expected but text was given: YAML reads 1e-9 without a dot as text, so write 1.0e-9; "
+        "nested values given with --config key='{a: 3}' also arrive as text, so put them in a file for --configfile)"
+    )
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
     where = _where(error.absolute_path)
     schema = error.schema
@@ -33,26 +61,153 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "oneOf":
         return f"{where} = {error.instance!r}: must be {error.schema.get('description', 'one of the allowed forms')}"
     hint = f" ({schema['description']})" if isinstance(schema, Mapping) and "description" in schema else ""
+    if error.validator == "type":
+        hint += _text_hint(error.instance, error.validator_value)
     return f"{where} = {error.instance!r}: {error.message}{hint}"
 
 
-def validate_config(config: Mapping, schema_path: str | Path) -> None:
-    """Raise ConfigError listing every way ``config`` breaks the schema, and grids that cannot be built."""
+def _parse_text(text: str, expected: list[str]):
+    """The number or boolean ``text`` spells, if it spells one of the expected types; else None."""
+    candidates = []
+    if "integer" in expected:
+        candidates.append(int)
+    if "number" in expected:
+        candidates.append(float)
+    for parse in candidates:
+        try:
+            return parse(text.strip())
+        except ValueError:
+            pass
+    parsed = yaml.safe_load(text) if text.strip() else None  # YAML spellings: .nan, .inf, true, 1.0e-9
+    types = {"integer": int, "number": (int, float), "boolean": bool}
+    if any(isinstance(parsed, types[name]) for name in expected if name in types):
+        if not (isinstance(parsed, bool) and "boolean" not in expected):
+            return parsed
+    return None
+
+
+def _type_errors(errors) -> Iterator[jsonschema.ValidationError]:
+    for error in errors:
+        if error.validator == "type":
+            yield error
+        yield from _type_errors(error.context or [])
+
+
+def _set(config: MutableMapping, path, value) -> None:
+    target = config
+    for part in list(path)[:-1]:
+        target = target[part]
+    target[list(path)[-1]] = value
+
+
+def _coerce_text(config: MutableMapping, validator: jsonschema.Validator) -> None:
+    """Replace text that spells a number or boolean where the schema wants one (YAML and --config traps)."""
+    for _ in range(100):  # each pass fixes what the last one's errors revealed
+        changed = False
+        for error in _type_errors(validator.iter_errors(config)):
+            if isinstance(error.instance, str):
+                value = _parse_text(error.instance, _as_list(error.validator_value))
+                if value is not None:
+                    _set(config, error.absolute_path, value)
+                    changed = True
+        if not changed:
+            return
+
+
+def _apply_defaults(instance, schema: Mapping, root: Mapping) -> None:
+    """Fill missing keys that have a ``default`` in the schema, recursively (the schema's defaults are the only ones)."""
+    if "$ref" in schema:
+        _apply_defaults(instance, _resolve(schema["$ref"], root), root)
+    if not isinstance(instance, MutableMapping):
+        return
+    for key, sub in schema.get("properties", {}).items():
+        if key not in instance and "default" in sub:
+            instance[key] = sub["default"]
+        if key in instance:
+            _apply_defaults(instance[key], sub, root)
+
+
+def _resolve(ref: str, root: Mapping) -> Mapping:
+    node = root
+    for part in ref.removeprefix("#/").split("/"):
+        node = node[part]
+    return node
+
+
+def _non_finite(value, path=()) -> Iterator[tuple]:
+    if isinstance(value, float) and not math.isfinite(value):
+        yield path, value
+    elif isinstance(value, Mapping):
+        for key, sub in value.items():
+            yield from _non_finite(sub, (*path, key))
+    elif isinstance(value, list):
+        for index, sub in enumerate(value):
+            yield from _non_finite(sub, (*path, index))
+
+
+def _leakage(splits: Mapping) -> list[str]:
+    problems = []
+    for name in TRAINING_SPLITS:
+        if TEST_BATCH in splits[name]:
+            problems.append(
+                f"splits.{name} contains {TEST_BATCH}: the test batch may appear only in splits.test, or the study "
+                "would train or select on the images it is tested on. Use data_batch_1..5 there."
+            )
+    shared = sorted(set(splits["search_train"]) & set(splits["search_val"]))
+    if shared:
+        problems.append(
+            f"splits.search_train and splits.search_val share {', '.join(shared)}: the searches would choose by "
+            "accuracy on images they trained on. Give them disjoint batches."
+        )
+    for name in TRAINING_SPLITS:
+        shared = sorted(set(splits["test"]) & set(splits[name]))
+        if shared and TEST_BATCH not in shared:
+            problems.append(
+                f"splits.test and splits.{name} share {', '.join(shared)}: the test set must hold no image used "
+                "for training or selection. Give splits.test batches that no other split uses."
+            )
+    return problems
+
+
+def _grid_problems(config: Mapping) -> list[str]:
+    problems = []
+    for grid in ("coarse", "fine"):
+        sizes = {}
+        for axis in ("learning_rates", "regularizations"):
+            try:
+                values = grid_values(config[grid][axis])
+            except ValueError as error:
+                problems.append(f"{grid}.{axis}: {error}")
+                continue
+            sizes[axis] = len(values)
+            if axis == "learning_rates" and min(values) <= 0:
+                problems.append(f"{grid}.{axis}: every learning rate must be > 0, got {values}")
+            if axis == "regularizations" and min(values) < 0:
+                problems.append(f"{grid}.{axis}: every regularization must be >= 0, got {values}")
+        if len(sizes) == 2 and sizes["learning_rates"] * sizes["regularizations"] > MAX_GRID_POINTS:
+            problems.append(
+                f"{grid}: {sizes['learning_rates']} learning rates x {sizes['regularizations']} regularizations = "
+                f"{sizes['learning_rates'] * sizes['regularizations']:,} grid points, more than the {MAX_GRID_POINTS:,} "
+                "this workflow plans; search a smaller grid (a coarse one first, then a finer one around its best runs)."
+            )
+    return problems
+
+
+def validate_config(config: MutableMapping, schema_path: str | Path) -> None:
+    """Check ``config`` in place: coerce numeric text, apply defaults, raise ConfigError listing every problem."""
     schema = yaml.safe_load(Path(schema_path).read_text())
     validator = jsonschema.Draft202012Validator(schema)
-    problems = [_describe(e) for e in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))]
+    _coerce_text(config, validator)
+    _apply_defaults(config, schema, schema)
+    non_finite = {tuple(path): value for path, value in _non_finite(config)}
+    problems = [
+        f"{_where(path)} = {value!r}: NaN and infinity are not allowed; give a finite number" for path, value in non_finite.items()
+    ]
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    problems += [_describe(e) for e in errors if tuple(e.absolute_path) not in non_finite]
     if not problems:
-        for grid in ("coarse", "fine"):
-            for axis in ("learning_rates", "regularizations"):
-                try:
-                    values = grid_values(config[grid][axis])
-                except ValueError as error:
-                    problems.append(f"{grid}.{axis}: {error}")
-                    continue
-                if axis == "learning_rates" and min(values) <= 0:
-                    problems.append(f"{grid}.{axis}: every learning rate must be > 0, got {values}")
-                if axis == "regularizations" and min(values) < 0:
-                    problems.append(f"{grid}.{axis}: every regularization must be >= 0, got {values}")
+        problems += _grid_problems(config)
+        problems += _leakage(config["splits"])
         for name, spec in config["gradcheck"]["networks"].items():
             if len(spec["regularization"]) not in (1, len(spec["hidden_sizes"]) + 1):
                 problems.append(

@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from .io import atomic_path
@@ -17,6 +18,21 @@ from .io import atomic_path
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
+# The official archive is 170 MB; a source larger than this is refused rather than copied.
+MAX_ARCHIVE_BYTES = 1 << 30
+
+
+@dataclass(frozen=True)
+class TransferSettings:
+    """How to fetch (not what): further attempts after a failed transfer, seconds without data.
+
+    The workflow hands these to the download job as one object, which Snakemake does
+    not record as a parameter: changing them never invalidates an archive already
+    verified against its md5.
+    """
+
+    retries: int = 3
+    timeout: float = 60.0
 
 
 class DataSourceError(RuntimeError):
@@ -41,6 +57,17 @@ def md5sum(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def md5_mismatch_message(archive: str | Path, actual: str, expected: str) -> str:
+    """The error for an archive whose md5 is not the configured one: both sums and the fix."""
+    return (
+        f"The archive {archive} has md5 {actual}, but data.md5 in the configuration is {expected.lower()}. "
+        "It is not the file the study was configured for (another release, a damaged or partial copy, a file "
+        "placed there by hand, or one fetched for an earlier configuration), so nothing was extracted from it. "
+        "Delete it so that the workflow fetches data.url again, or, if this file is the one you mean to use, "
+        "set data.md5 to its md5."
+    )
+
+
 def _local_path(source: str) -> Path | None:
     """The file a ``file://`` URL or a plain path names; None for network URLs."""
     parsed = urllib.parse.urlparse(source)
@@ -59,17 +86,28 @@ def _how_to_use_a_local_copy(destination: Path) -> str:
     )
 
 
+class _TooLarge(Exception):
+    def __init__(self, size: str):
+        self.size = size
+
+
 def _copy_into(source: str, tmp: Path, timeout: float) -> None:
     local = _local_path(source)
     if local is not None:
+        if local.stat().st_size > MAX_ARCHIVE_BYTES:
+            raise _TooLarge(f"{local.stat().st_size:,} bytes")
         shutil.copyfile(local, tmp)
         return
     with urllib.request.urlopen(source, timeout=timeout) as response, open(tmp, "wb") as out:
         expected = response.headers.get("Content-Length")
+        if expected is not None and int(expected) > MAX_ARCHIVE_BYTES:
+            raise _TooLarge(f"{int(expected):,} bytes")
         copied = 0
         for block in iter(lambda: response.read(CHUNK), b""):
             out.write(block)
             copied += len(block)
+            if copied > MAX_ARCHIVE_BYTES:
+                raise _TooLarge(f"more than {MAX_ARCHIVE_BYTES:,} bytes")
         if expected is not None and copied != int(expected):
             raise OSError(f"the transfer was cut short after {copied} of {expected} bytes")
 
@@ -103,6 +141,11 @@ def fetch_archive(
     destination = Path(destination)
     md5 = md5.lower()
     local = _local_path(source)
+    if local is not None and local.is_dir():
+        raise DataSourceError(
+            f"The configured dataset archive {local} is a directory, not a file. Set data.url in config.yaml "
+            f"to the cifar-10-python.tar.gz file itself. {_how_to_use_a_local_copy(destination)}"
+        )
     if local is not None and not local.is_file():
         raise DataSourceError(
             f"The configured dataset archive {local} does not exist. Build or copy the archive there, "
@@ -120,6 +163,12 @@ def fetch_archive(
                 actual = md5sum(tmp)
                 if actual != md5:
                     raise _ChecksumMismatch(actual)
+        except _TooLarge as large:
+            raise DataSourceError(
+                f"The source {source} is {large.size}, more than the {MAX_ARCHIVE_BYTES:,} bytes this workflow "
+                "accepts for the dataset archive (cifar-10-python.tar.gz is about 170 MB), so it was not kept. "
+                f"Check data.url. {_how_to_use_a_local_copy(destination)}"
+            ) from None
         except _ChecksumMismatch as mismatch:
             raise DataSourceError(
                 f"The file fetched from {source} has md5 {mismatch.actual}, but the configuration expects {md5}. "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -64,10 +65,22 @@ def write_csv(rows: Sequence[dict] | pd.DataFrame, path: str | os.PathLike, colu
         frame.to_csv(tmp, index=False, lineterminator="\n")
 
 
+def strict_json_value(value):
+    """``value`` with every NaN or infinite float replaced by None (JSON has no such numbers)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: strict_json_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json_value(item) for item in value]
+    return value
+
+
 def write_json(data: dict, path: str | os.PathLike) -> None:
-    """Write a dict as indented JSON, atomically."""
+    """Write a dict as indented, strict JSON (non-finite numbers become null), atomically."""
+    text = json.dumps(strict_json_value(data), indent=2, sort_keys=False, allow_nan=False)
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+        tmp.write_text(text + "\n")
 
 
 def read_json(path: str | os.PathLike) -> dict:

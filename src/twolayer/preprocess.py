@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cifar import NUM_CLASSES, load_batch
+from .cifar import NUM_CLASSES, PIXELS, load_batch
 from .io import save_npz
 
 
@@ -42,13 +42,42 @@ def save_split(path: str | Path, X: np.ndarray, y: np.ndarray) -> None:
     save_npz(path, X=X, y=y, mean=pixel_mean(X))
 
 
+class SplitFileError(ValueError):
+    """A split file is not what prepare_data writes."""
+
+
 def load_split(path: str | Path, dtype=np.float32, limit: int | None = None) -> Split:
-    """Load a split file, scaling pixels to [0, 1] in ``dtype``; ``limit`` keeps the first rows."""
-    with np.load(path) as data:
-        X, y, mean = data["X"], data["y"], data["mean"]
+    """Load a split file, scaling pixels to [0, 1] in ``dtype``; ``limit`` keeps the first rows.
+
+    The file is checked (no pickled objects, keys, shapes, dtypes, a finite mean, at least
+    one row) before use; SplitFileError names what is wrong.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in ("X", "y", "mean") if key in data.files}
+    except (OSError, ValueError, EOFError) as error:
+        raise SplitFileError(f"{path} is not a readable split file ({error}); delete it and rerun prepare_data.") from None
+    _check_split(path, arrays)
+    X, y, mean = arrays["X"], arrays["y"], arrays["mean"]
     if limit is not None:
         X, y = X[:limit], y[:limit]
     return Split(X=X / np.asarray(255, dtype=dtype), y=y, mean=mean)
+
+
+def _check_split(path, arrays: dict) -> None:
+    problems = []
+    if set(arrays) != {"X", "y", "mean"}:
+        problems.append(f"holds {sorted(arrays)}, expected X, y and mean")
+    else:
+        X, y, mean = arrays["X"], arrays["y"], arrays["mean"]
+        if X.dtype != np.uint8 or X.ndim != 2 or X.shape[1] != PIXELS or X.shape[0] == 0:
+            problems.append(f"X is {X.dtype} of shape {X.shape}, expected uint8 of shape (N, {PIXELS}) with N >= 1")
+        if not np.issubdtype(y.dtype, np.integer) or y.shape != X.shape[:1] or (y.size and (y.min() < 0 or y.max() >= NUM_CLASSES)):
+            problems.append(f"y is {y.dtype} of shape {y.shape}, expected {X.shape[0]} labels in 0..{NUM_CLASSES - 1}")
+        if mean.shape != (PIXELS, 1) or not np.issubdtype(mean.dtype, np.floating) or not np.isfinite(mean).all():
+            problems.append(f"mean is {mean.dtype} of shape {mean.shape}, expected finite floats of shape ({PIXELS}, 1)")
+    if problems:
+        raise SplitFileError(f"{path} is not a split file written by prepare_data: {'; '.join(problems)}. Delete it and rerun the workflow.")
 
 
 def class_balance(labels: Mapping[str, np.ndarray], class_names: Sequence[str]) -> list[dict]:

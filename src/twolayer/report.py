@@ -207,6 +207,21 @@ def _reproduction(published: Mapping, coarse: dict, fine: dict, final: Mapping, 
     return {"accuracies": rows, "gradcheck": sums, "test_gap_points": 100 * test_gap, "citation": published["citation"]}
 
 
+def _used_sizes(config: Mapping, images: Mapping[str, int], final: Mapping) -> dict:
+    """Sizes as the stages used them: configured values clipped to the rows of their split."""
+    search_rows = images["search_train"]
+    sizes = {
+        "gradcheck_samples": (config["gradcheck"]["samples"], search_rows),
+        "momentum_samples": (config["momentum"]["samples"], search_rows),
+        "search_batch": (config["training"]["batch_size"], search_rows),
+        "final_batch": (config["training"]["batch_size"], images["final_train"]),
+    }
+    used = {name: {"configured": configured, "used": min(configured, rows), "clipped": configured > rows} for name, (configured, rows) in sizes.items()}
+    if final.get("batch_size") is not None and final["batch_size"] != used["final_batch"]["used"]:
+        raise ValueError(f"metrics.json says batch size {final['batch_size']}, the split sizes give {used['final_batch']['used']}")
+    return used
+
+
 def build_context(inputs: ReportInputs, config: Mapping, published: Mapping, report_dir: str | Path, repo: str | Path) -> dict:
     """Everything the template states, read or derived from the run's files."""
     report_dir = Path(report_dir)
@@ -219,6 +234,9 @@ def build_context(inputs: ReportInputs, config: Mapping, published: Mapping, rep
     ]
 
     training = config["training"]
+    images = {split["name"]: split["images"] for split in splits}
+    final = read_json(inputs.final_metrics)
+    used = _used_sizes(config, images, final)
     net = two_layer_network(np.zeros(3072), hidden_size=training["hidden_size"], weight_init="zeros")
     architecture = [
         {
@@ -245,7 +263,6 @@ def build_context(inputs: ReportInputs, config: Mapping, published: Mapping, rep
 
     coarse = _search_context(inputs.coarse_summary, inputs.coarse_top, inputs.coarse_heatmap, inputs.coarse_curves, config["coarse"]["epochs"], report_dir)
     fine = _search_context(inputs.fine_summary, inputs.fine_top, inputs.fine_heatmap, inputs.fine_curves, config["fine"]["epochs"], report_dir)
-    final = read_json(inputs.final_metrics)
     history = pd.read_csv(inputs.final_history)
     per_class = pd.read_csv(inputs.final_per_class)
     ranked = per_class.sort_values("accuracy", ascending=False, kind="stable")
@@ -258,6 +275,7 @@ def build_context(inputs: ReportInputs, config: Mapping, published: Mapping, rep
         "config_digest": config_digest(config),
         "data": {
             "url": source["url"],
+            "archive": source["archive"],
             "md5": source["md5"],
             "megabytes": source["bytes"] / 1e6,
             "official": source["md5"].lower() == "c58f30108f718f92721af3b95e74349a",
@@ -269,6 +287,7 @@ def build_context(inputs: ReportInputs, config: Mapping, published: Mapping, rep
         "architecture": architecture,
         "total_parameters": sum(row["parameters"] for row in architecture),
         "training": training,
+        "used": used,
         "gradcheck": _gradcheck_context(inputs.gradcheck, config["gradcheck"]),
         "momentum": {
             "settings": config["momentum"],

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .cifar import extract_archive, load_class_names
-from .download import fetch_archive, md5sum
+from .cifar import NUM_CLASSES, PIXELS, extract_archive, load_class_names, verify_archive
+from .download import TransferSettings, fetch_archive
 from .gradcheck import STATISTICS, check_network
 from .io import save_npz, write_csv, write_json
 from .network import Network, build_network, packed_rate_scales, packed_two_layer_network, two_layer_network
@@ -35,6 +35,13 @@ FINAL_HISTORY_COLUMNS = ("epoch", "learning_rate", "train_cost", "train_accuracy
 
 class GradientCheckError(RuntimeError):
     """Backpropagation and finite differences disagree beyond the configured bound."""
+
+
+def used_size(what: str, requested: int, available: int) -> int:
+    """``requested`` clipped to ``available``, with a warning in the job's log when it is clipped."""
+    if requested > available:
+        log.warning("%s is %d but only %d rows are available: using %d", what, requested, available, available)
+    return min(requested, available)
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,10 @@ class TrainingSetup:
             rng=rng,
             dtype=np.dtype(self.dtype),
         )
+
+    def batch_size_for(self, rows: int) -> int:
+        """Rows per step on a training set of ``rows`` rows (logged when the configured size is clipped)."""
+        return used_size("training.batch_size", self.batch_size, rows)
 
     def train(
         self,
@@ -87,7 +98,7 @@ class TrainingSetup:
             train_split.X,
             train_split.y,
             epochs=epochs,
-            batch_size=self.batch_size,
+            batch_size=self.batch_size_for(len(train_split.y)),
             shuffle=self.shuffle,
             rng=rng,
             X_val=None if held_out is None else held_out.X,
@@ -102,40 +113,49 @@ class TrainingSetup:
 # -- data ---------------------------------------------------------------------------------
 
 
-def download_data(url: str, md5: str, archive: str | Path, retries: int, timeout: float) -> None:
-    fetch_archive(url, md5, archive, retries=retries, timeout=timeout)
+def download_data(url: str, md5: str, archive: str | Path, transfer: TransferSettings) -> None:
+    fetch_archive(url, md5, archive, retries=transfer.retries, timeout=transfer.timeout)
 
 
-def describe_source(url: str, archive: str | Path, out_json: str | Path) -> dict:
-    """Write the archive's source, size and md5 (computed again from the file) as JSON."""
-    info = {"url": url, "md5": md5sum(archive), "bytes": Path(archive).stat().st_size}
+def extract_data(archive: str | Path, url: str, md5: str, targets: Mapping[str, str | Path], out_json: str | Path) -> dict:
+    """Check the archive against ``md5``, extract the members ``targets`` names, record what was checked.
+
+    The archive is verified here, where it is used, whatever put it in place (this
+    workflow's download, a copy made by hand, a run with another configuration).
+    ``out_json`` records the configured source, the md5 computed from the file and its
+    size: what the report states about the data.
+    """
+    verified = verify_archive(archive, md5)
+    log.info("%s: md5 %s equals data.md5", archive, verified)
+    for path in extract_archive(archive, targets):
+        log.info("extracted %s", path)
+    info = {"url": url, "archive": str(archive), "md5": verified, "md5_matches_config": True, "bytes": Path(archive).stat().st_size}
     write_json(info, out_json)
     return info
 
 
-def extract_data(archive: str | Path, out_dir: str | Path) -> None:
-    for path in extract_archive(archive, out_dir):
-        log.info("extracted %s", path)
-
-
 def prepare_data(
-    batch_dir: str | Path,
+    batch_paths: Mapping[str, str | Path],
+    meta_path: str | Path,
     splits: Mapping[str, Sequence[str]],
     split_paths: Mapping[str, str | Path],
     class_balance_csv: str | Path,
     samples_png: str | Path,
 ) -> None:
-    """Write one split file per named split, the class-balance table and a sample grid."""
+    """Write one split file per named split, the class-balance table and a sample grid.
+
+    ``batch_paths`` maps a batch name to its extracted file; each split lists batch names.
+    A batch without images is an error (DataFormatError), so no split is empty.
+    """
     from . import plots  # matplotlib is slow to import: only the stages that draw load it
 
-    batch_dir = Path(batch_dir)
-    class_names = load_class_names(batch_dir / "batches.meta")
+    class_names = load_class_names(meta_path)
     labels = {}
     for name, batches in splits.items():
-        X, y = build_split([batch_dir / batch for batch in batches])
+        X, y = build_split([batch_paths[batch] for batch in batches])
         save_split(split_paths[name], X, y)
         labels[name] = y
-        log.info("split %s: %d images from %s", name, len(y), ", ".join(batches))
+        log.info("split %s: %d images from %s", name, len(y), ", ".join(splits[name]))
         if name == "final_train":
             plots.sample_grid(X, y, class_names, samples_png)
     write_csv(class_balance(labels, class_names), class_balance_csv)
@@ -161,6 +181,7 @@ def check_gradients(
     ``bound``.
     """
     data = load_split(split_path, dtype=np.float64, limit=samples)
+    used_size("gradcheck.samples", samples, len(data.y))
     rows = []
     for name, spec in networks.items():
         net = build_network(
@@ -205,6 +226,7 @@ def study_momentum(
     from . import plots  # matplotlib is slow to import: only the stages that draw load it
 
     data = load_split(split_path, dtype=np.dtype(setup.dtype), limit=samples)
+    used_size("momentum.samples", samples, len(data.y))
     frames = []
     for momentum in momenta:
         rng = derive_rng(seed, "momentum")  # same initial weights for every momentum value
@@ -262,7 +284,7 @@ def train_grid_points(
                  row["train_cost"], row["train_accuracy"], row["val_cost"], row["val_accuracy"])
 
     results = train_groups(
-        net, optimizer, train_split.X, train_split.y, epochs=epochs, batch_size=setup.batch_size,
+        net, optimizer, train_split.X, train_split.y, epochs=epochs, batch_size=setup.batch_size_for(len(train_split.y)),
         shuffle=setup.shuffle, rng=derive_rng(seed, grid, "batches"), X_val=val_split.X, y_val=val_split.y,
         rate_scales=learning_rates, on_epoch=progress,
     )
@@ -354,13 +376,14 @@ def train_final_model(
         "test_accuracy": result.final["val_accuracy"],
         "train_images": int(len(train_split.y)),
         "test_images": int(len(test_split.y)),
+        "batch_size": setup.batch_size_for(len(train_split.y)),
     }
     write_json(metrics, outputs["metrics"])
     params = net.params()
     save_npz(
         outputs["model"],
         W1=params["linear1.W"], b1=params["linear1.b"], W2=params["linear2.W"], b2=params["linear2.b"],
-        mean=train_split.mean,
+        mean=train_split.mean, regularization=np.float64(regularization),
     )
     plots.learning_curves({f"Final: lr {learning_rate:g}, λ {regularization:g}": history}, outputs["curves_png"], held_out="test", held_out_label="test")
     plots.confusion_matrix(matrix, class_names, outputs["confusion_png"])
@@ -368,14 +391,55 @@ def train_final_model(
     return metrics
 
 
+class ModelFileError(ValueError):
+    """A model file does not hold the study's two-layer network."""
+
+
+MODEL_KEYS = ("W1", "b1", "W2", "b2", "mean", "regularization")
+
+
+def _model_shapes(hidden: int) -> dict[str, tuple[int, ...]]:
+    return {"W1": (hidden, PIXELS), "b1": (hidden, 1), "W2": (NUM_CLASSES, hidden), "b2": (NUM_CLASSES, 1), "mean": (PIXELS, 1), "regularization": ()}
+
+
 def load_model(path: str | Path) -> Network:
-    """Rebuild the trained network from ``model.npz`` (float64 math on x = pixels / 255)."""
-    with np.load(path) as data:
-        arrays = {key: data[key] for key in data.files}
-    hidden, inputs = arrays["W1"].shape
-    net = two_layer_network(arrays["mean"], hidden_size=hidden, num_classes=arrays["W2"].shape[0], bias_init="zeros", weight_init="zeros")
+    """Rebuild the trained network from ``model.npz`` (float64 math on x = pixels / 255).
+
+    Every array is checked against the architecture before use: the keys, their shapes
+    (W1 (H, 3072), b1 (H, 1), W2 (10, H), b2 (10, 1), mean (3072, 1), regularization a
+    scalar >= 0), a floating dtype and finite values. The rebuilt network's ``cost``
+    includes the L2 term, as the final metrics do. Raises ModelFileError naming the
+    array, its shape and the expected one.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except (OSError, ValueError, EOFError) as error:
+        raise ModelFileError(f"{path} is not a readable model file ({error}).") from None
+    missing, extra = sorted(set(MODEL_KEYS) - set(arrays)), sorted(set(arrays) - set(MODEL_KEYS))
+    if missing or extra:
+        raise ModelFileError(
+            f"{path} must hold exactly {', '.join(MODEL_KEYS)}; "
+            + "; ".join(part for part in (f"missing {', '.join(missing)}" if missing else "", f"unexpected {', '.join(extra)}" if extra else "") if part)
+            + ". It was not written by train_final."
+        )
+    W1 = arrays["W1"]
+    hidden = W1.shape[0] if W1.ndim == 2 and W1.shape[0] >= 1 else None
+    expected = _model_shapes(hidden if hidden is not None else 0)
+    for key in MODEL_KEYS:
+        array = arrays[key]
+        shape = "(H, 3072) with H >= 1" if hidden is None and key == "W1" else str(expected[key])
+        if array.shape != expected[key] or hidden is None:
+            raise ModelFileError(f"{path}: {key} has shape {array.shape}, expected {shape}.")
+        if not np.issubdtype(array.dtype, np.floating):
+            raise ModelFileError(f"{path}: {key} is {array.dtype}, expected floating-point values.")
+        if not np.isfinite(array).all():
+            raise ModelFileError(f"{path}: {key} holds NaN or infinite values.")
+    regularization = float(arrays["regularization"])
+    if regularization < 0:
+        raise ModelFileError(f"{path}: regularization is {regularization}, expected a value >= 0.")
+    net = two_layer_network(arrays["mean"], hidden_size=hidden, regularization=regularization, bias_init="zeros", weight_init="zeros")
     params = net.params()
     for key, name in (("W1", "linear1.W"), ("b1", "linear1.b"), ("W2", "linear2.W"), ("b2", "linear2.b")):
         params[name][...] = arrays[key]
     return net
-

@@ -55,6 +55,11 @@ def evaluate(network: Network, X: np.ndarray, y: np.ndarray, chunk_size: int = 1
     return float(costs.sum()), float(accuracies.mean())
 
 
+def batch_rows(batch_size: int | None, rows: int) -> int:
+    """Rows per step actually used: ``batch_size`` clipped to the ``rows`` of the training set."""
+    return rows if batch_size is None else min(int(batch_size), rows)
+
+
 def _check_arguments(X, y, epochs, batch_size, shuffle, rng) -> int:
     N = X.shape[0]
     if y.shape != (N,):
@@ -66,7 +71,7 @@ def _check_arguments(X, y, epochs, batch_size, shuffle, rng) -> int:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
     if shuffle and rng is None:
         raise ValueError("shuffle=True needs rng=numpy.random.default_rng(seed).")
-    return min(batch_size, N)
+    return batch_rows(batch_size, N)
 
 
 def train_groups(

@@ -5,7 +5,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from twolayer.cifar import ARCHIVE_FOLDER, MEMBERS
 from twolayer.config import validate_config
+from twolayer.download import TransferSettings
+from twolayer.memory import available_memory_mb, check_memory, job_memory_mb
 from twolayer.search import derive_fine_grid, format_value, grid_points, grid_values
 
 validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
@@ -34,10 +37,30 @@ def package_code(*modules):
 TRAINING_CODE = package_code("layers", "initializers", "network", "optimizers", "training", "seeding", "preprocess", "parallel", "stages")
 
 
+def transfer_settings():
+    """How the archive is fetched (retries, timeout): not recorded as a parameter, see data.smk."""
+    return TransferSettings(retries=config["data"]["retries"], timeout=config["data"]["timeout"])
+
+
+def member_key(member):
+    """An archive member's name as a rule's input or output name (batches.meta -> batches_meta)."""
+    return member.replace(".", "_")
+
+
+def archive_members():
+    """Every archive member extract_data writes, by output name."""
+    return {member_key(member): f"resources/{ARCHIVE_FOLDER}/{member}" for member in MEMBERS}
+
+
+def batch_input_names():
+    """Each batch the configured splits name (once), with its input name in prepare_data."""
+    return {batch: member_key(batch) for batch in sorted({b for split in SPLITS for b in config["splits"][split]})}
+
+
 def batch_files():
-    """Every archive member the configured splits name, plus the class names."""
-    batches = sorted({batch for split in SPLITS for batch in config["splits"][split]})
-    return [f"resources/cifar-10-batches-py/{batch}" for batch in batches]
+    """The files of the batches the configured splits name, by input name."""
+    members = archive_members()
+    return {key: members[key] for key in batch_input_names().values()}
 
 
 def split_batches():
@@ -59,6 +82,15 @@ def search_jobs(grid):
     return config["search_jobs"]
 
 
+def search_modes():
+    return {grid: search_jobs(grid) for grid in GRIDS}
+
+
+JOB_MEMORY_MB = job_memory_mb(config, search_modes())
+_memory_limit = workflow.global_resources.get("mem_mb")
+check_memory(JOB_MEMORY_MB, available_memory_mb(getattr(_memory_limit, "value", None)), config)
+
+
 def search_job(grid):
     """Outputs, log, benchmark and memory of one search job of a grid, for its search_jobs mode.
 
@@ -68,18 +100,18 @@ def search_job(grid):
     """
     mode = search_jobs(grid)
     if mode == "grid":
-        histories, name, mem_mb = grid_histories(grid), grid, 2000
+        histories, name = grid_histories(grid), grid
     elif mode == "row":
         lrs = learning_rate_ids(grid)
         histories = expand(f"results/{grid}/runs/lr{{lr}}_reg{{{{reg}}}}/history.csv", lr=lrs)
-        name, mem_mb = "reg{reg}", 1000
+        name = "reg{reg}"
     else:
-        histories, name, mem_mb = [f"results/{grid}/runs/{{run}}/history.csv"], "{run}", 1000
+        histories, name = [f"results/{grid}/runs/{{run}}/history.csv"], "{run}"
     return {
         "histories": histories,
         "log": f"results/logs/{grid}_search/{name}.log",
         "benchmark": f"results/benchmarks/{grid}_search/{name}.tsv",
-        "mem_mb": mem_mb,
+        "mem_mb": JOB_MEMORY_MB[f"{grid}_search"],
     }
 
 
@@ -112,6 +144,7 @@ def grid_title(grid):
 def study_outputs():
     """Every file of the output contract: the default target."""
     outputs = [
+        "results/data/source.json",
         "results/data/class_balance.csv",
         "results/data/samples.png",
         "results/gradcheck/gradcheck.csv",
@@ -127,7 +160,6 @@ def study_outputs():
             f"results/{grid}/top3_curves.png",
         ]
     outputs += [
-        "results/data/source.json",
         "results/final/history.csv",
         "results/final/metrics.json",
         "results/final/confusion_matrix.csv",

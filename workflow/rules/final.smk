@@ -5,7 +5,7 @@ rule train_final:
     input:
         train="results/data/final_train.npz",
         test="results/data/test.npz",
-        meta="resources/cifar-10-batches-py/batches.meta",
+        meta=archive_members()["batches_meta"],
         fine_top="results/fine/top3.csv",
         code=TRAINING_CODE + package_code("plots"),
     output:
@@ -25,7 +25,7 @@ rule train_final:
         setup=training_setup(),
         seed=config["seed"],
     resources:
-        mem_mb=3000,
+        mem_mb=JOB_MEMORY_MB["train_final"],
         runtime=30,
     threads: 2
     conda:

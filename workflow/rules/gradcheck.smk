@@ -15,7 +15,7 @@ rule check_gradients:
         settings=config["gradcheck"],
         seed=config["seed"],
     resources:
-        mem_mb=500,
+        mem_mb=JOB_MEMORY_MB["check_gradients"],
         runtime=10,
     threads: 1
     conda:

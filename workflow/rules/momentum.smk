@@ -18,7 +18,7 @@ rule study_momentum:
         setup=training_setup(),
         seed=config["seed"],
     resources:
-        mem_mb=500,
+        mem_mb=JOB_MEMORY_MB["study_momentum"],
         runtime=10,
     threads: 1
     conda:

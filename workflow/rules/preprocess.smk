@@ -3,11 +3,11 @@
 
 rule prepare_data:
     input:
-        batches=batch_files(),
-        meta="resources/cifar-10-batches-py/batches.meta",
+        **batch_files(),
+        meta=archive_members()["batches_meta"],
         code=package_code("cifar", "preprocess", "plots"),
     output:
-        splits=expand("results/data/{split}.npz", split=SPLITS),
+        **{split: f"results/data/{split}.npz" for split in SPLITS},
         class_balance="results/data/class_balance.csv",
         samples=report("results/data/samples.png", caption="../report/samples.rst", category="Data"),
     log:
@@ -16,8 +16,9 @@ rule prepare_data:
         "results/benchmarks/prepare_data/prepare_data.tsv"
     params:
         splits=split_batches(),
+        batches=batch_input_names(),
     resources:
-        mem_mb=1000,
+        mem_mb=JOB_MEMORY_MB["prepare_data"],
         runtime=10,
     threads: 1
     conda:

@@ -8,10 +8,4 @@ from twolayer.stages import download_data
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
 with job(snakemake.log[0], snakemake.threads):
-    download_data(
-        snakemake.params.url,
-        snakemake.params.md5,
-        snakemake.output.archive,
-        retries=snakemake.params.retries,
-        timeout=snakemake.params.timeout,
-    )
+    download_data(snakemake.params.url, snakemake.params.md5, snakemake.output.archive, snakemake.params.transfer)

@@ -1,6 +1,4 @@
-"""Extract the batches of the dataset archive."""
-
-from pathlib import Path
+"""Verify the dataset archive against data.md5, extract its batches and record what was checked."""
 
 from snakemake.iocontainers import Snakemake
 
@@ -10,4 +8,10 @@ from twolayer.stages import extract_data
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
 with job(snakemake.log[0], snakemake.threads):
-    extract_data(snakemake.input.archive, Path(snakemake.output.meta).parent)
+    extract_data(
+        snakemake.input.archive,
+        url=snakemake.params.url,
+        md5=snakemake.params.md5,
+        targets={member: snakemake.output[key] for key, member in snakemake.params.members.items()},
+        out_json=snakemake.output.source,
+    )

@@ -1,7 +1,5 @@
 """Write the split files, the class-balance table and the sample grid."""
 
-from pathlib import Path
-
 from snakemake.iocontainers import Snakemake
 
 from twolayer.jobs import job
@@ -9,11 +7,13 @@ from twolayer.stages import prepare_data
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
+splits = snakemake.params.splits
 with job(snakemake.log[0], snakemake.threads):
     prepare_data(
-        Path(snakemake.input.meta).parent,
-        snakemake.params.splits,
-        {Path(path).stem: path for path in snakemake.output.splits},
+        {batch: snakemake.input[key] for batch, key in snakemake.params.batches.items()},
+        snakemake.input.meta,
+        splits,
+        {split: snakemake.output[split] for split in splits},
         snakemake.output.class_balance,
         snakemake.output.samples,
     )

@@ -1,0 +1,117 @@
+"""Peak memory of each workflow job, estimated from the configured sizes.
+
+The rules declare these as ``mem_mb`` so that Snakemake and a cluster scheduler pack
+jobs honestly, and a configuration whose jobs cannot fit the memory available is
+refused before any job starts. Rows are counted at the CIFAR-10 batch size (10,000
+images a batch), so the estimates bound a run on the real data from above.
+
+The model, per training job: the scaled copies of its training and held-out splits,
+the uint8 copy of a split while it is being scaled, the gathered mini-batch, six
+activation-sized arrays of the hidden layer (forward, ReLU, their gradients, and the
+evaluation pass), four copies of the weights (values, gradients, velocities, a
+temporary), and the interpreter with its libraries. Measured peaks on the replica
+data (README, Performance) sit below these estimates.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from .cifar import IMAGES_PER_BATCH, PIXELS
+from .search import grid_values
+
+MB = 2**20
+BASE_MB = 250  # Python, NumPy, pandas and matplotlib loaded, before any data
+MARGIN = 1.2
+FIXED_MB = 500  # jobs whose size does not depend on the configuration
+EVALUATION_CHUNK = 10_000  # rows per evaluation pass (twolayer.training.evaluate_groups)
+CLASSES = 10
+
+
+def _itemsize(config: Mapping) -> int:
+    return 4 if config["training"]["dtype"] == "float32" else 8
+
+
+def split_rows(config: Mapping, split: str) -> int:
+    """Images of a configured split at the official batch size."""
+    return len(config["splits"][split]) * IMAGES_PER_BATCH
+
+
+def _declared(nbytes: float) -> int:
+    """A job's declared memory: the estimate plus the interpreter, with a margin, in MB."""
+    return int(math.ceil((BASE_MB + nbytes / MB) * MARGIN / 10) * 10)
+
+
+def training_job_bytes(train_rows: int, held_out_rows: int, hidden: int, packed: int, batch_size: int, itemsize: int) -> float:
+    """Bytes a job needs to train ``packed`` networks of width ``hidden`` side by side."""
+    batch = min(batch_size, train_rows)
+    data = (train_rows + held_out_rows) * PIXELS * itemsize
+    loading = max(train_rows, held_out_rows) * PIXELS
+    gathered = batch * PIXELS * itemsize if batch < train_rows else 0
+    activations = 6 * max(batch, min(EVALUATION_CHUNK, max(train_rows, held_out_rows))) * packed * (hidden + CLASSES) * itemsize
+    weights = 4 * packed * (hidden * (PIXELS + 1) + CLASSES * (hidden + 1)) * itemsize
+    return data + loading + gathered + activations + weights
+
+
+def points_per_search_job(config: Mapping, grid: str, mode: str) -> int:
+    """How many grid points one search job trains side by side under ``search_jobs: mode``."""
+    learning_rates = len(grid_values(config[grid]["learning_rates"]))
+    if mode == "grid":
+        return learning_rates * len(grid_values(config[grid]["regularizations"]))
+    return learning_rates if mode == "row" else 1
+
+
+def job_memory_mb(config: Mapping, search_modes: Mapping[str, str]) -> dict[str, int]:
+    """Declared memory in MB of each rule's jobs; ``search_modes`` maps a grid to its search_jobs mode."""
+    training = config["training"]
+    itemsize = _itemsize(config)
+    hidden, batch = training["hidden_size"], training["batch_size"]
+    search_train, search_val = split_rows(config, "search_train"), split_rows(config, "search_val")
+    largest_split = max(split_rows(config, split) for split in config["splits"])
+    estimates = {
+        "prepare_data": _declared(3 * largest_split * PIXELS),  # batches, their concatenation, the saved split
+        "check_gradients": _declared(search_train * PIXELS + 64 * MB),
+        "study_momentum": _declared(
+            search_train * PIXELS + training_job_bytes(min(config["momentum"]["samples"], search_train), 0, hidden, 1, batch, itemsize)
+        ),
+        "train_final": _declared(
+            training_job_bytes(split_rows(config, "final_train"), split_rows(config, "test"), hidden, 1, batch, itemsize)
+        ),
+    }
+    for grid, mode in search_modes.items():
+        packed = points_per_search_job(config, grid, mode)
+        estimates[f"{grid}_search"] = _declared(training_job_bytes(search_train, search_val, hidden, packed, batch, itemsize))
+    return {rule: max(FIXED_MB, mb) for rule, mb in estimates.items()}
+
+
+
+
+class MemoryLimitError(RuntimeError):
+    """A configured job needs more memory than the run may use."""
+
+
+def available_memory_mb(limit_mb: int | None = None) -> int:
+    """``limit_mb`` (the run's ``--resources mem_mb``) if given, else this machine's physical memory."""
+    if limit_mb is not None:
+        return int(limit_mb)
+    import psutil
+
+    return int(psutil.virtual_memory().total // MB)
+
+
+def check_memory(estimates: Mapping[str, int], available_mb: int, config: Mapping) -> None:
+    """Raise MemoryLimitError naming every rule whose jobs cannot fit ``available_mb``."""
+    too_large = {rule: mb for rule, mb in estimates.items() if mb > available_mb}
+    if not too_large:
+        return
+    training = config["training"]
+    listed = ", ".join(f"{rule} needs about {mb:,} MB" for rule, mb in sorted(too_large.items()))
+    raise MemoryLimitError(
+        f"The configuration does not fit the memory available, so no job was started: {listed}, but "
+        f"{available_mb:,} MB are available (this machine's memory, or --resources mem_mb). The estimate follows "
+        f"from training.hidden_size = {training['hidden_size']}, training.batch_size = {training['batch_size']}, "
+        f"training.dtype = {training['dtype']}, the number of batches in each split and the grid points packed into "
+        "one search job (search_jobs). Lower those (search_jobs: row or point packs fewer networks per job), or run "
+        "on a machine with more memory."
+    )
