@@ -49,3 +49,29 @@ def write_archive(path: Path, images_per_batch: int = 200, seed: int = 0, member
         add_member(tar, "batches.meta", pickle.dumps({b"label_names": [c.encode() for c in CLASSES], b"num_vis": 3072}))
         add_member(tar, "readme.html", b"<html></html>")
     return path
+
+
+def python2_pickle(data: np.ndarray, labels: list[int]) -> bytes:
+    """A batch pickled as Python 2's cPickle wrote the official archive (protocol 2).
+
+    Byte strings are Python 2 ``str`` (opcodes U and T), and the array is rebuilt through
+    ``numpy.core.multiarray._reconstruct`` with its state set by BUILD: the module names
+    and opcodes of the real files, which a Python 3 pickler no longer writes.
+    """
+    import struct
+
+    def short(text: bytes) -> bytes:
+        return b"U" + bytes([len(text)]) + text
+
+    def int2(value: int) -> bytes:
+        return b"M" + struct.pack("<H", value)
+
+    dtype = b"cnumpy\ndtype\n" + short(b"u1") + b"K\x00K\x01\x87R" + b"(K\x03" + short(b"|") + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
+    raw = data.tobytes()
+    array = (
+        b"cnumpy.core.multiarray\n_reconstruct\n" + b"cnumpy\nndarray\n" + b"K\x00\x85" + short(b"b") + b"\x87R"
+        + b"(K\x01" + int2(data.shape[0]) + int2(data.shape[1]) + b"\x86" + dtype + b"\x89"
+        + b"T" + struct.pack("<I", len(raw)) + raw + b"tb"
+    )
+    label_list = b"](" + b"".join(b"K" + bytes([v]) for v in labels) + b"e"
+    return b"\x80\x02}(" + short(b"data") + array + short(b"labels") + label_list + short(b"batch_label") + short(b"py2") + b"u."

@@ -130,13 +130,30 @@ def _table_of_contents(tar: tarfile.TarFile, archive: Path, wanted: set[str]) ->
     return found
 
 
+def _latin1_bytes(text: str, encoding: str) -> bytes:
+    """How Python 3 writes bytes into a protocol-2 pickle: ``_codecs.encode(text, "latin1")``; no other codec."""
+    if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
+        raise DataFormatError(f"a pickle asked for _codecs.encode with codec {encoding!r}; only latin1 builds bytes")
+    return text.encode("latin1")
+
+
+def _empty_bytes(*args) -> bytes:
+    """How a protocol-2 pickle writes ``b""``: ``bytes()``; any argument (a size to allocate) is refused."""
+    if args:
+        raise DataFormatError("a pickle asked for bytes() with arguments; only the empty bytes object is built")
+    return b""
+
+
 def _numpy_reconstructors() -> dict[tuple[str, str], object]:
-    """The few callables a pickled ndarray needs, under the module names NumPy 1 and 2 write."""
+    """The few callables a pickled ndarray needs, under the module names NumPy 1 and 2 write,
+    and the latin1 encoder that protocol-2 pickles written by Python 3 use for bytes."""
     try:
         from numpy._core import multiarray, numeric
     except ImportError:  # NumPy 1.x
         from numpy.core import multiarray, numeric
-    allowed = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype}
+    allowed = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype, ("_codecs", "encode"): _latin1_bytes}
+    for builtins in ("__builtin__", "builtins"):
+        allowed[(builtins, "bytes")] = _empty_bytes
     for package in ("numpy.core", "numpy._core"):
         allowed[(f"{package}.multiarray", "_reconstruct")] = multiarray._reconstruct
         allowed[(f"{package}.multiarray", "scalar")] = multiarray.scalar

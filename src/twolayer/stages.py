@@ -379,12 +379,7 @@ def train_final_model(
         "batch_size": setup.batch_size_for(len(train_split.y)),
     }
     write_json(metrics, outputs["metrics"])
-    params = net.params()
-    save_npz(
-        outputs["model"],
-        W1=params["linear1.W"], b1=params["linear1.b"], W2=params["linear2.W"], b2=params["linear2.b"],
-        mean=train_split.mean, regularization=np.float64(regularization),
-    )
+    save_model(outputs["model"], net, train_split.mean, regularization)
     plots.learning_curves({f"Final: lr {learning_rate:g}, λ {regularization:g}": history}, outputs["curves_png"], held_out="test", held_out_label="test")
     plots.confusion_matrix(matrix, class_names, outputs["confusion_png"])
     log.info("final: train accuracy %.4f, test accuracy %.4f", metrics["train_accuracy"], metrics["test_accuracy"])
@@ -400,6 +395,16 @@ MODEL_KEYS = ("W1", "b1", "W2", "b2", "mean", "regularization")
 
 def _model_shapes(hidden: int) -> dict[str, tuple[int, ...]]:
     return {"W1": (hidden, PIXELS), "b1": (hidden, 1), "W2": (NUM_CLASSES, hidden), "b2": (NUM_CLASSES, 1), "mean": (PIXELS, 1), "regularization": ()}
+
+
+def save_model(path: str | Path, net: Network, mean: np.ndarray, regularization: float) -> None:
+    """Write a two-layer network as ``model.npz``: the arrays ``MODEL_KEYS`` that ``load_model`` reads."""
+    params = net.params()
+    save_npz(
+        path,
+        W1=params["linear1.W"], b1=params["linear1.b"], W2=params["linear2.W"], b2=params["linear2.b"],
+        mean=mean, regularization=np.float64(regularization),
+    )
 
 
 def load_model(path: str | Path) -> Network:

@@ -1,0 +1,292 @@
+"""Hostile and careless inputs to the library: pickles that run code, oversized or odd archives,
+tampered split and model files, non-finite numbers in JSON."""
+
+import builtins
+import io
+import json
+import pickle
+import subprocess
+import tarfile
+
+import numpy as np
+import pytest
+
+from synthetic import BATCHES, add_member, make_batch, write_archive
+from twolayer import cifar
+from twolayer.cifar import DataFormatError, extract_archive, load_batch, load_class_names, member_targets, verify_archive
+from twolayer.download import DataSourceError, fetch_archive, md5sum
+from twolayer.io import write_json
+from twolayer.network import two_layer_network
+from twolayer.preprocess import SplitFileError, load_split, save_split
+from twolayer.stages import MODEL_KEYS, ModelFileError, load_model, save_model
+
+
+class _RunsCode:
+    """Unpickling this calls ``action(*args)``: what a crafted batch does to a plain unpickler."""
+
+    def __init__(self, action, *args):
+        self.action, self.args = action, args
+
+    def __reduce__(self):
+        return self.action, self.args
+
+
+def _valid_batch(n=10):
+    return make_batch(np.random.default_rng(0), n, "data_batch_1")
+
+
+def _write(tmp_path, obj, name="data_batch_1"):
+    path = tmp_path / name
+    path.write_bytes(pickle.dumps(obj, protocol=2))
+    return path
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_genuine_batches_load_in_every_pickle_protocol(tmp_path, protocol):
+    batch = _valid_batch()
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(pickle.dumps(batch, protocol=protocol))
+    X, y = load_batch(path)
+    np.testing.assert_array_equal(X, batch[b"data"])
+    np.testing.assert_array_equal(y, batch[b"labels"])
+
+
+def test_numpy_integer_labels_load(tmp_path):
+    batch = _valid_batch()
+    batch[b"labels"] = np.asarray(batch[b"labels"], dtype=np.int32)
+    assert load_batch(_write(tmp_path, batch))[1].dtype == np.int64
+
+
+def test_a_batch_whose_pickle_runs_a_command_is_refused_and_runs_nothing(tmp_path):
+    marker = tmp_path / "marker"
+    path = _write(tmp_path, _RunsCode(subprocess.call, ["touch", str(marker)]))
+    with pytest.raises(DataFormatError) as error:
+        load_batch(path)
+    assert str(path) in str(error.value) and ".call, which a CIFAR-10 batch never contains" in str(error.value)
+    assert not marker.exists()
+
+
+def test_a_pickle_that_runs_code_then_returns_a_valid_batch_is_refused(tmp_path):
+    marker = tmp_path / "marker"
+    batch = _valid_batch()
+    # eval creates the marker, then evaluates to a perfectly valid batch
+    code = f"(open({str(marker)!r}, 'w').close(), __import__('pickle').loads({pickle.dumps(batch)!r}))[1]"
+    path = _write(tmp_path, _RunsCode(builtins.eval, code))
+    assert pickle.loads(path.read_bytes())[b"labels"] == batch[b"labels"]  # what a plain unpickler does...
+    assert marker.exists()
+    marker.unlink()
+    with pytest.raises(DataFormatError, match=r"builtin__\.eval, which"):  # ...and what ours does
+        load_batch(path)
+    assert not marker.exists()
+
+
+def test_a_hidden_code_object_inside_a_valid_batch_is_refused(tmp_path):
+    marker = tmp_path / "marker"
+    batch = _valid_batch()
+    batch[b"filenames"] = [_RunsCode(open, str(marker), "w")]
+    with pytest.raises(DataFormatError, match=r"io\.open, which"):
+        load_batch(_write(tmp_path, batch))
+    assert not marker.exists()
+
+
+def test_class_names_are_read_by_the_same_safe_reader(tmp_path):
+    marker = tmp_path / "marker"
+    path = _write(tmp_path, {b"label_names": _RunsCode(open, str(marker), "w")}, name="batches.meta")
+    with pytest.raises(DataFormatError, match=r"io\.open, which"):
+        load_class_names(path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (lambda b: b.update({b"data": b[b"data"][:0], b"labels": []}), "holds no images"),
+        (lambda b: b.update({b"labels": [float(v) for v in b[b"labels"]]}), "b'labels' must be 10 integers"),
+        (lambda b: b.update({b"labels": b[b"labels"][:-1]}), "b'labels' must be 10 integers"),
+        (lambda b: b.update({b"labels": [12] * 10}), "labels must lie in 0..9"),
+        (lambda b: b.update({b"data": b[b"data"].astype(np.float64)}), "float64 array"),
+        (lambda b: b.update({b"data": b[b"data"].astype(object)}), "object array"),
+        (lambda b: b.pop(b"labels"), "lacks the keys"),
+    ],
+)
+def test_malformed_batches_are_named(tmp_path, change, expected):
+    batch = _valid_batch()
+    change(batch)
+    with pytest.raises(DataFormatError, match=expected):
+        load_batch(_write(tmp_path, batch))
+
+
+def test_a_batch_file_over_the_size_cap_is_refused_before_reading(tmp_path, monkeypatch):
+    path = _write(tmp_path, _valid_batch())
+    monkeypatch.setattr(cifar, "MAX_MEMBER_BYTES", path.stat().st_size - 1)
+    with pytest.raises(DataFormatError, match="more than"):
+        load_batch(path)
+
+
+def _archive_with(path, members):
+    with tarfile.open(path, "w:gz") as tar:
+        for name, payload in members.items():
+            add_member(tar, name, payload)
+    return path
+
+
+def test_a_member_over_the_cap_is_refused_with_its_size_and_nothing_is_written(tmp_path):
+    size = cifar.MAX_MEMBER_BYTES + 1
+    archive = tmp_path / "big.tar.gz"
+    with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
+        for name in BATCHES + ["batches.meta"]:
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = size if name == "data_batch_2" else 4
+            tar.addfile(info, io.BytesIO(bytes(info.size)))
+    targets = member_targets(tmp_path / "out")
+    with pytest.raises(DataFormatError) as error:
+        extract_archive(archive, {"data_batch_2": targets["data_batch_2"]})
+    assert f"{size:,} bytes" in str(error.value) and "data_batch_2" in str(error.value)
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_an_archive_with_too_many_entries_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(cifar, "MAX_ARCHIVE_ENTRIES", 5)
+    archive = write_archive(tmp_path / "a.tar.gz", images_per_batch=2)
+    with pytest.raises(DataFormatError, match="more than 5 entries"):
+        extract_archive(archive, member_targets(tmp_path / "out"))
+
+
+def test_extraction_copies_in_chunks(tmp_path, monkeypatch):
+    monkeypatch.setattr(cifar, "CHUNK", 1000)
+    archive = write_archive(tmp_path / "a.tar.gz", images_per_batch=5)
+    extract_archive(archive, member_targets(tmp_path / "out"))
+    assert load_batch(tmp_path / "out" / "data_batch_1")[0].shape == (5, 3072)
+
+
+def test_archive_made_with_a_dot_slash_prefix_is_read(tmp_path):
+    source = tmp_path / "src"
+    extract_archive(write_archive(tmp_path / "a.tar.gz", images_per_batch=5), member_targets(source / "cifar-10-batches-py"))
+    archive = tmp_path / "dotted.tar.gz"
+    subprocess.run(["tar", "czf", str(archive), "./cifar-10-batches-py"], cwd=source, check=True)
+    with tarfile.open(archive) as tar:
+        assert any(name.startswith("./cifar-10-batches-py/") for name in tar.getnames())
+    extract_archive(archive, member_targets(tmp_path / "out"))
+    assert load_batch(tmp_path / "out" / "test_batch")[0].shape == (5, 3072)
+
+
+def test_the_archive_is_checked_against_its_md5_before_extraction(tmp_path):
+    archive = write_archive(tmp_path / "a.tar.gz", images_per_batch=5)
+    assert verify_archive(archive, md5sum(archive).upper()) == md5sum(archive)
+    with pytest.raises(DataFormatError) as error:
+        verify_archive(archive, "f" * 32)
+    assert md5sum(archive) in str(error.value) and "f" * 32 in str(error.value) and "data.md5" in str(error.value)
+
+
+def test_a_directory_as_data_url_says_it_is_a_directory(tmp_path):
+    with pytest.raises(DataSourceError, match="is a directory"):
+        fetch_archive(str(tmp_path), "0" * 32, tmp_path / "out.tar.gz", retries=0)
+    with pytest.raises(DataFormatError, match="is a directory"):
+        extract_archive(tmp_path, member_targets(tmp_path / "out"))
+
+
+def test_a_source_over_the_size_cap_is_refused(tmp_path, monkeypatch):
+    from twolayer import download
+
+    archive = write_archive(tmp_path / "a.tar.gz", images_per_batch=5)
+    monkeypatch.setattr(download, "MAX_ARCHIVE_BYTES", archive.stat().st_size - 1)
+    target = tmp_path / "out" / "archive.tar.gz"
+    with pytest.raises(DataSourceError, match="more than"):
+        fetch_archive(str(archive), md5sum(archive), target, retries=3, backoff=5)
+    assert not target.exists()
+
+
+def test_tampered_split_files_are_named(tmp_path):
+    X = np.zeros((4, 3072), dtype=np.uint8)
+    good = tmp_path / "good.npz"
+    save_split(good, X, np.arange(4))
+    assert load_split(good).X.shape == (4, 3072)
+    cases = {
+        "no_rows.npz": dict(X=X[:0], y=np.arange(0), mean=np.zeros((3072, 1))),
+        "nan_mean.npz": dict(X=X, y=np.arange(4), mean=np.full((3072, 1), np.nan)),
+        "labels.npz": dict(X=X, y=np.arange(4) + 20, mean=np.zeros((3072, 1))),
+        "object.npz": dict(X=np.array([None] * 4, dtype=object), y=np.arange(4), mean=np.zeros((3072, 1))),
+    }
+    for name, arrays in cases.items():
+        np.savez(tmp_path / name, **arrays)
+        with pytest.raises(SplitFileError, match=name):
+            load_split(tmp_path / name)
+
+
+@pytest.fixture
+def model_file(tmp_path, rng):
+    net = two_layer_network(np.zeros((3072, 1)), hidden_size=6, regularization=0.01, rng=rng, dtype=np.float32)
+    path = tmp_path / "model.npz"
+    save_model(path, net, rng.uniform(size=(3072, 1)), 0.01)
+    return path
+
+
+def _tampered(model_file, tmp_path, **changes):
+    with np.load(model_file) as data:
+        arrays = {key: data[key] for key in data.files}
+    for key, value in changes.items():
+        if value is None:
+            del arrays[key]
+        else:
+            arrays[key] = value
+    path = tmp_path / "tampered.npz"
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        ({"b1": np.zeros((1, 1))}, r"b1 has shape \(1, 1\), expected \(6, 1\)"),
+        ({"W2": np.zeros((10, 1))}, r"W2 has shape \(10, 1\), expected \(10, 6\)"),
+        ({"W2": np.zeros((7, 6)), "b2": np.zeros((7, 1))}, r"W2 has shape \(7, 6\), expected \(10, 6\)"),
+        ({"W1": np.zeros((6, 100))}, r"W1 has shape \(6, 100\), expected \(6, 3072\)"),
+        ({"W1": np.zeros(3072)}, r"W1 has shape \(3072,\), expected \(H, 3072\)"),
+        ({"mean": np.zeros(3072)}, r"mean has shape \(3072,\), expected \(3072, 1\)"),
+        ({"W1": np.full((6, 3072), np.nan)}, "W1 holds NaN or infinite values"),
+        ({"b2": np.full((10, 1), np.inf)}, "b2 holds NaN or infinite values"),
+        ({"W2": np.zeros((10, 6), dtype=np.int64)}, "W2 is int64, expected floating-point"),
+        ({"regularization": np.float64(-1)}, "regularization is -1.0"),
+        ({"b1": None}, "missing b1"),
+        ({"regularization": None}, "missing regularization"),
+        ({"extra": np.zeros(2)}, "unexpected extra"),
+        ({"W1": np.array([None], dtype=object)}, "not a readable model file"),
+    ],
+)
+def test_tampered_model_files_are_refused_naming_the_array(model_file, tmp_path, changes, expected):
+    with pytest.raises(ModelFileError, match=expected):
+        load_model(_tampered(model_file, tmp_path, **changes))
+
+
+def test_a_reloaded_model_has_the_same_cost_including_the_l2_term(model_file, rng):
+    model = load_model(model_file)
+    with np.load(model_file) as data:
+        assert sorted(data.files) == sorted(MODEL_KEYS)
+        W1, W2 = data["W1"].astype(np.float64), data["W2"].astype(np.float64)
+    X, y = rng.uniform(size=(20, 3072)), rng.integers(0, 10, size=20)
+    l2 = 0.01 * ((W1**2).sum() + (W2**2).sum())
+    assert model.regularization_cost() == pytest.approx(l2)
+    assert model.cost(X, y) == pytest.approx(model.softmax.cross_entropy(y) + l2)
+
+
+def test_json_files_are_strict(tmp_path):
+    path = tmp_path / "m.json"
+    write_json({"a": float("nan"), "b": [float("inf"), 1.5], "c": {"d": -float("inf")}}, path)
+
+    def refuse(name):
+        raise ValueError(f"non-standard JSON constant {name}")
+
+    assert json.loads(path.read_text(), parse_constant=refuse) == {"a": None, "b": [None, 1.5], "c": {"d": None}}
+
+
+def test_a_batch_pickled_as_the_official_python2_files_loads(tmp_path):
+    from synthetic import python2_pickle
+
+    data = np.random.default_rng(1).integers(0, 256, size=(7, 3072), dtype=np.uint8)
+    labels = [3, 1, 4, 1, 5, 9, 2]
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(python2_pickle(data, labels))
+    assert "numpy.core.multiarray" in path.read_bytes()[:80].decode("latin1")
+    X, y = load_batch(path)
+    np.testing.assert_array_equal(X, data)
+    np.testing.assert_array_equal(y, labels)
