@@ -91,3 +91,115 @@ def test_gradcheck_regularization_count_must_fit_the_layers():
     config["gradcheck"]["networks"]["two_layer"]["regularization"] = [0.1, 0.2, 0.3]
     with pytest.raises(ConfigError, match="one per linear layer"):
         validate_config(config, SCHEMA)
+
+
+def _numeric_paths(value, path=()):
+    """Every number in a config (dict keys and list positions), as paths."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, (int, float)):
+        yield path
+    elif isinstance(value, dict):
+        for key, sub in value.items():
+            yield from _numeric_paths(sub, (*path, key))
+    elif isinstance(value, list):
+        for index, sub in enumerate(value):
+            yield from _numeric_paths(sub, (*path, index))
+
+
+NUMERIC_PATHS = list(_numeric_paths(DEFAULT))
+
+
+def _set_path(config, path, value):
+    node = config
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+
+
+def _label(path):
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), ".nan", ".inf"])
+@pytest.mark.parametrize("path", NUMERIC_PATHS, ids=_label)
+def test_nan_and_infinity_are_rejected_for_every_numeric_key(path, value):
+    config = copy.deepcopy(DEFAULT)
+    _set_path(config, path, value)
+    with pytest.raises(ConfigError) as error:
+        validate_config(config, SCHEMA)
+    assert f"{_label(path)} = " in str(error.value) and "NaN and infinity are not allowed" in str(error.value)
+
+
+def test_every_numeric_key_type_is_covered():
+    labels = {_label(path) for path in NUMERIC_PATHS}
+    assert {"seed", "gradcheck.h", "training.batch_size", "coarse.learning_rates[0]", "fine.learning_rates.linspace[2]",
+            "momentum.values[0]", "gradcheck.networks.two_layer.regularization[1]", "data.timeout"} <= labels
+
+
+@pytest.mark.parametrize(
+    "path, text, value",
+    [
+        (("gradcheck", "h"), "1e-9", 1e-9),
+        (("final", "epochs"), "3", 3),
+        (("coarse", "learning_rates", 1), "3e-1", 0.3),
+        (("fine", "learning_rates", "linspace", 2), "4", 4),
+        (("training", "shuffle"), "false", False),
+        (("training", "momentum"), "0.5", 0.5),
+    ],
+)
+def test_numbers_written_as_text_are_read_as_numbers(path, text, value):
+    config = copy.deepcopy(DEFAULT)
+    _set_path(config, path, text)
+    validate_config(config, SCHEMA)
+    node = config
+    for part in path:
+        node = node[part]
+    assert node == value and type(node) is type(value)
+
+
+def test_text_that_is_no_number_names_the_yaml_traps():
+    with pytest.raises(ConfigError) as error:
+        validate_config(with_change("gradcheck.h", "1e-9x"), SCHEMA)
+    assert "gradcheck.h = '1e-9x'" in str(error.value) and "write 1.0e-9" in str(error.value) and "--configfile" in str(error.value)
+
+
+def test_schema_defaults_are_filled_in():
+    config = copy.deepcopy(DEFAULT)
+    del config["data"]["retries"], config["data"]["timeout"]
+    validate_config(config, SCHEMA)
+    assert config["data"]["retries"] == 3 and config["data"]["timeout"] == 60
+
+
+@pytest.mark.parametrize(
+    "splits, expected",
+    [
+        ({"search_train": ["test_batch"]}, "splits.search_train contains test_batch"),
+        ({"search_val": ["data_batch_5", "test_batch"]}, "splits.search_val contains test_batch"),
+        ({"final_train": ["data_batch_1", "test_batch"]}, "splits.final_train contains test_batch"),
+        ({"search_val": ["data_batch_1"]}, "splits.search_train and splits.search_val share data_batch_1"),
+        ({"search_train": ["data_batch_2", "data_batch_3"], "search_val": ["data_batch_3"]}, "share data_batch_3"),
+        ({"test": ["data_batch_4"]}, "splits.test and splits.final_train share data_batch_4"),
+        ({"test": ["test_batch", "data_batch_5"]}, "splits.test and splits.search_val share data_batch_5"),
+    ],
+)
+def test_splits_that_leak_are_rejected_naming_the_splits_and_batches(splits, expected):
+    config = copy.deepcopy(DEFAULT)
+    config["splits"].update(splits)
+    with pytest.raises(ConfigError) as error:
+        validate_config(config, SCHEMA)
+    assert expected in str(error.value)
+
+
+def test_a_grid_too_large_to_plan_is_refused_with_its_size():
+    config = copy.deepcopy(DEFAULT)
+    config["coarse"]["learning_rates"] = {"geomspace": [1e-4, 1.0, 400]}
+    config["coarse"]["regularizations"] = {"linspace": [0.0, 1.0, 250]}
+    with pytest.raises(ConfigError, match=r"400 learning rates x 250 regularizations = 100,000 grid points"):
+        validate_config(config, SCHEMA)
+    config["coarse"]["learning_rates"] = {"linspace": [0.1, 1.0, 10**9]}
+    with pytest.raises(ConfigError, match=r"coarse\.learning_rates"):  # refused before the values are built
+        validate_config(config, SCHEMA)

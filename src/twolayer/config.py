@@ -79,6 +79,8 @@ def _parse_text(text: str, expected: list[str]):
         except ValueError:
             pass
     parsed = yaml.safe_load(text) if text.strip() else None  # YAML spellings: .nan, .inf, true, 1.0e-9
+    if isinstance(parsed, float) and not math.isfinite(parsed) and set(expected) & {"integer", "number"}:
+        return parsed  # reported as NaN or infinity, not as text
     types = {"integer": int, "number": (int, float), "boolean": bool}
     if any(isinstance(parsed, types[name]) for name in expected if name in types):
         if not (isinstance(parsed, bool) and "boolean" not in expected):
