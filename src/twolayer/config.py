@@ -79,6 +79,11 @@ def _parse_text(text: str, expected: list[str]):
         except ValueError:
             pass
     parsed = yaml.safe_load(text) if text.strip() else None  # YAML spellings: .nan, .inf, true, 1.0e-9
+    if isinstance(parsed, str):
+        try:
+            parsed = float(parsed)  # nan, inf: kept only if not finite, to be reported as such
+        except ValueError:
+            pass
     if isinstance(parsed, float) and not math.isfinite(parsed) and set(expected) & {"integer", "number"}:
         return parsed  # reported as NaN or infinity, not as text
     types = {"integer": int, "number": (int, float), "boolean": bool}

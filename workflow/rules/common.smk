@@ -42,6 +42,11 @@ def transfer_settings():
     return TransferSettings(retries=config["data"]["retries"], timeout=config["data"]["timeout"])
 
 
+def study_config():
+    """The configuration that decides the results: all of it but how the archive is fetched."""
+    return {**config, "data": {key: value for key, value in config["data"].items() if key not in ("retries", "timeout")}}
+
+
 def member_key(member):
     """An archive member's name as a rule's input or output name (batches.meta -> batches_meta)."""
     return member.replace(".", "_")

@@ -33,7 +33,7 @@ rule render_report:
     benchmark:
         "results/benchmarks/render_report/render_report.tsv"
     params:
-        config=config,
+        config=study_config(),
         benchmarks="results/benchmarks",
         repo=workflow.basedir,
     resources:

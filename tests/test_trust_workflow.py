@@ -1,0 +1,196 @@
+"""Hostile and careless inputs to whole workflow runs: the data, the archive in place, the config."""
+
+import hashlib
+import json
+import pickle
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import yaml
+
+from synthetic import make_batch, write_archive
+from test_trust import _RunsCode
+from workflow_runner import make_workdir, run_snakemake, smoke_config
+
+pytestmark = pytest.mark.slow
+
+
+def _stats(output):
+    return dict(re.findall(r"^(\w+)\s+(\d+)$", output, flags=re.M))
+
+
+def _failure(result):
+    assert result.returncode != 0
+    return result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("returns_a_batch", [False, True])
+def test_a_batch_that_would_run_code_fails_prepare_data_and_runs_nothing(tmp_path, returns_a_batch):
+    marker = tmp_path / "marker"
+    if returns_a_batch:
+        valid = make_batch(np.random.default_rng(0), 200, "data_batch_3")
+        payload = _RunsCode(eval, f"(open({str(marker)!r}, 'w').close(), __import__('pickle').loads({pickle.dumps(valid)!r}))[1]")
+    else:
+        payload = _RunsCode(subprocess.call, ["touch", str(marker)])
+    archive = write_archive(tmp_path / "hostile.tar.gz", images_per_batch=200, overrides={"data_batch_3": payload})
+    workdir = make_workdir(tmp_path / "run", smoke_config(archive))
+    result = run_snakemake(workdir, "--cores", "1", check=False)
+    output = _failure(result)
+    assert "Error in rule prepare_data" in output
+    log = (workdir / "results/logs/prepare_data/prepare_data.log").read_text()
+    assert "data_batch_3 asks to build" in log and "nothing in the file was run" in log
+    assert not marker.exists()
+    assert not (workdir / "results/data/final_train.npz").exists()
+
+
+def test_an_archive_placed_by_hand_is_checked_against_data_md5(tmp_path, archive):
+    workdir = make_workdir(tmp_path, smoke_config(archive))
+    other = write_archive(tmp_path / "other.tar.gz", images_per_batch=50, seed=7)
+    (workdir / "resources").mkdir()
+    shutil.copy(other, workdir / "resources/cifar-10-python.tar.gz")
+    output = _failure(run_snakemake(workdir, "--cores", "1", "results/data/source.json", check=False))
+    assert "download_data" not in _stats(output)  # the file in place is used, not fetched again...
+    log = (workdir / "results/logs/extract_data/extract_data.log").read_text()
+    md5 = smoke_config(archive)["data"]["md5"]
+    assert hashlib.md5(other.read_bytes()).hexdigest() in log and md5 in log and "Delete it" in log  # ...but verified
+    assert not list((workdir / "resources").glob("cifar-10-batches-py/*"))
+
+
+def test_switching_to_another_archive_fetches_and_verifies_it_again(tmp_path, archive):
+    workdir = make_workdir(tmp_path, smoke_config(archive))
+    run_snakemake(workdir, "--cores", "1", "results/data/source.json")
+    other = write_archive(tmp_path / "other.tar.gz", images_per_batch=50, seed=7)
+    other_md5 = hashlib.md5(other.read_bytes()).hexdigest()
+    make_workdir(workdir, smoke_config(archive, data={"url": str(other), "md5": other_md5}))
+    stats = _stats(run_snakemake(workdir, "-n", "--cores", "1", "results/data/source.json").stdout)
+    assert stats["download_data"] == "1" and stats["extract_data"] == "1"
+    run_snakemake(workdir, "--cores", "1", "results/data/source.json")
+    source = json.loads((workdir / "results/data/source.json").read_text())
+    assert source["md5"] == other_md5 and source["url"] == str(other)
+    # a changed md5 alone also fetches again, and fails on a file that does not match it
+    make_workdir(workdir, smoke_config(archive, data={"url": str(other), "md5": "0" * 32}))
+    assert _stats(run_snakemake(workdir, "-n", "--cores", "1", "results/data/source.json").stdout)["download_data"] == "1"
+
+
+def test_changing_only_network_settings_reruns_nothing(smoke_run):
+    config_path = smoke_run / "config.yaml"
+    original = config_path.read_text()
+    changed = yaml.safe_load(original)
+    changed["data"].update(retries=changed["data"]["retries"] + 5, timeout=7.5)
+    try:
+        config_path.write_text(yaml.safe_dump(changed, sort_keys=False))
+        assert "Nothing to be done" in run_snakemake(smoke_run, "-n", "--cores", "2").stdout
+    finally:
+        config_path.write_text(original)
+
+
+def test_every_json_the_workflow_writes_is_strict(smoke_run):
+    def refuse(name):
+        raise AssertionError(f"non-standard JSON constant {name}")
+
+    files = list((smoke_run / "results").rglob("*.json"))
+    assert {p.name for p in files} >= {"metrics.json", "source.json"}
+    for path in files:
+        json.loads(path.read_text(), parse_constant=refuse)
+
+
+def test_the_report_says_what_was_checked(smoke_run):
+    report = (smoke_run / "report/report.md").read_text()
+    source = json.loads((smoke_run / "results/data/source.json").read_text())
+    assert f"after its md5 was\ncomputed and found equal to the configured one, `{source['md5']}`" in report
+    assert "verified on download" not in report
+
+
+def test_an_empty_batch_is_rejected_at_preprocessing(tmp_path):
+    empty = make_batch(np.random.default_rng(0), 0, "test_batch")
+    archive = write_archive(tmp_path / "a.tar.gz", images_per_batch=200, overrides={"test_batch": empty})
+    workdir = make_workdir(tmp_path / "run", smoke_config(archive))
+    _failure(run_snakemake(workdir, "--cores", "1", check=False))
+    log = (workdir / "results/logs/prepare_data/prepare_data.log").read_text()
+    assert "test_batch holds no images" in log
+    assert not (workdir / "results/final/metrics.json").exists()
+
+
+@pytest.mark.parametrize(
+    "splits, expected",
+    [
+        ({"final_train": ["data_batch_1", "test_batch"]}, "splits.final_train contains test_batch"),
+        ({"search_val": ["data_batch_1"]}, "splits.search_train and splits.search_val share data_batch_1"),
+    ],
+)
+def test_leaking_splits_are_rejected_before_any_job(tmp_path, archive, splits, expected):
+    config = smoke_config(archive)
+    config["splits"].update(splits)
+    workdir = make_workdir(tmp_path, config)
+    output = _failure(run_snakemake(workdir, "--cores", "1", check=False))
+    assert "The configuration is invalid" in output and expected in output
+    assert not (workdir / "results").exists() and not (workdir / "resources").exists()
+
+
+@pytest.mark.parametrize("value", [".nan", "nan", "inf"])
+@pytest.mark.parametrize("key", ["seed", "final={epochs: %s}", "gradcheck={max_rel_error: %s}", "training={momentum: %s}"])
+def test_non_finite_numbers_from_the_command_line_are_rejected_before_any_job(tmp_path, archive, key, value):
+    workdir = make_workdir(tmp_path, smoke_config(archive))
+    setting = key % value if "%s" in key else f"{key}={value}"
+    output = _failure(run_snakemake(workdir, "-n", "--config", setting, check=False))
+    assert "NaN and infinity are not allowed" in output and not (workdir / "results").exists()
+
+
+def test_nested_command_line_values_are_read_as_numbers(tmp_path, archive):
+    workdir = make_workdir(tmp_path, smoke_config(archive))
+    dry = run_snakemake(workdir, "-n", "--cores", "1", "--config", "final={epochs: 3}", "gradcheck={h: 1e-9}").stdout
+    assert _stats(dry)["train_final"] == "1"
+
+
+def _declared_memory(dry_run_output, rule):
+    blocks = re.findall(r"rule (\w+):.*?resources: ([^\n]*)", dry_run_output, flags=re.S)
+    return {int(re.search(r"mem_mb=(\d+)", resources).group(1)) for name, resources in blocks if name == rule}
+
+
+def test_declared_memory_follows_the_configured_sizes(tmp_path, archive):
+    from twolayer.memory import job_memory_mb
+
+    declared = {}
+    for hidden in (10, 2000):
+        config = smoke_config(archive, training={"hidden_size": hidden}, search_jobs="grid")
+        workdir = make_workdir(tmp_path / str(hidden), config)
+        dry = run_snakemake(workdir, "-n", "--cores", "2").stdout
+        expected = job_memory_mb(config, {"coarse": "grid", "fine": "grid"})
+        for rule in ("train_final", "coarse_search", "prepare_data"):
+            assert _declared_memory(dry, rule) == {expected[rule]}, rule
+        declared[hidden] = expected
+    assert declared[2000]["coarse_search"] > declared[10]["coarse_search"]
+
+
+def test_a_configuration_that_cannot_fit_in_memory_fails_before_any_job(tmp_path, archive):
+    workdir = make_workdir(tmp_path, smoke_config(archive, training={"hidden_size": 2_000_000}))
+    output = _failure(run_snakemake(workdir, "--cores", "1", check=False))
+    assert "does not fit the memory available" in output and "training.hidden_size = 2000000" in output
+    assert re.search(r"train_final needs about [\d,]+ MB", output)
+    assert not (workdir / "results").exists()
+    # the same check against a limit given on the command line
+    workdir = make_workdir(tmp_path / "limited", smoke_config(archive))
+    output = _failure(run_snakemake(workdir, "--cores", "1", "--resources", "mem_mb=400", check=False))
+    assert "400 MB are available" in output
+
+
+def test_a_grid_too_large_to_plan_is_refused_at_once(tmp_path, archive):
+    grid = {"learning_rates": {"geomspace": [1e-4, 1.0, 400]}, "regularizations": {"linspace": [0.0, 1.0, 250]}}
+    workdir = make_workdir(tmp_path, smoke_config(archive, coarse=grid, search_jobs="point"))
+    output = _failure(run_snakemake(workdir, "-n", timeout=60, check=False))
+    assert "100,000 grid points" in output
+
+
+def test_sizes_larger_than_their_split_are_reported_as_used(tmp_path, archive):
+    config = smoke_config(archive, gradcheck={"samples": 5000}, momentum={"samples": 700}, training={"batch_size": 500})
+    workdir = make_workdir(tmp_path, config)
+    run_snakemake(workdir, "--cores", "2")
+    report = (workdir / "report/report.md").read_text()
+    assert "first\n200 training images (all the split has; 5000 were configured)" in report
+    assert "only 200 training images (all the split has; 700 were configured)" in report
+    assert "mini-batch size: 200 rows in the searches, 500 in the final training (training.batch_size is 500" in report
+    assert "gradcheck.samples is 5000 but only 200 rows are available" in (workdir / "results/logs/check_gradients/check_gradients.log").read_text()
+    assert json.loads((workdir / "results/final/metrics.json").read_text())["batch_size"] == 500
