@@ -290,3 +290,15 @@ def test_a_batch_pickled_as_the_official_python2_files_loads(tmp_path):
     X, y = load_batch(path)
     np.testing.assert_array_equal(X, data)
     np.testing.assert_array_equal(y, labels)
+
+
+def test_a_pickle_cannot_make_numpy_allocate_an_array_of_its_choosing(tmp_path):
+    from numpy._core.multiarray import _reconstruct
+
+    batch = _valid_batch()
+    batch[b"data"] = _RunsCode(_reconstruct, np.ndarray, (10**12,), b"b")
+    with pytest.raises(DataFormatError, match=r"_reconstruct for ndarray of shape \(1000000000000,\)"):
+        load_batch(_write(tmp_path, batch))
+    batch[b"data"] = _RunsCode(bytes, 10**12)
+    with pytest.raises(DataFormatError, match=r"bytes\(\) with arguments"):
+        load_batch(_write(tmp_path, batch))

@@ -151,11 +151,18 @@ def _numpy_reconstructors() -> dict[tuple[str, str], object]:
         from numpy._core import multiarray, numeric
     except ImportError:  # NumPy 1.x
         from numpy.core import multiarray, numeric
+
+    def empty_array(subtype, shape, dtype):
+        """NumPy's ``_reconstruct`` as pickles use it: an empty ndarray whose state BUILD then sets."""
+        if subtype is not np.ndarray or tuple(shape) != (0,):
+            raise DataFormatError(f"a pickle asked _reconstruct for {getattr(subtype, '__name__', subtype)} of shape {shape}")
+        return multiarray._reconstruct(subtype, shape, dtype)
+
     allowed = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype, ("_codecs", "encode"): _latin1_bytes}
     for builtins in ("__builtin__", "builtins"):
         allowed[(builtins, "bytes")] = _empty_bytes
     for package in ("numpy.core", "numpy._core"):
-        allowed[(f"{package}.multiarray", "_reconstruct")] = multiarray._reconstruct
+        allowed[(f"{package}.multiarray", "_reconstruct")] = empty_array
         allowed[(f"{package}.multiarray", "scalar")] = multiarray.scalar
         allowed[(f"{package}.numeric", "_frombuffer")] = numeric._frombuffer
     return allowed
