@@ -152,6 +152,14 @@ def test_an_archive_with_too_many_entries_is_refused(tmp_path, monkeypatch):
         extract_archive(archive, member_targets(tmp_path / "out"))
 
 
+def test_an_archive_that_unpacks_to_too_much_is_refused_before_extraction(tmp_path, monkeypatch):
+    archive = write_archive(tmp_path / "a.tar.gz", images_per_batch=20)
+    monkeypatch.setattr(cifar, "MAX_UNPACKED_BYTES", 3 * 20 * 3072)
+    with pytest.raises(DataFormatError, match="unpacks to more than"):
+        extract_archive(archive, member_targets(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+
+
 def test_extraction_copies_in_chunks(tmp_path, monkeypatch):
     monkeypatch.setattr(cifar, "CHUNK", 1000)
     archive = write_archive(tmp_path / "a.tar.gz", images_per_batch=5)
@@ -183,6 +191,8 @@ def test_a_directory_as_data_url_says_it_is_a_directory(tmp_path):
         fetch_archive(str(tmp_path), "0" * 32, tmp_path / "out.tar.gz", retries=0)
     with pytest.raises(DataFormatError, match="is a directory"):
         extract_archive(tmp_path, member_targets(tmp_path / "out"))
+    with pytest.raises(DataSourceError, match="is not a regular file"):
+        fetch_archive("/dev/zero", "0" * 32, tmp_path / "out.tar.gz", retries=0)
 
 
 def test_a_source_over_the_size_cap_is_refused(tmp_path, monkeypatch):

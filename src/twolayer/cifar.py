@@ -34,8 +34,10 @@ IMAGES_PER_BATCH = 10_000
 # A CIFAR-10 batch is about 31 MB (10,000 x 3,072 bytes plus labels and file names).
 # Anything much larger is not a CIFAR-10 member and is refused before it is read.
 MAX_MEMBER_BYTES = 64 * 2**20
-# The official archive has 8 entries; a table of contents far beyond that is refused.
+# The official archive has 8 entries and unpacks to about 185 MB; an archive far beyond
+# either is refused while its table of contents is read, before anything is extracted.
 MAX_ARCHIVE_ENTRIES = 1_000
+MAX_UNPACKED_BYTES = 1 << 30
 CHUNK = 1 << 20
 
 
@@ -89,12 +91,6 @@ def extract_archive(archive: str | Path, targets: Mapping[str, str | Path]) -> l
             member = found[member_name]
             if not member.isfile():
                 raise DataFormatError(f"{archive}: {member.name} is not a regular file.")
-            if member.size > MAX_MEMBER_BYTES:
-                raise DataFormatError(
-                    f"{archive}: {member.name} is {member.size:,} bytes, more than the {MAX_MEMBER_BYTES:,} bytes "
-                    "a CIFAR-10 member may have (a batch is about 31 MB), so it was not extracted. The archive "
-                    "is not cifar-10-python.tar.gz; point data.url at the real one."
-                )
             try:
                 with atomic_path(target) as tmp, tar.extractfile(member) as source, open(tmp, "wb") as out:
                     for block in iter(lambda: source.read(CHUNK), b""):
@@ -108,14 +104,23 @@ def extract_archive(archive: str | Path, targets: Mapping[str, str | Path]) -> l
 def _table_of_contents(tar: tarfile.TarFile, archive: Path, wanted: set[str]) -> dict[str, tarfile.TarInfo]:
     """The archive entries named ``cifar-10-batches-py/<wanted>``, reading at most MAX_ARCHIVE_ENTRIES headers."""
     found: dict[str, tarfile.TarInfo] = {}
+    unpacked = 0
     try:
         for count, member in enumerate(tar, start=1):
-            if count > MAX_ARCHIVE_ENTRIES:
+            unpacked += member.size
+            if count > MAX_ARCHIVE_ENTRIES or unpacked > MAX_UNPACKED_BYTES:
                 raise DataFormatError(
-                    f"{archive} has more than {MAX_ARCHIVE_ENTRIES:,} entries; cifar-10-python.tar.gz has 8. "
-                    "Point data.url at the real archive."
+                    f"{archive} has more than {MAX_ARCHIVE_ENTRIES:,} entries or unpacks to more than "
+                    f"{MAX_UNPACKED_BYTES:,} bytes; cifar-10-python.tar.gz has 8 entries and unpacks to about "
+                    "185 MB. Point data.url at the real archive."
                 )
             folder, _, name = _member_name(member.name).partition("/")
+            if folder == ARCHIVE_FOLDER and name in wanted and member.size > MAX_MEMBER_BYTES:
+                raise DataFormatError(
+                    f"{archive}: {member.name} is {member.size:,} bytes, more than the {MAX_MEMBER_BYTES:,} bytes "
+                    "a CIFAR-10 member may have (a batch is about 31 MB), so it was not extracted. The archive "
+                    "is not cifar-10-python.tar.gz; point data.url at the real one."
+                )
             if folder == ARCHIVE_FOLDER and name in wanted:
                 found[name] = member
     except (tarfile.TarError, OSError, EOFError) as error:

@@ -141,9 +141,10 @@ def fetch_archive(
     destination = Path(destination)
     md5 = md5.lower()
     local = _local_path(source)
-    if local is not None and local.is_dir():
+    if local is not None and local.exists() and not local.is_file():
+        kind = "a directory" if local.is_dir() else "not a regular file"
         raise DataSourceError(
-            f"The configured dataset archive {local} is a directory, not a file. Set data.url in config.yaml "
+            f"The configured dataset archive {local} is {kind}. Set data.url in config.yaml "
             f"to the cifar-10-python.tar.gz file itself. {_how_to_use_a_local_copy(destination)}"
         )
     if local is not None and not local.is_file():

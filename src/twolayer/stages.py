@@ -24,7 +24,7 @@ from .optimizers import MomentumSGD
 from .preprocess import Split, build_split, class_balance, load_split, save_split
 from .search import SUMMARY_COLUMNS, parse_run_id, summarize, top_k
 from .seeding import derive_rng
-from .training import HISTORY_COLUMNS, TrainingResult, train, train_groups
+from .training import HISTORY_COLUMNS, TrainingResult, batch_rows, train, train_groups
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class TrainingSetup:
 
     def batch_size_for(self, rows: int) -> int:
         """Rows per step on a training set of ``rows`` rows (logged when the configured size is clipped)."""
-        return used_size("training.batch_size", self.batch_size, rows)
+        return rows if self.batch_size is None else used_size("training.batch_size", self.batch_size, rows)
 
     def train(
         self,
@@ -129,7 +129,7 @@ def extract_data(archive: str | Path, url: str, md5: str, targets: Mapping[str, 
     log.info("%s: md5 %s equals data.md5", archive, verified)
     for path in extract_archive(archive, targets):
         log.info("extracted %s", path)
-    info = {"url": url, "archive": str(archive), "md5": verified, "md5_matches_config": True, "bytes": Path(archive).stat().st_size}
+    info = {"url": url, "archive": str(archive), "md5": verified, "bytes": Path(archive).stat().st_size}
     write_json(info, out_json)
     return info
 
@@ -155,7 +155,7 @@ def prepare_data(
         X, y = build_split([batch_paths[batch] for batch in batches])
         save_split(split_paths[name], X, y)
         labels[name] = y
-        log.info("split %s: %d images from %s", name, len(y), ", ".join(splits[name]))
+        log.info("split %s: %d images from %s", name, len(y), ", ".join(batches))
         if name == "final_train":
             plots.sample_grid(X, y, class_names, samples_png)
     write_csv(class_balance(labels, class_names), class_balance_csv)
@@ -376,7 +376,7 @@ def train_final_model(
         "test_accuracy": result.final["val_accuracy"],
         "train_images": int(len(train_split.y)),
         "test_images": int(len(test_split.y)),
-        "batch_size": setup.batch_size_for(len(train_split.y)),
+        "batch_size": batch_rows(setup.batch_size, len(train_split.y)),
     }
     write_json(metrics, outputs["metrics"])
     save_model(outputs["model"], net, train_split.mean, regularization)
