@@ -59,8 +59,9 @@ def test_default_and_smoke_configs_are_valid():
         ("splits.test", ["data_batch_9"], "splits.test[0] = 'data_batch_9'"),
         ("splits.search_train", [], "splits.search_train"),
         ("data.md5", "1234", "data.md5"),
-        ("gradcheck.method", "backward", "one of 'forward', 'centered'"),
-        ("gradcheck.h", 0, "gradcheck.h = 0"),
+        ("gradcheck.published.method", "backward", "one of 'forward', 'centered'"),
+        ("gradcheck.gate.h", 0, "gradcheck.gate.h = 0"),
+        ("gradcheck.gate.bound", -1e-3, "gradcheck.gate.bound = -0.001"),
         ("seed", -1, "seed = -1"),
         ("seed", 1.5, "seed = 1.5"),
         ("search_jobs", "pack", "one of 'grid', 'row', 'point'"),
@@ -136,14 +137,14 @@ def test_nan_and_infinity_are_rejected_for_every_numeric_key(path, value):
 
 def test_every_numeric_key_type_is_covered():
     labels = {_label(path) for path in NUMERIC_PATHS}
-    assert {"seed", "gradcheck.h", "training.batch_size", "coarse.learning_rates[0]", "fine.learning_rates.linspace[2]",
+    assert {"seed", "gradcheck.gate.h", "training.batch_size", "coarse.learning_rates[0]", "fine.learning_rates.linspace[2]",
             "momentum.values[0]", "gradcheck.networks.two_layer.regularization[1]", "data.timeout"} <= labels
 
 
 @pytest.mark.parametrize(
     "path, text, value",
     [
-        (("gradcheck", "h"), "1e-9", 1e-9),
+        (("gradcheck", "gate", "h"), "1e-9", 1e-9),
         (("final", "epochs"), "3", 3),
         (("coarse", "learning_rates", 1), "3e-1", 0.3),
         (("fine", "learning_rates", "linspace", 2), "4", 4),
@@ -163,8 +164,8 @@ def test_numbers_written_as_text_are_read_as_numbers(path, text, value):
 
 def test_text_that_is_no_number_names_the_yaml_traps():
     with pytest.raises(ConfigError) as error:
-        validate_config(with_change("gradcheck.h", "1e-9x"), SCHEMA)
-    assert "gradcheck.h = '1e-9x'" in str(error.value) and "write 1.0e-9" in str(error.value) and "--configfile" in str(error.value)
+        validate_config(with_change("gradcheck.gate.h", "1e-9x"), SCHEMA)
+    assert "gradcheck.gate.h = '1e-9x'" in str(error.value) and "write 1.0e-9" in str(error.value) and "--configfile" in str(error.value)
 
 
 def test_schema_defaults_are_filled_in():

@@ -78,13 +78,22 @@ def test_top_run_tables_equal_the_csv(markdown, smoke_run, grid):
 def test_gradient_check_tables_equal_the_csv(markdown, smoke_run):
     gradcheck = pd.read_csv(smoke_run / "results/gradcheck/gradcheck.csv")
     for network, rows in gradcheck.groupby("network"):
-        cells = table(markdown, f"Gradient check of the network {network} ")
+        cells = table(markdown, f"Reproduction of the published gradient check, network {network} ")
         header, body = cells[0], cells[1:]
         assert [h.split(" (")[0] for h in header[1:]] == rows["parameter"].tolist()
         by_label = {row[0]: [float(v) for v in row[1:]] for row in body}
         for column, label in (("sum_abs_diff", "sum of abs. differences"), ("max_rel_error", "max relative error"),
                               ("mean_abs_numeric", "mean abs. value, numeric")):
             assert by_label[label] == pytest.approx(rows[column].tolist(), rel=5e-4)
+
+
+def test_gate_table_equals_its_csv(markdown, smoke_run):
+    gate = pd.read_csv(smoke_run / "results/gradcheck/gate.csv")
+    rows = table(markdown, "The gate: centered differences against backpropagation")[1:]
+    assert [(row[0], row[1]) for row in rows] == list(zip(gate["network"], gate["parameter"]))
+    assert [int(row[3]) for row in rows] == gate["entries"].tolist()
+    assert [float(row[4]) for row in rows] == pytest.approx(gate["max_rel_error"].tolist(), rel=5e-4)
+    assert f"the largest relative error is {gate['max_rel_error'].max():.3e}, which is\nbelow" in markdown
 
 
 def test_final_numbers_and_per_class_table_equal_the_files(markdown, smoke_run):

@@ -131,7 +131,7 @@ def test_leaking_splits_are_rejected_before_any_job(tmp_path, archive, splits, e
 
 
 @pytest.mark.parametrize("value", [".nan", "nan", "inf"])
-@pytest.mark.parametrize("key", ["seed", "final={epochs: %s}", "gradcheck={max_rel_error: %s}", "training={momentum: %s}"])
+@pytest.mark.parametrize("key", ["seed", "final={epochs: %s}", "gradcheck={gate: {bound: %s}}", "training={momentum: %s}"])
 def test_non_finite_numbers_from_the_command_line_are_rejected_before_any_job(tmp_path, archive, key, value):
     workdir = make_workdir(tmp_path, smoke_config(archive))
     setting = key % value if "%s" in key else f"{key}={value}"
@@ -141,7 +141,7 @@ def test_non_finite_numbers_from_the_command_line_are_rejected_before_any_job(tm
 
 def test_nested_command_line_values_are_read_as_numbers(tmp_path, archive):
     workdir = make_workdir(tmp_path, smoke_config(archive))
-    dry = run_snakemake(workdir, "-n", "--cores", "1", "--config", "final={epochs: 3}", "gradcheck={h: 1e-9}").stdout
+    dry = run_snakemake(workdir, "-n", "--cores", "1", "--config", "final={epochs: 3}", "gradcheck={gate: {h: 1e-5}}").stdout
     assert _stats(dry)["train_final"] == "1"
 
 

@@ -16,6 +16,8 @@ CONTRACT = {
     "results/gradcheck/gradcheck.csv": ["network", "parameter", "shape", "sum_abs_diff", "mean_abs_analytic",
                                         "mean_abs_numeric", "min_abs_analytic", "min_abs_numeric", "max_abs_analytic",
                                         "max_abs_numeric", "max_rel_error"],
+    "results/gradcheck/gate.csv": ["network", "parameter", "shape", "entries", "max_rel_error", "row", "column",
+                                   "analytic", "numeric"],
     "results/momentum/history.csv": ["momentum", "epoch", "cost", "accuracy"],
     "results/coarse/summary.csv": ["run_id", "learning_rate", "regularization", "epochs", "train_cost",
                                    "train_accuracy", "val_cost", "val_accuracy", "status"],
@@ -162,11 +164,11 @@ def test_fine_grid_derived_from_coarse_top_runs(tmp_path, archive):
 
 
 def test_gradient_check_fails_above_its_bound(tmp_path, archive):
-    workdir = make_workdir(tmp_path, smoke_config(archive, gradcheck={"max_rel_error": 1e-12}))
+    workdir = make_workdir(tmp_path, smoke_config(archive, gradcheck={"gate": {"bound": 1e-12}}))
     result = run_snakemake(workdir, "--cores", "1", "results/gradcheck/gradcheck.csv", check=False)
     assert result.returncode != 0
     log = (workdir / "results/logs/check_gradients/check_gradients.log").read_text()
-    assert "Gradient check failed" in log and "gradcheck.max_rel_error" in log
+    assert "Gradient check failed" in log and "gradcheck.gate.bound" in log
 
 
 @pytest.mark.parametrize(

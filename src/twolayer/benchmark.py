@@ -12,6 +12,7 @@ in a scratch folder, with the time and memory of each rule.
     twolayer-benchmark stages --results results    the rule table of a finished run
     twolayer-benchmark dtype --seeds 3             final accuracy per seed, float32 vs float64
     twolayer-benchmark memory final --dtype float64   peak memory of one job
+    twolayer-benchmark gate --seeds 5              noise and sensitivity of the gradient-check gate
 """
 
 from __future__ import annotations
@@ -348,6 +349,51 @@ def peak_memory(results: Path, job: str, dtype: str, epochs: int) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def gate_sensitivity(results: Path, configfiles: list[str], seeds: int) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+    """The gradient-check gate on a finished run's data: its noise on the clean code, and what it catches.
+
+    For ``seeds`` weight draws of each configured network: the largest relative error per
+    parameter (the noise of the method, since the code is unmodified), and, for every
+    row of every weight matrix, the smallest factor 1 + e by which scaling that row of
+    the backpropagated gradient makes the gate fail (e on a grid from 1e-5 to 1e-1).
+    """
+    from .gradcheck import gate_relative_errors, gate_values
+    from .network import build_network
+    from .preprocess import load_split
+    from .seeding import derive_rng
+
+    config = merged_config(configfiles)
+    settings = config["gradcheck"]
+    bound, h = settings["gate"]["bound"], settings["gate"]["h"]
+    data = load_split(results / "data" / "search_train.npz", np.float64, limit=settings["samples"])
+    scalings = np.geomspace(1e-5, 1e-1, 81)
+    noise, caught = [], []
+    with threadpool_limits(limits=1):
+        for seed in range(seeds):
+            for name, spec in settings["networks"].items():
+                net = build_network(data.mean, spec["hidden_sizes"], regularization=spec["regularization"],
+                                    rng=derive_rng(seed, "gradcheck", name), dtype=np.float64)
+                for parameter, values in gate_values(net, data.X, data.y, h, derive_rng(seed, "gradcheck", name, "entries")).items():
+                    noise.append({"network": name, "parameter": parameter, "seed": seed,
+                                  "max_rel_error": float(gate_relative_errors(values.analytic, values.numeric).max())})
+                    if not parameter.endswith(".W"):
+                        continue
+                    rows = np.unravel_index(values.entries, values.shape)[0]
+                    for row in range(values.shape[0]):
+                        mine = rows == row
+                        found = np.nan
+                        for e in scalings:
+                            analytic = values.analytic.copy()
+                            analytic[mine] *= 1 + e
+                            if gate_relative_errors(analytic, values.numeric).max() > bound:
+                                found = e
+                                break
+                        caught.append({"network": name, "parameter": parameter, "seed": seed, "row": row, "smallest_caught": found})
+    noise = pd.DataFrame(noise).groupby(["network", "parameter"], sort=False)["max_rel_error"].agg(["max", "median"]).reset_index()
+    caught = pd.DataFrame(caught).groupby(["network", "parameter"], sort=False)["smallest_caught"].agg(["min", "max"]).reset_index()
+    return noise, caught, bound
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="twolayer-benchmark", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -372,6 +418,10 @@ def main(argv: list[str] | None = None) -> None:
     memory.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     memory.add_argument("--results", default="results", help="a finished run's results folder (default: results)")
     memory.add_argument("--epochs", type=int, default=2, help="epochs to train (memory does not grow with them; default: 2)")
+    gate = commands.add_parser("gate", help="noise of the gradient-check gate and the smallest wrong gradient it catches")
+    gate.add_argument("--configfile", nargs="*", default=[], help="config files on top of config.yaml")
+    gate.add_argument("--results", default="results", help="a finished run's results folder (default: results)")
+    gate.add_argument("--seeds", type=int, default=5, help="weight draws per network (default: 5)")
     stages = commands.add_parser("stages", help="wall time and peak memory per rule of a finished run")
     stages.add_argument("--results", default="results", help="the run's results folder (default: results)")
     args = parser.parse_args(argv)
@@ -380,6 +430,13 @@ def main(argv: list[str] | None = None) -> None:
         table = stage_table(args.results)
         print(table.to_markdown(index=False, floatfmt=".1f"))
         print(f"\nsum of job wall times: {table['total_s'].sum():.1f} s over {table['jobs'].sum()} jobs")
+    elif args.command == "gate":
+        noise, caught, bound = gate_sensitivity(Path(args.results), args.configfile, args.seeds)
+        print(f"Gate noise: largest relative error on the unmodified code over {args.seeds} weight draws per network")
+        print(noise.rename(columns={"max": "max_rel_error", "median": "median_over_draws"}).to_markdown(index=False, floatfmt=".2e"))
+        print(f"\nBound: {bound:.1e}, {bound / noise['max'].max():.0f} x the largest error on clean code")
+        print("\nOne row of a weight gradient scaled by 1 + e: the smallest e the gate catches, best and worst row")
+        print(caught.rename(columns={"min": "best_row_e", "max": "worst_row_e"}).to_markdown(index=False, floatfmt=".2e"))
     elif args.command == "memory":
         peak = peak_memory(Path(args.results), args.job, args.dtype, args.epochs)
         print(f"{args.job} job, {args.dtype}: peak resident memory {peak:.0f} MB")

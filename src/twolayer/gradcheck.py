@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
+from . import parallel
 from .layers import Linear
 from .network import Network
 
@@ -200,4 +203,131 @@ def check_network(
             else:
                 numeric = numeric_gradient(cost, param, h=h, method=method)
             rows.append({"parameter": name, "shape": " x ".join(map(str, param.shape)), **compare(analytic[name], numeric)})
+    return rows
+
+
+# -- the gate ---------------------------------------------------------------------------------
+#
+# The check that fails the workflow: centered differences in float64 through the network's
+# own ``cost`` (its forward pass, cross-entropy and L2 terms, exactly as training computes
+# them), one entry at a time, compared with backpropagation by the usual relative error.
+
+# Gradients smaller than this are compared in absolute terms: an entry whose analytic and
+# numeric values are both below it counts as |a - n| / GATE_FLOOR. Centered differences
+# of the study's cost carry an absolute noise of about eps |f| / h + h^2 |f'''| / 6, some
+# 1e-10 at h = 1e-5, so a floor of 1e-6 keeps that noise below 1e-4 in relative terms.
+GATE_FLOOR = 1e-6
+# Matrices with at most this many entries are checked whole.
+GATE_FULL_LIMIT = 1024
+# Besides a seeded cover of every row and column, the entries of largest analytic
+# gradient are always checked: a wrong gradient shows there first.
+GATE_LARGEST = 32
+
+
+def gate_relative_errors(analytic: np.ndarray, numeric: np.ndarray, floor: float = GATE_FLOOR) -> np.ndarray:
+    """Element-wise ``|a - n| / max(|a|, |n|, floor)``."""
+    scale = np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), floor)
+    return np.abs(analytic - numeric) / scale
+
+
+def gate_entries(analytic: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Flat indices of the entries the gate checks in a parameter whose gradient is ``analytic``.
+
+    Every entry of a matrix of at most ``GATE_FULL_LIMIT`` entries. Of a larger (R, C)
+    matrix: max(R, C) entries that together touch every row and every column (rows and
+    columns each cycled in a seeded random order and paired), plus the ``GATE_LARGEST``
+    entries of largest |gradient|. Sorted, without repeats.
+    """
+    size = analytic.size
+    if size <= GATE_FULL_LIMIT:
+        return np.arange(size)
+    R, C = analytic.shape[0], int(np.prod(analytic.shape[1:]))
+    count = max(R, C)
+    rows = rng.permutation(np.arange(count) % R)
+    cols = rng.permutation(np.arange(count) % C)
+    cover = rows * C + cols
+    largest = np.argpartition(np.abs(analytic).reshape(-1), -GATE_LARGEST)[-GATE_LARGEST:]
+    return np.unique(np.concatenate([cover, largest]))
+
+
+def centered_differences(
+    cost: Callable[[], float], array: np.ndarray, entries: np.ndarray, h: float
+) -> np.ndarray:
+    """``(f(x + h) - f(x - h)) / 2h`` for the given flat ``entries`` of ``array``, perturbed in place and restored."""
+    flat = array.reshape(-1)  # a view: writing into it perturbs the parameter itself
+    numeric = np.empty(len(entries))
+    for k, i in enumerate(entries):
+        old = flat[i]
+        flat[i] = old + h
+        plus = cost()
+        flat[i] = old - h
+        minus = cost()
+        flat[i] = old
+        numeric[k] = (plus - minus) / (2 * h)
+    return numeric
+
+
+@dataclass(frozen=True)
+class GateValues:
+    """What the gate compared for one parameter: flat ``entries`` checked, ``analytic`` and ``numeric`` there."""
+
+    shape: tuple[int, ...]
+    entries: np.ndarray
+    analytic: np.ndarray
+    numeric: np.ndarray
+
+
+def gate_values(network: Network, X: np.ndarray, y: np.ndarray, h: float, rng: np.random.Generator) -> dict[str, GateValues]:
+    """Backpropagated and centered-difference gradients of ``network.cost`` on the gate's entries, per parameter.
+
+    The network must be float64; the entries come from ``gate_entries`` with ``rng``.
+    """
+    if any(p.dtype != np.float64 for p in network.params().values()):
+        raise ValueError("The gradient check needs a float64 network: float32 rounding drowns the differences.")
+    network.forward(X)
+    network.backward(y)
+    analytic = {name: grad.astype(np.float64) for name, grad in network.grads().items()}
+
+    # Entries are independent: each of the job's threads differences its share on a copy of
+    # the network, and every entry's value is the same whichever thread computed it.
+    copies = [network] + [copy.deepcopy(network) for _ in range(parallel.threads() - 1)]
+    values = {}
+    for name, param in network.params().items():
+        entries = gate_entries(analytic[name], rng)
+
+        def differences(k: int, name=name, shares=np.array_split(entries, len(copies))) -> np.ndarray:
+            net = copies[k]
+            return centered_differences(lambda: net.cost(X, y), net.params()[name], shares[k], h)
+
+        numeric = np.concatenate(parallel.map_parts(differences, range(len(copies))))
+        values[name] = GateValues(param.shape, entries, analytic[name].reshape(-1)[entries], numeric)
+    return values
+
+
+def gate_network(
+    network: Network, X: np.ndarray, y: np.ndarray, h: float, rng: np.random.Generator, floor: float = GATE_FLOOR
+) -> list[dict]:
+    """Backpropagation against centered differences of ``network.cost`` for every parameter.
+
+    Returns one dict per parameter: ``parameter``, ``shape``, ``entries`` (how many were
+    checked), ``max_rel_error``, and the worst entry's ``row``, ``column``, ``analytic``
+    and ``numeric`` values.
+    """
+    rows = []
+    for name, values in gate_values(network, X, y, h, rng).items():
+        errors = gate_relative_errors(values.analytic, values.numeric, floor)
+        worst = int(np.argmax(errors))
+        index = np.unravel_index(values.entries[worst], values.shape)
+        rows.append(
+            {
+                "parameter": name,
+                "shape": " x ".join(map(str, values.shape)),
+                "entries": len(values.entries),
+                "max_rel_error": float(errors[worst]),
+                "row": int(index[0]),
+                "column": int(index[1]) if len(index) > 1 else 0,
+                "analytic": float(values.analytic[worst]),
+                "numeric": float(values.numeric[worst]),
+            }
+        )
     return rows

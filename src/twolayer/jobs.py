@@ -29,6 +29,7 @@ def job(log_path: str | Path, threads: int) -> Iterator[logging.Logger]:
     handlers = [logging.FileHandler(log_path, mode="w"), logging.StreamHandler(sys.stderr)]
     logging.basicConfig(level=logging.INFO, format=FORMAT, handlers=handlers, force=True)
     logger = logging.getLogger("twolayer")
+    logger.info("package twolayer from %s", Path(__file__).resolve().parent)
     try:
         with threadpool_limits(limits=1):
             parallel.set_threads(threads)

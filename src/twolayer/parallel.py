@@ -51,6 +51,14 @@ def _run(tasks) -> None:
             future.result()
 
 
+def map_parts(function, parts) -> list:
+    """``function(part)`` for every part, on the job's threads; the results in the order of ``parts``."""
+    parts = list(parts)
+    if _pool is None:
+        return [function(part) for part in parts]
+    return [future.result() for future in [_pool.submit(function, part) for part in parts]]
+
+
 def _sliced_matmul(A: np.ndarray, B: np.ndarray, out: np.ndarray | None, by_rows: bool) -> np.ndarray:
     M, K = A.shape
     N = B.shape[1]

@@ -26,6 +26,7 @@ import yaml
 from threadpoolctl import threadpool_info
 
 from .benchmark import stage_table
+from .gradcheck import GATE_FLOOR, GATE_FULL_LIMIT, GATE_LARGEST
 from .io import atomic_path, read_json
 from .network import two_layer_network
 
@@ -51,6 +52,7 @@ class ReportInputs:
     class_balance: str
     samples_png: str
     gradcheck: str
+    gradcheck_gate: str
     momentum: str
     momentum_png: str
     coarse_summary: str
@@ -141,8 +143,9 @@ def _search_context(summary_path: str, top_path: str, heatmap: str, curves: str,
     }
 
 
-def _gradcheck_context(path: str, settings: Mapping) -> dict:
+def _gradcheck_context(path: str, gate_path: str, settings: Mapping) -> dict:
     table = pd.read_csv(path)
+    gate = pd.read_csv(gate_path)
     networks = []
     for name, rows in table.groupby("network", sort=False):
         spec = settings["networks"][name]
@@ -160,14 +163,21 @@ def _gradcheck_context(path: str, settings: Mapping) -> dict:
                 "max_rel_error": float(rows["max_rel_error"].max()),
             }
         )
-    worst = float(table["max_rel_error"].max())
+    worst = float(gate["max_rel_error"].max())
     return {
         "networks": networks,
+        "gate": gate.to_dict("records"),
+        "gate_entries": int(gate["entries"].sum()),
+        "reproduction_worst": float(table["max_rel_error"].max()),
         "worst": worst,
-        "passed": worst <= settings["max_rel_error"],
-        "bound": settings["max_rel_error"],
-        "method": settings["method"],
-        "h": settings["h"],
+        "passed": worst <= settings["gate"]["bound"],
+        "bound": settings["gate"]["bound"],
+        "gate_h": settings["gate"]["h"],
+        "floor": GATE_FLOOR,
+        "largest": GATE_LARGEST,
+        "full_limit": GATE_FULL_LIMIT,
+        "method": settings["published"]["method"],
+        "h": settings["published"]["h"],
         "samples": settings["samples"],
     }
 
@@ -288,7 +298,7 @@ def build_context(inputs: ReportInputs, config: Mapping, published: Mapping, rep
         "total_parameters": sum(row["parameters"] for row in architecture),
         "training": training,
         "used": used,
-        "gradcheck": _gradcheck_context(inputs.gradcheck, config["gradcheck"]),
+        "gradcheck": _gradcheck_context(inputs.gradcheck, inputs.gradcheck_gate, config["gradcheck"]),
         "momentum": {
             "settings": config["momentum"],
             "values": momenta,

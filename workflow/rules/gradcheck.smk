@@ -1,4 +1,5 @@
-# Backpropagation against finite differences for the configured networks.
+# Backpropagation against finite differences for the configured networks: the gate that
+# fails the workflow, and the original study's table reproduced.
 
 
 rule check_gradients:
@@ -7,6 +8,7 @@ rule check_gradients:
         code=package_code("layers", "network", "gradcheck", "stages"),
     output:
         table=report("results/gradcheck/gradcheck.csv", caption="../report/gradcheck.rst", category="Gradient check"),
+        gate=report("results/gradcheck/gate.csv", caption="../report/gradcheck_gate.rst", category="Gradient check"),
     log:
         "results/logs/check_gradients/check_gradients.log",
     benchmark:
@@ -17,7 +19,7 @@ rule check_gradients:
     resources:
         mem_mb=JOB_MEMORY_MB["check_gradients"],
         runtime=10,
-    threads: 1
+    threads: 2
     conda:
         "../envs/twolayer.yaml"
     script:

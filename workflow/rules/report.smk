@@ -7,6 +7,7 @@ rule render_report:
         class_balance="results/data/class_balance.csv",
         samples_png="results/data/samples.png",
         gradcheck="results/gradcheck/gradcheck.csv",
+        gradcheck_gate="results/gradcheck/gate.csv",
         momentum="results/momentum/history.csv",
         momentum_png="results/momentum/comparison.png",
         coarse_summary="results/coarse/summary.csv",

@@ -1,4 +1,4 @@
-"""Compare backpropagation with finite differences; fail above the configured bound."""
+"""Check backpropagation against finite differences; fail on any disagreement above the gate's bound."""
 
 from snakemake.iocontainers import Snakemake
 
@@ -13,9 +13,9 @@ with job(snakemake.log[0], snakemake.threads):
         snakemake.input.split,
         samples=settings["samples"],
         networks=settings["networks"],
-        h=settings["h"],
-        method=settings["method"],
-        bound=settings["max_rel_error"],
+        gate=settings["gate"],
+        published=settings["published"],
         seed=snakemake.params.seed,
         out_csv=snakemake.output.table,
+        gate_csv=snakemake.output.gate,
     )
