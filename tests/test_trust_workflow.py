@@ -189,7 +189,7 @@ def test_sizes_larger_than_their_split_are_reported_as_used(tmp_path, archive):
     workdir = make_workdir(tmp_path, config)
     run_snakemake(workdir, "--cores", "2")
     report = (workdir / "report/report.md").read_text()
-    assert "first\n200 training images (all the split has; 5000 were configured)" in report
+    assert "first\n200 training images (all the split has; 5000 were configured) for each network" in report
     assert "only 200 training images (all the split has; 700 were configured)" in report
     assert "mini-batch size: 200 rows in the searches, 500 in the final training (training.batch_size is 500" in report
     assert "gradcheck.samples is 5000 but only 200 rows are available" in (workdir / "results/logs/check_gradients/check_gradients.log").read_text()
