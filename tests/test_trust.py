@@ -312,3 +312,22 @@ def test_a_pickle_cannot_make_numpy_allocate_an_array_of_its_choosing(tmp_path):
     batch[b"data"] = _RunsCode(bytes, 10**12)
     with pytest.raises(DataFormatError, match=r"bytes\(\) with arguments"):
         load_batch(_write(tmp_path, batch))
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("run_id,learning_rate,regularization\nx,nan,0.1\n", "learning rate nan"),
+        ("run_id,learning_rate,regularization\nx,0.1,-1\n", "regularization -1"),
+        ("run_id,learning_rate,regularization\nx,fast,0.1\n", "learning rate 'fast'"),
+        ("run_id,learning_rate\nx,0.1\n", "lacks regularization"),
+        ("run_id,learning_rate,regularization\n", "it has 0 rows"),
+    ],
+)
+def test_a_tampered_top_table_is_refused_before_training(tmp_path, text, expected):
+    from twolayer.stages import chosen_configuration
+
+    path = tmp_path / "top3.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=expected):
+        chosen_configuration(path)

@@ -335,6 +335,28 @@ def summarize_search(
 # -- final training ---------------------------------------------------------------------------
 
 
+def _shown(value) -> str:
+    return repr(value) if isinstance(value, str) else f"{float(value):g}"
+
+
+def chosen_configuration(top_csv: str | Path) -> pd.Series:
+    """The first row of a search's top table, checked: a run id, a finite learning rate > 0, a regularization >= 0."""
+    try:
+        top = pd.read_csv(top_csv)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{top_csv} cannot be read as a table ({error}); rerun the fine search's selection.") from None
+    missing = sorted({"run_id", "learning_rate", "regularization"} - set(top.columns))
+    if missing or top.empty:
+        raise ValueError(f"{top_csv} must have a first row with run_id, learning_rate and regularization; "
+                         f"it has {len(top)} rows{' and lacks ' + ', '.join(missing) if missing else ''}. Rerun select_fine.")
+    best = top.iloc[0]
+    lr, reg = pd.to_numeric(best[["learning_rate", "regularization"]], errors="coerce")
+    if not (np.isfinite(lr) and lr > 0 and np.isfinite(reg) and reg >= 0):
+        raise ValueError(f"{top_csv}: the chosen configuration has learning rate {_shown(best['learning_rate'])} and "
+                         f"regularization {_shown(best['regularization'])}; expected a finite rate > 0 and a value >= 0. Rerun select_fine.")
+    return best
+
+
 def train_final_model(
     train_path: str | Path,
     test_path: str | Path,
@@ -352,7 +374,7 @@ def train_final_model(
     """
     from . import plots  # matplotlib is slow to import: only the stages that draw load it
 
-    best = pd.read_csv(fine_top_csv).iloc[0]
+    best = chosen_configuration(fine_top_csv)
     learning_rate, regularization = float(best["learning_rate"]), float(best["regularization"])
     class_names = load_class_names(batch_dir_meta)
     dtype = np.dtype(setup.dtype)
