@@ -1,7 +1,9 @@
 # Reproducible CIFAR-10 study of a two-layer network written from scratch in NumPy.
 #
-#   snakemake --cores 8                  rebuild everything
-#   snakemake --cores 8 gradcheck        one stage (see the target rules at the bottom)
+#   snakemake --cores 8                  rebuild everything (the target rule all)
+#   snakemake --cores 8 gradcheck        one stage and what it needs: data, gradcheck, momentum,
+#                                        coarse, fine, final, report (target rules at the bottom)
+#   snakemake --cores 8 --forcerun check_gradients gradcheck    recompute one stage (and what uses it)
 #
 # results/
 #   data/        split files (.npz), class_balance.csv, samples.png
@@ -39,4 +41,39 @@ include: "workflow/rules/report.smk"
 rule all:
     default_target: True
     input:
-        study_outputs(),
+        study_outputs,
+
+
+rule data:
+    input:
+        data_outputs(),
+
+
+rule gradcheck:
+    input:
+        gradcheck_outputs(),
+
+
+rule momentum:
+    input:
+        momentum_outputs(),
+
+
+rule coarse:
+    input:
+        grid_outputs("coarse"),
+
+
+rule fine:
+    input:
+        grid_outputs("fine"),
+
+
+rule final:
+    input:
+        final_outputs(),
+
+
+rule report:
+    input:
+        report_outputs(),

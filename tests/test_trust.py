@@ -18,7 +18,7 @@ from twolayer.download import DataSourceError, fetch_archive, md5sum
 from twolayer.io import write_json
 from twolayer.network import two_layer_network
 from twolayer.preprocess import SplitFileError, load_split, save_split
-from twolayer.stages import MODEL_KEYS, ModelFileError, load_model, save_model
+from twolayer.stages.model import MODEL_KEYS, ModelFileError, load_model, save_model
 
 
 class _RunsCode:
@@ -325,7 +325,7 @@ def test_a_pickle_cannot_make_numpy_allocate_an_array_of_its_choosing(tmp_path):
     ],
 )
 def test_a_tampered_top_table_is_refused_before_training(tmp_path, text, expected):
-    from twolayer.stages import chosen_configuration
+    from twolayer.stages.final import chosen_configuration
 
     path = tmp_path / "top3.csv"
     path.write_text(text)

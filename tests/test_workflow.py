@@ -98,7 +98,7 @@ def test_final_training_uses_the_best_fine_run(smoke_run):
 
 def test_model_file_reproduces_the_test_accuracy(smoke_run):
     from twolayer.cifar import load_batch
-    from twolayer.stages import load_model
+    from twolayer.stages.model import load_model
 
     with np.load(smoke_run / "results/final/model.npz") as model:
         shapes = {key: model[key].shape for key in model.files}
@@ -199,3 +199,86 @@ def test_benchmark_cli_reads_stage_times_and_times_a_pass(smoke_run, capsys):
     main(["pass", "--samples", "50", "--repeats", "1", "--threads", "1"])
     timing = capsys.readouterr().out
     assert "float32" in timing and "float64" in timing
+
+
+@pytest.mark.parametrize(
+    "target, expected",
+    [
+        ("data", {"download_data", "extract_data", "prepare_data"}),
+        ("gradcheck", {"download_data", "extract_data", "prepare_data", "check_gradients"}),
+        ("momentum", {"download_data", "extract_data", "prepare_data", "study_momentum"}),
+        ("coarse", {"download_data", "extract_data", "prepare_data", "coarse_search", "select_coarse"}),
+        ("fine", {"download_data", "extract_data", "prepare_data", "fine_search", "select_fine"}),
+        ("final", {"download_data", "extract_data", "prepare_data", "fine_search", "select_fine", "train_final"}),
+    ],
+)
+def test_stage_targets_plan_their_stage_and_what_it_needs(tmp_path, archive, target, expected):
+    workdir = make_workdir(tmp_path, smoke_config(archive))
+    stats = dict(re.findall(r"^(\w+)\s+(\d+)$", run_snakemake(workdir, "-n", target).stdout, flags=re.M))
+    assert set(stats) - {"total"} == expected | {target}
+
+
+def test_report_target_plans_the_whole_study(tmp_path, archive):
+    workdir = make_workdir(tmp_path, smoke_config(archive))
+    stats = dict(re.findall(r"^(\w+)\s+(\d+)$", run_snakemake(workdir, "-n", "report").stdout, flags=re.M))
+    assert "render_report" in stats and "check_gradients" in stats and "all" not in stats
+
+
+def _copy_run(smoke_run, tmp_path):
+    import shutil
+
+    # At the same depth as the original (code inputs are paths relative to the run's folder), keeping
+    # modification times and Snakemake's records: the copy is as up to date as the run.
+    shutil.copytree(smoke_run, tmp_path, symlinks=True, dirs_exist_ok=True)
+    return tmp_path
+
+
+def test_forcerun_recomputes_one_stage_and_only_what_depends_on_it(smoke_run, tmp_path):
+    workdir = _copy_run(smoke_run, tmp_path)
+    stats = dict(re.findall(r"^(\w+)\s+(\d+)$", run_snakemake(workdir, "-n", "--forcerun", "check_gradients", "gradcheck").stdout, flags=re.M))
+    assert set(stats) - {"total", "all", "gradcheck"} == {"check_gradients", "render_report"}
+    assert stats["check_gradients"] == "1"
+
+
+def test_deleting_any_output_rebuilds_it(smoke_run, tmp_path):
+    workdir = _copy_run(smoke_run, tmp_path)
+    summary = run_snakemake(workdir, "--summary").stdout.splitlines()[1:]
+    outputs = {line.split("\t")[0]: line.split("\t")[2] for line in summary if "\t" in line}
+    assert sum(path.endswith("history.csv") for path in outputs) == 4 + 4 + 2  # every run, the momentum study, the final training
+    for path, rule in outputs.items():
+        moved = workdir / (path + ".moved")
+        (workdir / path).rename(moved)
+        try:
+            stats = dict(re.findall(r"^(\w+)\s+(\d+)$", run_snakemake(workdir, "-n").stdout, flags=re.M))
+        finally:
+            moved.rename(workdir / path)
+        assert rule in stats, f"deleting {path} does not rebuild it"
+
+
+@pytest.mark.parametrize(
+    "path, expected",
+    [
+        ("results/coarse/runs/lr0.3_reg0.001/history.csv", {"coarse_search", "select_coarse", "render_report"}),
+        ("results/final/model.npz", {"train_final", "render_report"}),
+        ("results/gradcheck/gate.csv", {"check_gradients", "render_report"}),
+        ("results/momentum/momentum_0.3.png", {"study_momentum", "render_report"}),
+        ("results/fine/heatmap.png", {"select_fine", "train_final", "render_report"}),
+        ("report/report.pdf", {"render_report"}),
+    ],
+)
+def test_deleting_an_output_reruns_only_what_depends_on_it(smoke_run, tmp_path, path, expected):
+    workdir = _copy_run(smoke_run, tmp_path)
+    (workdir / path).unlink()
+    stats = dict(re.findall(r"^(\w+)\s+(\d+)$", run_snakemake(workdir, "-n").stdout, flags=re.M))
+    assert set(stats) - {"total", "all"} == expected
+
+
+def test_the_report_reads_only_the_benchmark_files_of_this_configuration(smoke_run, tmp_path):
+    workdir = _copy_run(smoke_run, tmp_path)
+    stale = workdir / "results/benchmarks/coarse_search/lr9_reg9.tsv"  # left by another search_jobs mode
+    stale.write_text((workdir / "results/benchmarks/select_coarse/select_coarse.tsv").read_text().replace("\n", "\n9999", 1))
+    assert "Nothing to be done" in run_snakemake(workdir, "-n").stdout
+    run_snakemake(workdir, "--cores", "1", "--forcerun", "render_report", "report")
+    report = (workdir / "report/report.md").read_text()
+    row = next(line for line in report.splitlines() if line.startswith("| coarse_search |"))
+    assert row.split("|")[2].strip() == "2"  # the smoke grid's two row jobs, not the stale file

@@ -42,9 +42,9 @@ def make_workdir(path: Path, config: dict) -> Path:
 
 
 def run_snakemake(
-    workdir: Path, *args: str, check: bool = True, timeout: float = 600, env: dict | None = None
+    workdir: Path, *args: str, check: bool = True, timeout: float = 600, env: dict | None = None, snakefile: Path = REPO / "Snakefile"
 ) -> subprocess.CompletedProcess:
-    command = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), *args]
+    command = [*SNAKEMAKE, "-s", str(snakefile), "--directory", str(workdir), *args]
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-5000:]}\n{result.stderr[-5000:]}")

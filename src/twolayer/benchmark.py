@@ -34,6 +34,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from . import parallel
 from .network import packed_rate_scales, packed_two_layer_network, two_layer_network
 from .optimizers import MomentumSGD
+from .provenance import benchmark_files, stage_table
 from .training import train_groups
 
 D, C = 3072, 10
@@ -225,22 +226,6 @@ def run_study(config: dict, cores: int, workdir: Path) -> float:
     return seconds
 
 
-def stage_table(results: str | Path) -> pd.DataFrame:
-    """Per rule: jobs, summed and longest wall seconds, largest peak RSS (MB), from benchmark files."""
-    rows = []
-    for path in sorted(Path(results, "benchmarks").rglob("*.tsv")):
-        record = pd.read_csv(path, sep="\t").iloc[-1]
-        rule = path.relative_to(Path(results, "benchmarks")).parts[0]
-        rows.append({"rule": rule, "seconds": float(record["s"]), "max_rss_mb": pd.to_numeric(record["max_rss"], errors="coerce")})
-    if not rows:
-        raise FileNotFoundError(f"No benchmark files under {Path(results, 'benchmarks')}: run the workflow first.")
-    frame = pd.DataFrame(rows)
-    table = frame.groupby("rule", sort=False).agg(
-        jobs=("seconds", "size"), total_s=("seconds", "sum"), longest_s=("seconds", "max"), peak_rss_mb=("max_rss_mb", "max")
-    )
-    return table.sort_values("total_s", ascending=False).reset_index()
-
-
 def benchmark_all(configfiles: list[str], cores: list[int], threads: int, tiny: bool, workdir: Path, run: bool) -> None:
     config = merged_config(configfiles)
     blas = ", ".join(f"{p['internal_api']} {p['version']} ({p.get('architecture', '?')})" for p in threadpool_info())
@@ -285,7 +270,7 @@ def benchmark_all(configfiles: list[str], cores: list[int], threads: int, tiny: 
         folder = workdir / f"cores{count}"
         walls[count] = run_study(config, count, folder)
         print(f"\nWhole study with --cores {count}: {walls[count]:.1f} s wall, {walls[count] / floor:.2f} x the floor")
-        print(stage_table(folder / "results").to_markdown(index=False, floatfmt=".1f"))
+        print(stage_table(benchmark_files(folder / "results")).to_markdown(index=False, floatfmt=".1f"))
     if len(walls) > 1:
         low, high = min(walls), max(walls)
         print(f"\nSpeed-up from --cores {low} to --cores {high}: {walls[low] / walls[high]:.2f} x")
@@ -295,7 +280,7 @@ def dtype_spread(results: Path, seeds: int, epochs: int | None, threads: int) ->
     """Final test accuracy of the run's best fine configuration per seed, in float32 and float64."""
     from .preprocess import load_split
     from .seeding import derive_rng
-    from .stages import TrainingSetup
+    from .stages.setup import TrainingSetup
 
     config = merged_config([])
     best = pd.read_csv(results / "fine" / "top3.csv").iloc[0]
@@ -326,7 +311,9 @@ def peak_memory(results: Path, job: str, dtype: str, epochs: int) -> float:
     import tempfile
 
     from .search import grid_values, run_id
-    from .stages import TrainingSetup, train_final_model, train_grid_points
+    from .stages.final import train_final_model
+    from .stages.search import train_grid_points
+    from .stages.setup import TrainingSetup
 
     config = merged_config([])
     setup = TrainingSetup(**{**config["training"], "dtype": dtype})
@@ -427,7 +414,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     if args.command == "stages":
-        table = stage_table(args.results)
+        table = stage_table(benchmark_files(args.results))
         print(table.to_markdown(index=False, floatfmt=".1f"))
         print(f"\nsum of job wall times: {table['total_s'].sum():.1f} s over {table['jobs'].sum()} jobs")
     elif args.command == "gate":

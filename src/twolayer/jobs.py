@@ -38,5 +38,8 @@ def job(log_path: str | Path, threads: int) -> Iterator[logging.Logger]:
         logger.error("%s: %s", type(error).__name__, error)
         raise
     finally:
+        # What the job ran of the package: the workflow's derived code dependencies are checked against it.
+        used = sorted(name for name in sys.modules if name == "twolayer" or name.startswith("twolayer."))
+        logger.info("package modules used: %s", " ".join(used))
         for handler in handlers:
             handler.flush()

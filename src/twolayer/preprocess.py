@@ -8,6 +8,7 @@ and are scaled to [0, 1] in the training dtype when loaded.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,8 @@ import numpy as np
 
 from .cifar import NUM_CLASSES, PIXELS, load_batch
 from .io import save_npz
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,13 @@ def pixel_mean(X: np.ndarray) -> np.ndarray:
 
 def save_split(path: str | Path, X: np.ndarray, y: np.ndarray) -> None:
     save_npz(path, X=X, y=y, mean=pixel_mean(X))
+
+
+def used_size(what: str, requested: int, available: int) -> int:
+    """``requested`` clipped to ``available``, with a warning in the job's log when it is clipped."""
+    if requested > available:
+        log.warning("%s is %d but only %d rows are available: using %d", what, requested, available, available)
+    return min(requested, available)
 
 
 class SplitFileError(ValueError):

@@ -8,14 +8,9 @@ Markdown with pandoc to Typst and compiles that to PDF, both from pip packages.
 
 from __future__ import annotations
 
-import hashlib
-import importlib.metadata
-import json
 import os
-import platform
-import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,14 +18,11 @@ import jinja2
 import numpy as np
 import pandas as pd
 import yaml
-from threadpoolctl import threadpool_info
 
-from .benchmark import stage_table
 from .gradcheck import GATE_FLOOR, GATE_FULL_LIMIT, GATE_LARGEST
 from .io import atomic_path, read_json
 from .network import two_layer_network
-
-PACKAGES = ("numpy", "pandas", "matplotlib", "threadpoolctl", "snakemake", "jinja2", "pypandoc_binary", "typst")
+from .provenance import config_digest, git_commit, stage_table, versions
 
 STATISTIC_LABELS = {
     "sum_abs_diff": "sum of abs. differences",
@@ -68,7 +60,7 @@ class ReportInputs:
     final_per_class: str
     final_curves: str
     final_confusion_png: str
-    benchmarks: str
+    benchmarks: Mapping[str, Sequence[str]]  # rule -> the benchmark files of its jobs
 
 
 def pct(value: float, digits: int = 2) -> str:
@@ -93,36 +85,6 @@ def _relative(path: str | Path, start: str | Path) -> str:
 def _first_epoch_at_full_accuracy(rows: pd.DataFrame) -> int | None:
     full = rows.loc[rows["accuracy"] >= 1.0, "epoch"]
     return int(full.iloc[0]) if len(full) else None
-
-
-def _git_commit(repo: str | Path) -> str:
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not run from a git checkout)"
-    return commit + (" with uncommitted changes" if dirty else "")
-
-
-def _versions() -> list[dict]:
-    rows = [{"name": "python", "version": platform.python_version()}]
-    for package in PACKAGES:
-        try:
-            rows.append({"name": package, "version": importlib.metadata.version(package)})
-        except importlib.metadata.PackageNotFoundError:
-            rows.append({"name": package, "version": "not installed"})
-    for blas in threadpool_info():
-        rows.append({"name": f"BLAS ({blas['internal_api']}, {blas.get('architecture', '?')})", "version": blas["version"]})
-    return rows
-
-
-def config_digest(config: Mapping) -> str:
-    """sha256 of the configuration as canonical JSON."""
-    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
 
 
 def _search_context(summary_path: str, top_path: str, heatmap: str, curves: str, epochs: int, report_dir: Path) -> dict:
@@ -277,7 +239,7 @@ def build_context(inputs: ReportInputs, config: Mapping, published: Mapping, rep
     per_class = pd.read_csv(inputs.final_per_class)
     ranked = per_class.sort_values("accuracy", ascending=False, kind="stable")
 
-    stages = stage_table(Path(inputs.benchmarks).parent).to_dict("records")
+    stages = stage_table(inputs.benchmarks).to_dict("records")
     return {
         "seed": config["seed"],
         "config": config,
@@ -319,8 +281,8 @@ def build_context(inputs: ReportInputs, config: Mapping, published: Mapping, rep
         },
         "reproduction": _reproduction(published, coarse, fine, final, inputs.gradcheck),
         "provenance": {
-            "commit": _git_commit(repo),
-            "versions": _versions(),
+            "commit": git_commit(repo),
+            "versions": versions(),
             "stages": stages,
             "job_seconds": sum(row["total_s"] for row in stages),
         },

@@ -60,29 +60,36 @@ def run_id(learning_rate: float, regularization: float) -> str:
     return f"lr{format_value(learning_rate)}_reg{format_value(regularization)}"
 
 
-def parse_run_id(name: str) -> tuple[float, float]:
-    """The (learning rate, regularization) a run id names."""
-    try:
-        lr, reg = name.removeprefix("lr").split("_reg")
-        return float(lr), float(reg)
-    except ValueError:
-        raise ValueError(f"{name!r} is not a run id of the form lr<number>_reg<number>.") from None
-
-
 def grid_points(learning_rates: Sequence[float], regularizations: Sequence[float]) -> list[str]:
     """Run ids of every combination, regularization-major as the study lists them."""
     return [run_id(lr, reg) for reg in regularizations for lr in learning_rates]
 
 
-def summarize(histories: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+def point_values(learning_rates: Sequence[float], regularizations: Sequence[float]) -> list[dict]:
+    """Every combination as ``{"run_id", "learning_rate", "regularization"}``, in ``grid_points`` order.
+
+    The workflow hands these to its jobs as parameters: a job gets its values from the
+    configuration, never by reading them back out of a run id.
+    """
+    return [
+        {"run_id": run_id(lr, reg), "learning_rate": lr, "regularization": reg}
+        for reg in regularizations
+        for lr in learning_rates
+    ]
+
+
+def summarize(points: Sequence[Mapping], histories: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """One summary row per run from its per-epoch history (last epoch; status from the costs).
 
-    A run whose training cost ever became NaN or infinite is "diverged"; its ``epochs``
-    is the number of epochs it ran.
+    ``points`` are the runs' ``point_values`` entries, in the order of ``histories``. A run
+    whose training cost ever became NaN or infinite is "diverged"; its ``epochs`` is the
+    number of epochs it ran.
     """
+    if len(points) != len(histories):
+        raise ValueError(f"{len(points)} grid points but {len(histories)} histories.")
     rows = []
-    for name, history in histories.items():
-        lr, reg = parse_run_id(name)
+    for point, history in zip(points, histories):
+        name, lr, reg = point["run_id"], point["learning_rate"], point["regularization"]
         last = history.iloc[-1]
         diverged = not np.all(np.isfinite(history["train_cost"].to_numpy()))
         rows.append(

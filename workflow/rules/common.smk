@@ -6,12 +6,17 @@ from pathlib import Path
 import pandas as pd
 
 from twolayer.cifar import ARCHIVE_FOLDER, MEMBERS
+from twolayer.codedeps import code_files
 from twolayer.config import validate_config
 from twolayer.download import TransferSettings
 from twolayer.memory import available_memory_mb, check_memory, job_memory_mb
-from twolayer.search import derive_fine_grid, format_value, grid_points, grid_values
+from twolayer.search import derive_fine_grid, format_value, grid_values, point_values
 
 validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+
+# Where this workflow's package lives, for the conda environment's post-deploy script
+# (workflow/envs/twolayer.post-deploy.sh), which Snakemake runs from a copy.
+os.environ.update(TWOLAYER_SOURCE=str(Path(workflow.basedir).resolve()))
 
 SPLITS = ("search_train", "search_val", "final_train", "test")
 GRIDS = ("coarse", "fine")
@@ -19,9 +24,7 @@ GRIDS = ("coarse", "fine")
 
 wildcard_constraints:
     run=r"lr[^_/]+_reg[^_/]+",
-    split="|".join(SPLITS),
     reg=r"[0-9.e+-]+",
-    momentum=r"[0-9.]+",
 
 
 def repo_file(path):
@@ -29,12 +32,11 @@ def repo_file(path):
     return os.path.relpath(Path(workflow.basedir) / path)
 
 
-def package_code(*modules):
-    """Source files of the package modules a rule runs, so editing them reruns the rule."""
-    return [repo_file(f"src/twolayer/{module}.py") for module in modules]
-
-
-TRAINING_CODE = package_code("layers", "initializers", "network", "optimizers", "training", "seeding", "preprocess", "parallel", "stages")
+def stage_code(module):
+    """The package's source files a rule's job runs: its stage module and the job wrapper, with
+    everything they import (twolayer.codedeps), so editing any of them reruns the rule."""
+    package = Path(workflow.basedir) / "src" / "twolayer"
+    return [os.path.relpath(path) for path in code_files(module, "twolayer.jobs", package_dir=package)]
 
 
 def transfer_settings():
@@ -68,6 +70,10 @@ def batch_files():
     return {key: members[key] for key in batch_input_names().values()}
 
 
+def split_files():
+    return {split: f"results/data/{split}.npz" for split in SPLITS}
+
+
 def split_batches():
     return {split: list(config["splits"][split]) for split in SPLITS}
 
@@ -80,20 +86,86 @@ def momentum_figures():
     return [f"results/momentum/momentum_{value:g}.png" for value in config["momentum"]["values"]]
 
 
+# -- grid searches ----------------------------------------------------------------------------
+
+
+def derived_fine():
+    return config["fine"]["grid_from"] == "coarse"
+
+
 def search_jobs(grid):
-    """How a grid's points map to jobs: "row" (one job per regularization value) or "point"."""
-    if grid == "fine" and config["fine"]["grid_from"] == "coarse":
-        return "point"
-    return config["search_jobs"]
+    """How a grid's points map to jobs: "grid", "row" (one job per regularization value) or "point".
+
+    A fine grid derived from the coarse top runs is unknown when the workflow is planned,
+    so it always runs one job per point.
+    """
+    return "point" if grid == "fine" and derived_fine() else config["search_jobs"]
 
 
-def search_modes():
-    return {grid: search_jobs(grid) for grid in GRIDS}
+def grid_axes(grid):
+    """(learning rates, regularizations) of a grid: from the config, or derived after the coarse checkpoint."""
+    if grid == "fine" and derived_fine():
+        top = pd.read_csv(checkpoints.select_coarse.get().output.top)
+        derived = config["fine"]["derived"]
+        return derive_fine_grid(top, derived["learning_rates"], derived["regularizations"], derived["widen"])
+    return grid_values(config[grid]["learning_rates"]), grid_values(config[grid]["regularizations"])
 
 
-JOB_MEMORY_MB = job_memory_mb(config, search_modes())
-_memory_limit = workflow.global_resources.get("mem_mb")
-check_memory(JOB_MEMORY_MB, available_memory_mb(getattr(_memory_limit, "value", None)), config)
+def grid_points_of(grid):
+    """Every point of a grid as {run_id, learning_rate, regularization}, in the study's order."""
+    return point_values(*grid_axes(grid))
+
+
+def history_file(grid, run):
+    return f"results/{grid}/runs/{run}/history.csv"
+
+
+def grid_histories(grid):
+    """Input function: the history files of every point of a grid, in grid_points_of order."""
+
+    def histories(wildcards):
+        return [history_file(grid, point["run_id"]) for point in grid_points_of(grid)]
+
+    return histories
+
+
+def grid_points_param(grid):
+    """Params function: every point of a grid, in the order of grid_histories."""
+
+    def points(wildcards):
+        return grid_points_of(grid)
+
+    return points
+
+
+def search_job_points(grid):
+    """Params function: the points one search job trains, in the order of its outputs.
+
+    The values come from the config (or the derived grid) and are matched to the job by
+    its wildcard, never read back out of it.
+    """
+
+    def points(wildcards):
+        every = grid_points_of(grid)
+        mode = search_jobs(grid)
+        if mode == "grid":
+            return every
+        if mode == "row":
+            return [p for p in every if format_value(p["regularization"]) == wildcards.reg]
+        return [p for p in every if p["run_id"] == wildcards.run]
+
+    return points
+
+
+def search_job_names(grid):
+    """The name of each search job of a grid, as its log and benchmark files are named."""
+    mode = search_jobs(grid)
+    if mode == "grid":
+        return [grid]
+    learning_rates, regularizations = grid_axes(grid)
+    if mode == "row":
+        return [f"reg{format_value(reg)}" for reg in regularizations]
+    return [point["run_id"] for point in point_values(learning_rates, regularizations)]
 
 
 def search_job(grid):
@@ -105,13 +177,13 @@ def search_job(grid):
     """
     mode = search_jobs(grid)
     if mode == "grid":
-        histories, name = grid_histories(grid), grid
+        histories, name = [history_file(grid, point["run_id"]) for point in grid_points_of(grid)], grid
     elif mode == "row":
-        lrs = learning_rate_ids(grid)
-        histories = expand(f"results/{grid}/runs/lr{{lr}}_reg{{{{reg}}}}/history.csv", lr=lrs)
+        learning_rates = [format_value(lr) for lr in grid_axes(grid)[0]]
+        histories = [history_file(grid, f"lr{lr}_reg{{reg}}") for lr in learning_rates]
         name = "reg{reg}"
     else:
-        histories, name = [f"results/{grid}/runs/{{run}}/history.csv"], "{run}"
+        histories, name = [history_file(grid, "{run}")], "{run}"
     return {
         "histories": histories,
         "log": f"results/logs/{grid}_search/{name}.log",
@@ -120,59 +192,88 @@ def search_job(grid):
     }
 
 
-def learning_rate_ids(grid):
-    """The learning rates of a grid as they appear in its run ids."""
-    return [format_value(lr) for lr in grid_values(config[grid]["learning_rates"])]
-
-
-def grid_histories(grid, learning_rates=None, regularizations=None):
-    """History files of every point of a grid, from the config unless the axes are given."""
-    if learning_rates is None:
-        learning_rates, regularizations = grid_values(config[grid]["learning_rates"]), grid_values(config[grid]["regularizations"])
-    return [f"results/{grid}/runs/{run}/history.csv" for run in grid_points(learning_rates, regularizations)]
-
-
-def fine_histories(wildcards):
-    """The fine grid's histories; with fine.grid_from: coarse, derived after the coarse checkpoint."""
-    spec = config["fine"]
-    if spec["grid_from"] != "coarse":
-        return grid_histories("fine")
-    top = pd.read_csv(checkpoints.select_coarse.get().output.top)
-    derived = spec["derived"]
-    return grid_histories("fine", *derive_fine_grid(top, derived["learning_rates"], derived["regularizations"], derived["widen"]))
-
-
 def grid_title(grid):
     return f"{grid.capitalize()} search: validation accuracy after {config[grid]['epochs']} epochs"
 
 
-def study_outputs():
-    """Every file of the output contract: the default target."""
-    outputs = [
+JOB_MEMORY_MB = job_memory_mb(config, {grid: search_jobs(grid) for grid in GRIDS})
+_memory_limit = workflow.global_resources.get("mem_mb")
+check_memory(JOB_MEMORY_MB, available_memory_mb(getattr(_memory_limit, "value", None)), config)
+
+
+# -- what each stage writes: the target rules and the report's inputs -------------------------
+
+SINGLE_JOB_RULES = (
+    "download_data",
+    "extract_data",
+    "prepare_data",
+    "check_gradients",
+    "study_momentum",
+    "select_coarse",
+    "select_fine",
+    "train_final",
+)
+
+
+def report_benchmarks(wildcards):
+    """Input function: the benchmark file of every job of this configuration, by rule."""
+    files = {f"benchmarks_{rule}": [f"results/benchmarks/{rule}/{rule}.tsv"] for rule in SINGLE_JOB_RULES}
+    for grid in GRIDS:
+        files[f"benchmarks_{grid}_search"] = [f"results/benchmarks/{grid}_search/{name}.tsv" for name in search_job_names(grid)]
+    return files
+
+
+def benchmark_rules():
+    return [*SINGLE_JOB_RULES, *(f"{grid}_search" for grid in GRIDS)]
+
+
+def data_outputs():
+    return [
+        "resources/cifar-10-python.tar.gz",
+        *archive_members().values(),
+        *split_files().values(),
         "results/data/source.json",
         "results/data/class_balance.csv",
         "results/data/samples.png",
-        "results/gradcheck/gradcheck.csv",
-        "results/momentum/history.csv",
-        "results/momentum/comparison.png",
-        *momentum_figures(),
     ]
-    for grid in GRIDS:
-        outputs += [
-            f"results/{grid}/summary.csv",
-            f"results/{grid}/top3.csv",
-            f"results/{grid}/heatmap.png",
-            f"results/{grid}/top3_curves.png",
-        ]
-    outputs += [
-        "results/final/history.csv",
-        "results/final/metrics.json",
-        "results/final/confusion_matrix.csv",
-        "results/final/per_class_accuracy.csv",
-        "results/final/model.npz",
-        "results/final/learning_curves.png",
-        "results/final/confusion_matrix.png",
-        "report/report.md",
-        "report/report.pdf",
-    ]
+
+
+def gradcheck_outputs():
+    return ["results/gradcheck/gradcheck.csv", "results/gradcheck/gate.csv"]
+
+
+def momentum_outputs():
+    return ["results/momentum/history.csv", "results/momentum/comparison.png", *momentum_figures()]
+
+
+def grid_outputs(grid):
+    """Input function: a grid's histories, summary, top runs and figures."""
+
+    def outputs(wildcards):
+        summary = [f"results/{grid}/{name}" for name in ("summary.csv", "top3.csv", "heatmap.png", "top3_curves.png")]
+        return [*grid_histories(grid)(wildcards), *summary]
+
     return outputs
+
+
+def final_outputs():
+    names = ("history.csv", "metrics.json", "confusion_matrix.csv", "per_class_accuracy.csv", "model.npz",
+             "learning_curves.png", "confusion_matrix.png")
+    return [f"results/final/{name}" for name in names]
+
+
+def report_outputs():
+    return ["report/report.md", "report/report.pdf"]
+
+
+def study_outputs(wildcards):
+    """Every file of the output contract: the default target."""
+    return [
+        *data_outputs(),
+        *gradcheck_outputs(),
+        *momentum_outputs(),
+        *grid_outputs("coarse")(wildcards),
+        *grid_outputs("fine")(wildcards),
+        *final_outputs(),
+        *report_outputs(),
+    ]

@@ -2,6 +2,8 @@
 
 
 rule download_data:
+    input:
+        code=stage_code("twolayer.stages.download"),
     output:
         archive="resources/cifar-10-python.tar.gz",
     log:
@@ -27,6 +29,7 @@ rule download_data:
 rule extract_data:
     input:
         archive="resources/cifar-10-python.tar.gz",
+        code=stage_code("twolayer.stages.extract"),
     output:
         **archive_members(),
         source="results/data/source.json",

@@ -7,7 +7,7 @@ rule train_final:
         test="results/data/test.npz",
         meta=archive_members()["batches_meta"],
         fine_top="results/fine/top3.csv",
-        code=TRAINING_CODE + package_code("plots"),
+        code=stage_code("twolayer.stages.final"),
     output:
         history="results/final/history.csv",
         metrics="results/final/metrics.json",

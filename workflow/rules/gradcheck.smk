@@ -5,7 +5,7 @@
 rule check_gradients:
     input:
         split="results/data/search_train.npz",
-        code=package_code("layers", "network", "gradcheck", "stages"),
+        code=stage_code("twolayer.stages.gradcheck"),
     output:
         table=report("results/gradcheck/gradcheck.csv", caption="../report/gradcheck.rst", category="Gradient check"),
         gate=report("results/gradcheck/gate.csv", caption="../report/gradcheck_gate.rst", category="Gradient check"),

@@ -4,7 +4,7 @@
 rule study_momentum:
     input:
         split="results/data/search_train.npz",
-        code=TRAINING_CODE + package_code("plots"),
+        code=stage_code("twolayer.stages.momentum"),
     output:
         history="results/momentum/history.csv",
         comparison=report("results/momentum/comparison.png", caption="../report/momentum.rst", category="Momentum"),

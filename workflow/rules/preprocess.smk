@@ -5,9 +5,9 @@ rule prepare_data:
     input:
         **batch_files(),
         meta=archive_members()["batches_meta"],
-        code=package_code("cifar", "preprocess", "plots"),
+        code=stage_code("twolayer.stages.prepare"),
     output:
-        **{split: f"results/data/{split}.npz" for split in SPLITS},
+        **split_files(),
         class_balance="results/data/class_balance.csv",
         samples=report("results/data/samples.png", caption="../report/samples.rst", category="Data"),
     log:

@@ -3,6 +3,7 @@
 
 rule render_report:
     input:
+        unpack(report_benchmarks),
         source="results/data/source.json",
         class_balance="results/data/class_balance.csv",
         samples_png="results/data/samples.png",
@@ -25,7 +26,7 @@ rule render_report:
         final_confusion_png="results/final/confusion_matrix.png",
         template=repo_file("report/template.md.j2"),
         published=repo_file("report/published.yaml"),
-        code=package_code("report", "benchmark"),
+        code=stage_code("twolayer.report"),
     output:
         markdown="report/report.md",
         pdf="report/report.pdf",
@@ -35,7 +36,7 @@ rule render_report:
         "results/benchmarks/render_report/render_report.tsv"
     params:
         config=study_config(),
-        benchmarks="results/benchmarks",
+        benchmark_rules=benchmark_rules(),
         repo=workflow.basedir,
     resources:
         mem_mb=1000,

@@ -10,7 +10,7 @@ rule coarse_search:
     input:
         train="results/data/search_train.npz",
         val="results/data/search_val.npz",
-        code=TRAINING_CODE,
+        code=stage_code("twolayer.stages.search"),
     output:
         search_job("coarse")["histories"],
     log:
@@ -19,6 +19,7 @@ rule coarse_search:
         search_job("coarse")["benchmark"]
     params:
         grid="coarse",
+        points=search_job_points("coarse"),
         epochs=config["coarse"]["epochs"],
         setup=training_setup(),
         seed=config["seed"],
@@ -41,6 +42,7 @@ use rule coarse_search as fine_search with:
         search_job("fine")["benchmark"]
     params:
         grid="fine",
+        points=search_job_points("fine"),
         epochs=config["fine"]["epochs"],
         setup=training_setup(),
         seed=config["seed"],
@@ -52,7 +54,7 @@ use rule coarse_search as fine_search with:
 checkpoint select_coarse:
     input:
         histories=grid_histories("coarse"),
-        code=package_code("search", "plots", "stages"),
+        code=stage_code("twolayer.stages.selection"),
     output:
         summary="results/coarse/summary.csv",
         top="results/coarse/top3.csv",
@@ -63,6 +65,7 @@ checkpoint select_coarse:
     benchmark:
         "results/benchmarks/select_coarse/select_coarse.tsv"
     params:
+        points=grid_points_param("coarse"),
         top=config["selection"]["top"],
         title=grid_title("coarse"),
     resources:
@@ -77,8 +80,8 @@ checkpoint select_coarse:
 
 rule select_fine:
     input:
-        histories=fine_histories,
-        code=package_code("search", "plots", "stages"),
+        histories=grid_histories("fine"),
+        code=stage_code("twolayer.stages.selection"),
     output:
         summary="results/fine/summary.csv",
         top="results/fine/top3.csv",
@@ -89,6 +92,7 @@ rule select_fine:
     benchmark:
         "results/benchmarks/select_fine/select_fine.tsv"
     params:
+        points=grid_points_param("fine"),
         top=config["selection"]["top"],
         title=grid_title("fine"),
     resources:

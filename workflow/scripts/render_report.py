@@ -12,7 +12,10 @@ snakemake: Snakemake  # injected by Snakemake when it runs the script
 with job(snakemake.log[0], snakemake.threads):
     names = [field.name for field in fields(ReportInputs) if field.name != "benchmarks"]
     write_report(
-        ReportInputs(**{name: snakemake.input[name] for name in names}, benchmarks=snakemake.params.benchmarks),
+        ReportInputs(
+            **{name: snakemake.input[name] for name in names},
+            benchmarks={rule: list(snakemake.input[f"benchmarks_{rule}"]) for rule in snakemake.params.benchmark_rules},
+        ),
         config=snakemake.params.config,
         published_path=snakemake.input.published,
         template=snakemake.input.template,

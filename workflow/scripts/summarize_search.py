@@ -1,17 +1,16 @@
 """Summarize a grid, select its top runs, draw its heat map and their learning curves."""
 
-from pathlib import Path
-
 from snakemake.iocontainers import Snakemake
 
 from twolayer.jobs import job
-from twolayer.stages import summarize_search
+from twolayer.stages.selection import summarize_search
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
 with job(snakemake.log[0], snakemake.threads):
     summarize_search(
-        {Path(path).parent.name: path for path in snakemake.input.histories},
+        snakemake.params.points,
+        list(snakemake.input.histories),
         title=snakemake.params.title,
         k=snakemake.params.top,
         summary_csv=snakemake.output.summary,

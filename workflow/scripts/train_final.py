@@ -3,7 +3,8 @@
 from snakemake.iocontainers import Snakemake
 
 from twolayer.jobs import job
-from twolayer.stages import TrainingSetup, train_final_model
+from twolayer.stages.final import train_final_model
+from twolayer.stages.setup import TrainingSetup
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 

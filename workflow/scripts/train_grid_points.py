@@ -1,11 +1,10 @@
 """Train the grid points of this job side by side and write each one's history."""
 
-from pathlib import Path
-
 from snakemake.iocontainers import Snakemake
 
 from twolayer.jobs import job
-from twolayer.stages import TrainingSetup, train_grid_points
+from twolayer.stages.search import train_grid_points
+from twolayer.stages.setup import TrainingSetup
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
@@ -15,7 +14,7 @@ with job(snakemake.log[0], snakemake.threads):
         snakemake.input.train,
         snakemake.input.val,
         grid=snakemake.params.grid,
-        runs=[Path(path).parent.name for path in histories],
+        points=snakemake.params.points,
         epochs=snakemake.params.epochs,
         setup=TrainingSetup(**snakemake.params.setup),
         seed=snakemake.params.seed,

@@ -1,0 +1,85 @@
+"""Where a run's results came from: the code's commit, package versions, configuration digest, job times.
+
+The report's provenance section and the benchmark command both use these, so neither
+imports the other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import platform
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+from threadpoolctl import threadpool_info
+
+PACKAGES = ("numpy", "pandas", "matplotlib", "threadpoolctl", "snakemake", "jinja2", "pypandoc_binary", "typst")
+
+
+def git_commit(repo: str | Path) -> str:
+    """The checked-out commit of ``repo``, marked when tracked files have uncommitted changes."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not run from a git checkout)"
+    return commit + (" with uncommitted changes" if dirty else "")
+
+
+def versions() -> list[dict]:
+    """Python, the packages the results depend on, and the BLAS libraries in use, with their versions."""
+    rows = [{"name": "python", "version": platform.python_version()}]
+    for package in PACKAGES:
+        try:
+            rows.append({"name": package, "version": importlib.metadata.version(package)})
+        except importlib.metadata.PackageNotFoundError:
+            rows.append({"name": package, "version": "not installed"})
+    for blas in threadpool_info():
+        rows.append({"name": f"BLAS ({blas['internal_api']}, {blas.get('architecture', '?')})", "version": blas["version"]})
+    return rows
+
+
+def config_digest(config: Mapping) -> str:
+    """sha256 of the configuration as canonical JSON."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
+
+
+def stage_table(benchmarks: Mapping[str, Sequence[str | Path]]) -> pd.DataFrame:
+    """Per rule: jobs, summed and longest wall seconds, largest peak RSS (MB), from the named benchmark files.
+
+    ``benchmarks`` maps a rule to the benchmark files of its jobs (Snakemake's tab-separated
+    records; the last line of each counts).
+    """
+    rows = []
+    for rule, paths in benchmarks.items():
+        for path in paths:
+            record = pd.read_csv(path, sep="\t").iloc[-1]
+            rows.append({"rule": rule, "seconds": float(record["s"]), "max_rss_mb": pd.to_numeric(record["max_rss"], errors="coerce")})
+    if not rows:
+        raise FileNotFoundError("No benchmark files were given: run the workflow first.")
+    frame = pd.DataFrame(rows)
+    table = frame.groupby("rule", sort=False).agg(
+        jobs=("seconds", "size"), total_s=("seconds", "sum"), longest_s=("seconds", "max"), peak_rss_mb=("max_rss_mb", "max")
+    )
+    return table.sort_values("total_s", ascending=False, kind="stable").reset_index()
+
+
+def benchmark_files(results: str | Path) -> dict[str, list[Path]]:
+    """Every benchmark file under ``results/benchmarks/<rule>/``, by rule: the files a finished run left.
+
+    For the command line, which looks at a folder; the workflow's report is given its
+    files by the workflow instead.
+    """
+    root = Path(results, "benchmarks")
+    files: dict[str, list[Path]] = {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
+        files[folder.name] = sorted(folder.rglob("*.tsv"))
+    return files
