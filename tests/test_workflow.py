@@ -49,6 +49,15 @@ def test_lint_reports_nothing():
     assert "Congratulations" in result.stdout + result.stderr
 
 
+def test_snakefmt_finds_nothing_to_change():
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow"]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("search_jobs, coarse_jobs, fine_jobs", [("grid", "1", "1"), ("row", "7", "7"), ("point", "49", "28")])
 def test_default_config_plans_the_whole_study(tmp_path, search_jobs, coarse_jobs, fine_jobs):
     config = yaml.safe_load((REPO / "config.yaml").read_text())

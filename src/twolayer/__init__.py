@@ -1,36 +1,49 @@
-"""A two-layer neural network for CIFAR-10, written from scratch in NumPy."""
+"""A two-layer neural network for CIFAR-10, written from scratch in NumPy.
 
-from .gradcheck import check_network, compare, numeric_gradient, relative_errors
-from .initializers import INITIALIZERS, get_initializer
-from .layers import BlockLinear, Layer, Linear, MeanSubtraction, ReLU, Softmax
-from .network import Network, build_network, one_layer_network, packed_two_layer_network, two_layer_network, unpack
-from .optimizers import SGD, MomentumSGD
-from .training import TrainingResult, evaluate, evaluate_groups, train, train_groups
+The names below are imported on first use, not when the package is: a workflow job
+that imports one stage loads only the modules that stage needs, which is what the
+workflow's derived code dependencies (``twolayer.codedeps``) count on.
+"""
 
-__all__ = [
-    "BlockLinear",
-    "INITIALIZERS",
-    "Layer",
-    "Linear",
-    "MeanSubtraction",
-    "MomentumSGD",
-    "Network",
-    "ReLU",
-    "SGD",
-    "Softmax",
-    "TrainingResult",
-    "build_network",
-    "check_network",
-    "compare",
-    "evaluate",
-    "get_initializer",
-    "numeric_gradient",
-    "one_layer_network",
-    "packed_two_layer_network",
-    "relative_errors",
-    "train",
-    "train_groups",
-    "two_layer_network",
-    "unpack",
-    "evaluate_groups",
-]
+import importlib
+
+_EXPORTS = {
+    "check_network": "gradcheck",
+    "compare": "gradcheck",
+    "numeric_gradient": "gradcheck",
+    "relative_errors": "gradcheck",
+    "INITIALIZERS": "initializers",
+    "get_initializer": "initializers",
+    "Layer": "layers",
+    "Linear": "layers",
+    "MeanSubtraction": "layers",
+    "ReLU": "layers",
+    "Softmax": "layers",
+    "Network": "network",
+    "build_network": "network",
+    "one_layer_network": "network",
+    "two_layer_network": "network",
+    "BlockLinear": "packed",
+    "packed_two_layer_network": "packed",
+    "packed_rate_scales": "packed",
+    "unpack": "packed",
+    "SGD": "optimizers",
+    "MomentumSGD": "optimizers",
+    "TrainingResult": "training",
+    "evaluate": "training",
+    "evaluate_groups": "training",
+    "train": "training",
+    "train_groups": "training",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'twolayer' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

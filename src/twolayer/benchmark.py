@@ -32,7 +32,8 @@ import yaml
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from . import parallel
-from .network import packed_rate_scales, packed_two_layer_network, two_layer_network
+from .network import two_layer_network
+from .packed import packed_rate_scales, packed_two_layer_network
 from .optimizers import MomentumSGD
 from .provenance import benchmark_files, stage_table
 from .training import train_groups

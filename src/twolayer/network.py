@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .initializers import Initializer
-from .layers import BlockLinear, Layer, Linear, MeanSubtraction, ReLU, Softmax
+from .layers import Layer, Linear, MeanSubtraction, ReLU, Softmax
 
 
 class Network:
@@ -189,65 +189,3 @@ def one_layer_network(
 ) -> Network:
     """Mean subtraction, linear D->C, softmax: the first network of the gradient check."""
     return build_network(mean, [], num_classes, regularization, weight_init, bias_init, rng, dtype)
-
-
-def packed_two_layer_network(
-    mean: np.ndarray,
-    regularizations: Sequence[float],
-    hidden_size: int = 50,
-    num_classes: int = 10,
-    weight_init: str | Initializer = "xavier",
-    bias_init: str | Initializer = "zeros",
-    rngs: Sequence[np.random.Generator] | None = None,
-    dtype=np.float64,
-) -> Network:
-    """P two-layer networks trained side by side on the same inputs, one per regularization.
-
-    The P first layers are stacked into one ``Linear`` of P * H outputs (one matrix
-    product serves them all), the second layers form a ``BlockLinear`` and the softmax
-    has P groups. Network p draws its weights from ``rngs[p]`` exactly as
-    ``two_layer_network`` would from that generator, so it starts from the same point
-    as if it were trained alone.
-    """
-    P = len(regularizations)
-    singles = [
-        two_layer_network(mean, hidden_size, num_classes, reg, weight_init, bias_init, rng, dtype)
-        for reg, rng in zip(regularizations, rngs if rngs is not None else [None] * P)
-    ]
-    mean_layer = MeanSubtraction(mean)
-    D = mean_layer.input_size
-    first = Linear(D, P * hidden_size, np.repeat(np.asarray(regularizations, dtype=np.float64), hidden_size), "zeros", "zeros", dtype=dtype, name="linear1")
-    second = BlockLinear(P, hidden_size, num_classes, np.asarray(regularizations, dtype=np.float64), "zeros", "zeros", dtype=dtype, name="linear2")
-    for p, single in enumerate(singles):
-        rows = slice(p * hidden_size, (p + 1) * hidden_size)
-        first.params["W"][rows] = single.layers[1].params["W"]
-        first.params["b"][rows] = single.layers[1].params["b"]
-        second.params["W"][p] = single.layers[3].params["W"]
-        second.params["b"][p] = single.layers[3].params["b"]
-    return Network([mean_layer, first, ReLU(P * hidden_size, name="relu1"), second, Softmax(P * num_classes, groups=P)])
-
-
-def packed_rate_scales(learning_rates: Sequence[float], hidden_size: int, dtype=np.float64) -> dict[str, np.ndarray]:
-    """Per-parameter learning-rate factors of a packed network, for the optimizers' ``scales``.
-
-    Network p's rows of the stacked first layer and its block of the second layer are
-    scaled by ``learning_rates[p]``, so an optimizer with base rate 1 trains each network
-    at its own rate.
-    """
-    rates = np.asarray(learning_rates, dtype=np.float64)
-    per_row = np.repeat(rates, hidden_size).astype(dtype)[:, None]
-    per_block = rates.astype(dtype)[:, None, None]
-    return {"linear1.W": per_row, "linear1.b": per_row, "linear2.W": per_block, "linear2.b": per_block}
-
-
-def unpack(network: Network, index: int) -> dict[str, np.ndarray]:
-    """Parameters of network ``index`` of a packed network: W1 (H, D), b1 (H, 1), W2 (C, H), b2 (C, 1)."""
-    first, second = network.layers[1], network.layers[3]
-    H = second.block_input
-    rows = slice(index * H, (index + 1) * H)
-    return {
-        "W1": first.params["W"][rows].copy(),
-        "b1": first.params["b"][rows].copy(),
-        "W2": second.params["W"][index].copy(),
-        "b2": second.params["b"][index].copy(),
-    }

@@ -12,7 +12,9 @@ from twolayer.download import TransferSettings
 from twolayer.memory import available_memory_mb, check_memory, job_memory_mb
 from twolayer.search import derive_fine_grid, format_value, grid_values, point_values
 
-validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+validate_config(
+    config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
+)
 
 # Where this workflow's package lives, for the conda environment's post-deploy script
 # (workflow/envs/twolayer.post-deploy.sh), which Snakemake runs from a copy.
@@ -34,19 +36,32 @@ def repo_file(path):
 
 def stage_code(module):
     """The package's source files a rule's job runs: its stage module and the job wrapper, with
-    everything they import (twolayer.codedeps), so editing any of them reruns the rule."""
+    everything they import (twolayer.codedeps), so editing any of them reruns the rule.
+    """
     package = Path(workflow.basedir) / "src" / "twolayer"
-    return [os.path.relpath(path) for path in code_files(module, "twolayer.jobs", package_dir=package)]
+    return [
+        os.path.relpath(path)
+        for path in code_files(module, "twolayer.jobs", package_dir=package)
+    ]
 
 
 def transfer_settings():
     """How the archive is fetched (retries, timeout): not recorded as a parameter, see data.smk."""
-    return TransferSettings(retries=config["data"]["retries"], timeout=config["data"]["timeout"])
+    return TransferSettings(
+        retries=config["data"]["retries"], timeout=config["data"]["timeout"]
+    )
 
 
 def study_config():
     """The configuration that decides the results: all of it but how the archive is fetched."""
-    return {**config, "data": {key: value for key, value in config["data"].items() if key not in ("retries", "timeout")}}
+    return {
+        **config,
+        "data": {
+            key: value
+            for key, value in config["data"].items()
+            if key not in ("retries", "timeout")
+        },
+    }
 
 
 def member_key(member):
@@ -56,12 +71,17 @@ def member_key(member):
 
 def archive_members():
     """Every archive member extract_data writes, by output name."""
-    return {member_key(member): f"resources/{ARCHIVE_FOLDER}/{member}" for member in MEMBERS}
+    return {
+        member_key(member): f"resources/{ARCHIVE_FOLDER}/{member}" for member in MEMBERS
+    }
 
 
 def batch_input_names():
     """Each batch the configured splits name (once), with its input name in prepare_data."""
-    return {batch: member_key(batch) for batch in sorted({b for split in SPLITS for b in config["splits"][split]})}
+    return {
+        batch: member_key(batch)
+        for batch in sorted({b for split in SPLITS for b in config["splits"][split]})
+    }
 
 
 def batch_files():
@@ -83,7 +103,10 @@ def training_setup():
 
 
 def momentum_figures():
-    return [f"results/momentum/momentum_{value:g}.png" for value in config["momentum"]["values"]]
+    return [
+        f"results/momentum/momentum_{value:g}.png"
+        for value in config["momentum"]["values"]
+    ]
 
 
 # -- grid searches ----------------------------------------------------------------------------
@@ -107,8 +130,12 @@ def grid_axes(grid):
     if grid == "fine" and derived_fine():
         top = pd.read_csv(checkpoints.select_coarse.get().output.top)
         derived = config["fine"]["derived"]
-        return derive_fine_grid(top, derived["learning_rates"], derived["regularizations"], derived["widen"])
-    return grid_values(config[grid]["learning_rates"]), grid_values(config[grid]["regularizations"])
+        return derive_fine_grid(
+            top, derived["learning_rates"], derived["regularizations"], derived["widen"]
+        )
+    return grid_values(config[grid]["learning_rates"]), grid_values(
+        config[grid]["regularizations"]
+    )
 
 
 def grid_points_of(grid):
@@ -151,7 +178,9 @@ def search_job_points(grid):
         if mode == "grid":
             return every
         if mode == "row":
-            return [p for p in every if format_value(p["regularization"]) == wildcards.reg]
+            return [
+                p for p in every if format_value(p["regularization"]) == wildcards.reg
+            ]
         return [p for p in every if p["run_id"] == wildcards.run]
 
     return points
@@ -177,7 +206,9 @@ def search_job(grid):
     """
     mode = search_jobs(grid)
     if mode == "grid":
-        histories, name = [history_file(grid, point["run_id"]) for point in grid_points_of(grid)], grid
+        histories, name = [
+            history_file(grid, point["run_id"]) for point in grid_points_of(grid)
+        ], grid
     elif mode == "row":
         learning_rates = [format_value(lr) for lr in grid_axes(grid)[0]]
         histories = [history_file(grid, f"lr{lr}_reg{{reg}}") for lr in learning_rates]
@@ -198,7 +229,9 @@ def grid_title(grid):
 
 JOB_MEMORY_MB = job_memory_mb(config, {grid: search_jobs(grid) for grid in GRIDS})
 _memory_limit = workflow.global_resources.get("mem_mb")
-check_memory(JOB_MEMORY_MB, available_memory_mb(getattr(_memory_limit, "value", None)), config)
+check_memory(
+    JOB_MEMORY_MB, available_memory_mb(getattr(_memory_limit, "value", None)), config
+)
 
 
 # -- what each stage writes: the target rules and the report's inputs -------------------------
@@ -217,9 +250,15 @@ SINGLE_JOB_RULES = (
 
 def report_benchmarks(wildcards):
     """Input function: the benchmark file of every job of this configuration, by rule."""
-    files = {f"benchmarks_{rule}": [f"results/benchmarks/{rule}/{rule}.tsv"] for rule in SINGLE_JOB_RULES}
+    files = {
+        f"benchmarks_{rule}": [f"results/benchmarks/{rule}/{rule}.tsv"]
+        for rule in SINGLE_JOB_RULES
+    }
     for grid in GRIDS:
-        files[f"benchmarks_{grid}_search"] = [f"results/benchmarks/{grid}_search/{name}.tsv" for name in search_job_names(grid)]
+        files[f"benchmarks_{grid}_search"] = [
+            f"results/benchmarks/{grid}_search/{name}.tsv"
+            for name in search_job_names(grid)
+        ]
     return files
 
 
@@ -243,22 +282,36 @@ def gradcheck_outputs():
 
 
 def momentum_outputs():
-    return ["results/momentum/history.csv", "results/momentum/comparison.png", *momentum_figures()]
+    return [
+        "results/momentum/history.csv",
+        "results/momentum/comparison.png",
+        *momentum_figures(),
+    ]
 
 
 def grid_outputs(grid):
     """Input function: a grid's histories, summary, top runs and figures."""
 
     def outputs(wildcards):
-        summary = [f"results/{grid}/{name}" for name in ("summary.csv", "top3.csv", "heatmap.png", "top3_curves.png")]
+        summary = [
+            f"results/{grid}/{name}"
+            for name in ("summary.csv", "top3.csv", "heatmap.png", "top3_curves.png")
+        ]
         return [*grid_histories(grid)(wildcards), *summary]
 
     return outputs
 
 
 def final_outputs():
-    names = ("history.csv", "metrics.json", "confusion_matrix.csv", "per_class_accuracy.csv", "model.npz",
-             "learning_curves.png", "confusion_matrix.png")
+    names = (
+        "history.csv",
+        "metrics.json",
+        "confusion_matrix.csv",
+        "per_class_accuracy.csv",
+        "model.npz",
+        "learning_curves.png",
+        "confusion_matrix.png",
+    )
     return [f"results/final/{name}" for name in names]
 
 

@@ -10,18 +10,18 @@ rule download_data:
         "results/logs/download_data/download_data.log",
     benchmark:
         "results/benchmarks/download_data/download_data.tsv"
+    conda:
+        "../envs/twolayer.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=30,
     params:
         url=config["data"]["url"],
         md5=config["data"]["md5"],
         # How to fetch, not what: an object Snakemake does not record, so changing
         # data.retries or data.timeout reruns nothing.
         transfer=transfer_settings(),
-    resources:
-        mem_mb=500,
-        runtime=30,
-    threads: 1
-    conda:
-        "../envs/twolayer.yaml"
     script:
         "../scripts/download_data.py"
 
@@ -37,15 +37,15 @@ rule extract_data:
         "results/logs/extract_data/extract_data.log",
     benchmark:
         "results/benchmarks/extract_data/extract_data.tsv"
+    conda:
+        "../envs/twolayer.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=10,
     params:
         url=config["data"]["url"],
         md5=config["data"]["md5"],
         members={member_key(member): member for member in MEMBERS},
-    resources:
-        mem_mb=500,
-        runtime=10,
-    threads: 1
-    conda:
-        "../envs/twolayer.yaml"
     script:
         "../scripts/extract_data.py"

@@ -7,20 +7,28 @@ rule check_gradients:
         split="results/data/search_train.npz",
         code=stage_code("twolayer.stages.gradcheck"),
     output:
-        table=report("results/gradcheck/gradcheck.csv", caption="../report/gradcheck.rst", category="Gradient check"),
-        gate=report("results/gradcheck/gate.csv", caption="../report/gradcheck_gate.rst", category="Gradient check"),
+        table=report(
+            "results/gradcheck/gradcheck.csv",
+            caption="../report/gradcheck.rst",
+            category="Gradient check",
+        ),
+        gate=report(
+            "results/gradcheck/gate.csv",
+            caption="../report/gradcheck_gate.rst",
+            category="Gradient check",
+        ),
     log:
         "results/logs/check_gradients/check_gradients.log",
     benchmark:
         "results/benchmarks/check_gradients/check_gradients.tsv"
-    params:
-        settings=config["gradcheck"],
-        seed=config["seed"],
+    conda:
+        "../envs/twolayer.yaml"
+    threads: 2
     resources:
         mem_mb=JOB_MEMORY_MB["check_gradients"],
         runtime=10,
-    threads: 2
-    conda:
-        "../envs/twolayer.yaml"
+    params:
+        settings=config["gradcheck"],
+        seed=config["seed"],
     script:
         "../scripts/check_gradients.py"

@@ -7,21 +7,29 @@ rule study_momentum:
         code=stage_code("twolayer.stages.momentum"),
     output:
         history="results/momentum/history.csv",
-        comparison=report("results/momentum/comparison.png", caption="../report/momentum.rst", category="Momentum"),
-        curves=report(momentum_figures(), caption="../report/momentum_single.rst", category="Momentum"),
+        comparison=report(
+            "results/momentum/comparison.png",
+            caption="../report/momentum.rst",
+            category="Momentum",
+        ),
+        curves=report(
+            momentum_figures(),
+            caption="../report/momentum_single.rst",
+            category="Momentum",
+        ),
     log:
         "results/logs/study_momentum/study_momentum.log",
     benchmark:
         "results/benchmarks/study_momentum/study_momentum.tsv"
+    conda:
+        "../envs/twolayer.yaml"
+    threads: 1
+    resources:
+        mem_mb=JOB_MEMORY_MB["study_momentum"],
+        runtime=10,
     params:
         settings=config["momentum"],
         setup=training_setup(),
         seed=config["seed"],
-    resources:
-        mem_mb=JOB_MEMORY_MB["study_momentum"],
-        runtime=10,
-    threads: 1
-    conda:
-        "../envs/twolayer.yaml"
     script:
         "../scripts/study_momentum.py"

@@ -9,19 +9,23 @@ rule prepare_data:
     output:
         **split_files(),
         class_balance="results/data/class_balance.csv",
-        samples=report("results/data/samples.png", caption="../report/samples.rst", category="Data"),
+        samples=report(
+            "results/data/samples.png",
+            caption="../report/samples.rst",
+            category="Data",
+        ),
     log:
         "results/logs/prepare_data/prepare_data.log",
     benchmark:
         "results/benchmarks/prepare_data/prepare_data.tsv"
-    params:
-        splits=split_batches(),
-        batches=batch_input_names(),
+    conda:
+        "../envs/twolayer.yaml"
+    threads: 1
     resources:
         mem_mb=JOB_MEMORY_MB["prepare_data"],
         runtime=10,
-    threads: 1
-    conda:
-        "../envs/twolayer.yaml"
+    params:
+        splits=split_batches(),
+        batches=batch_input_names(),
     script:
         "../scripts/prepare_data.py"

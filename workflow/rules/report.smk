@@ -34,15 +34,15 @@ rule render_report:
         "results/logs/render_report/render_report.log",
     benchmark:
         "results/benchmarks/render_report/render_report.tsv"
+    conda:
+        "../envs/twolayer.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
     params:
         config=study_config(),
         benchmark_rules=benchmark_rules(),
         repo=workflow.basedir,
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    threads: 1
-    conda:
-        "../envs/twolayer.yaml"
     script:
         "../scripts/render_report.py"

@@ -17,18 +17,18 @@ rule coarse_search:
         search_job("coarse")["log"],
     benchmark:
         search_job("coarse")["benchmark"]
+    conda:
+        "../envs/twolayer.yaml"
+    threads: 1
+    resources:
+        mem_mb=search_job("coarse")["mem_mb"],
+        runtime=30,
     params:
         grid="coarse",
         points=search_job_points("coarse"),
         epochs=config["coarse"]["epochs"],
         setup=training_setup(),
         seed=config["seed"],
-    resources:
-        mem_mb=search_job("coarse")["mem_mb"],
-        runtime=30,
-    threads: 1
-    conda:
-        "../envs/twolayer.yaml"
     script:
         "../scripts/train_grid_points.py"
 
@@ -40,15 +40,15 @@ use rule coarse_search as fine_search with:
         search_job("fine")["log"],
     benchmark:
         search_job("fine")["benchmark"]
+    resources:
+        mem_mb=search_job("fine")["mem_mb"],
+        runtime=30,
     params:
         grid="fine",
         points=search_job_points("fine"),
         epochs=config["fine"]["epochs"],
         setup=training_setup(),
         seed=config["seed"],
-    resources:
-        mem_mb=search_job("fine")["mem_mb"],
-        runtime=30,
 
 
 checkpoint select_coarse:
@@ -58,22 +58,30 @@ checkpoint select_coarse:
     output:
         summary="results/coarse/summary.csv",
         top="results/coarse/top3.csv",
-        heatmap=report("results/coarse/heatmap.png", caption="../report/heatmap.rst", category="Coarse search"),
-        curves=report("results/coarse/top3_curves.png", caption="../report/top_curves.rst", category="Coarse search"),
+        heatmap=report(
+            "results/coarse/heatmap.png",
+            caption="../report/heatmap.rst",
+            category="Coarse search",
+        ),
+        curves=report(
+            "results/coarse/top3_curves.png",
+            caption="../report/top_curves.rst",
+            category="Coarse search",
+        ),
     log:
         "results/logs/select_coarse/select_coarse.log",
     benchmark:
         "results/benchmarks/select_coarse/select_coarse.tsv"
+    conda:
+        "../envs/twolayer.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
     params:
         points=grid_points_param("coarse"),
         top=config["selection"]["top"],
         title=grid_title("coarse"),
-    resources:
-        mem_mb=500,
-        runtime=5,
-    threads: 1
-    conda:
-        "../envs/twolayer.yaml"
     script:
         "../scripts/summarize_search.py"
 
@@ -85,21 +93,29 @@ rule select_fine:
     output:
         summary="results/fine/summary.csv",
         top="results/fine/top3.csv",
-        heatmap=report("results/fine/heatmap.png", caption="../report/heatmap.rst", category="Fine search"),
-        curves=report("results/fine/top3_curves.png", caption="../report/top_curves.rst", category="Fine search"),
+        heatmap=report(
+            "results/fine/heatmap.png",
+            caption="../report/heatmap.rst",
+            category="Fine search",
+        ),
+        curves=report(
+            "results/fine/top3_curves.png",
+            caption="../report/top_curves.rst",
+            category="Fine search",
+        ),
     log:
         "results/logs/select_fine/select_fine.log",
     benchmark:
         "results/benchmarks/select_fine/select_fine.tsv"
+    conda:
+        "../envs/twolayer.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
     params:
         points=grid_points_param("fine"),
         top=config["selection"]["top"],
         title=grid_title("fine"),
-    resources:
-        mem_mb=500,
-        runtime=5,
-    threads: 1
-    conda:
-        "../envs/twolayer.yaml"
     script:
         "../scripts/summarize_search.py"

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io import write_csv
-from ..network import packed_rate_scales, packed_two_layer_network
+from ..packed import packed_rate_scales, packed_two_layer_network
 from ..optimizers import MomentumSGD
 from ..preprocess import load_split
 from ..seeding import derive_rng
