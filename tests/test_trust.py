@@ -309,6 +309,9 @@ def test_a_pickle_cannot_make_numpy_allocate_an_array_of_its_choosing(tmp_path):
     batch[b"data"] = _RunsCode(_reconstruct, np.ndarray, (10**12,), b"b")
     with pytest.raises(DataFormatError, match=r"_reconstruct for ndarray of shape \(1000000000000,\)"):
         load_batch(_write(tmp_path, batch))
+    batch[b"data"] = _RunsCode(np.ndarray, (10**12,), "u1")  # numpy.ndarray called directly
+    with pytest.raises(DataFormatError, match="object is not callable"):
+        load_batch(_write(tmp_path, batch))
     batch[b"data"] = _RunsCode(bytes, 10**12)
     with pytest.raises(DataFormatError, match=r"bytes\(\) with arguments"):
         load_batch(_write(tmp_path, batch))

@@ -149,6 +149,15 @@ def _empty_bytes(*args) -> bytes:
     return b""
 
 
+class _ArrayType:
+    """Stands for numpy.ndarray inside a pickle: accepted by _reconstruct, not callable."""
+
+    __name__ = "ndarray"
+
+
+_ARRAY_TYPE = _ArrayType()
+
+
 def _numpy_reconstructors() -> dict[tuple[str, str], object]:
     """The few callables a pickled ndarray needs, under the module names NumPy 1 and 2 write,
     and the latin1 encoder that protocol-2 pickles written by Python 3 use for bytes."""
@@ -159,11 +168,13 @@ def _numpy_reconstructors() -> dict[tuple[str, str], object]:
 
     def empty_array(subtype, shape, dtype):
         """NumPy's ``_reconstruct`` as pickles use it: an empty ndarray whose state BUILD then sets."""
-        if subtype is not np.ndarray or tuple(shape) != (0,):
+        if subtype is not _ARRAY_TYPE or tuple(shape) != (0,):
             raise DataFormatError(f"a pickle asked _reconstruct for {getattr(subtype, '__name__', subtype)} of shape {shape}")
-        return multiarray._reconstruct(subtype, shape, dtype)
+        return multiarray._reconstruct(np.ndarray, shape, dtype)
 
-    allowed = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype, ("_codecs", "encode"): _latin1_bytes}
+    # A pickle names numpy.ndarray only as _reconstruct's first argument; it gets a token
+    # that nothing can call, so the pickle cannot allocate an array of its own choosing.
+    allowed = {("numpy", "ndarray"): _ARRAY_TYPE, ("numpy", "dtype"): np.dtype, ("_codecs", "encode"): _latin1_bytes}
     for builtins in ("__builtin__", "builtins"):
         allowed[(builtins, "bytes")] = _empty_bytes
     for package in ("numpy.core", "numpy._core"):
