@@ -6,8 +6,8 @@
 #   snakemake --cores 8 --forcerun check_gradients gradcheck    recompute one stage (and what uses it)
 #
 # results/
-#   data/        split files (.npz), class_balance.csv, samples.png
-#   gradcheck/   gradcheck.csv
+#   data/        split files (.npz), source.json (the archive checked), class_balance.csv, samples.png
+#   gradcheck/   gate.csv (the gate), gradcheck.csv (the published table, reproduced)
 #   momentum/    history.csv, comparison.png, momentum_<m>.png
 #   coarse/      runs/<run_id>/history.csv, summary.csv, top3.csv, heatmap.png, top3_curves.png
 #   fine/        the same for the fine grid
