@@ -171,6 +171,11 @@ def test_a_configuration_that_cannot_fit_in_memory_fails_before_any_job(tmp_path
     assert "does not fit the memory available" in output and "training.hidden_size = 2000000" in output
     assert re.search(r"train_final needs about [\d,]+ MB", output)
     assert not (workdir / "results").exists()
+    # a gradient-check network too large for the machine is caught the same way
+    huge = {"networks": {"wide": {"hidden_sizes": [2_000_000], "regularization": [0.1]}}}
+    workdir = make_workdir(tmp_path / "gradcheck", smoke_config(archive, gradcheck=huge))
+    output = _failure(run_snakemake(workdir, "-n", check=False))
+    assert re.search(r"check_gradients needs about [\d,]+ MB", output)
     # the same check against a limit given on the command line
     workdir = make_workdir(tmp_path / "limited", smoke_config(archive))
     output = _failure(run_snakemake(workdir, "--cores", "1", "--resources", "mem_mb=400", check=False))

@@ -205,6 +205,8 @@ def test_benchmark_cli_reads_stage_times_and_times_a_pass(smoke_run, capsys):
     main(["stages", "--results", str(smoke_run / "results")])
     stages = capsys.readouterr().out
     assert "| coarse_search" in stages and "train_final" in stages and "sum of job wall times" in stages
+    main(["memory", "search", "--results", str(smoke_run / "results"), "--epochs", "1"])
+    assert "search job, float32: peak resident memory" in capsys.readouterr().out
     main(["pass", "--samples", "50", "--repeats", "1", "--threads", "1"])
     timing = capsys.readouterr().out
     assert "float32" in timing and "float64" in timing

@@ -311,7 +311,7 @@ def peak_memory(results: Path, job: str, dtype: str, epochs: int) -> float:
     import resource
     import tempfile
 
-    from .search import grid_values, run_id
+    from .search import grid_values, point_values
     from .stages.final import train_final_model
     from .stages.search import train_grid_points
     from .stages.setup import TrainingSetup
@@ -329,10 +329,9 @@ def peak_memory(results: Path, job: str, dtype: str, epochs: int) -> float:
             train_final_model(data / "final_train.npz", data / "test.npz", meta, results / "fine" / "top3.csv", epochs,
                               setup, config["seed"], {name: out / f"{name}.{ext}" for name, ext in names.items()})
         else:
-            reg = grid_values(config["coarse"]["regularizations"])[0]
-            runs = [run_id(lr, reg) for lr in grid_values(config["coarse"]["learning_rates"])]
-            train_grid_points(data / "search_train.npz", data / "search_val.npz", "coarse", runs, epochs, setup,
-                              config["seed"], [out / f"{run}.csv" for run in runs])
+            row = point_values(grid_values(config["coarse"]["learning_rates"]), grid_values(config["coarse"]["regularizations"])[:1])
+            train_grid_points(data / "search_train.npz", data / "search_val.npz", "coarse", row, epochs, setup,
+                              config["seed"], [out / f"{point['run_id']}.csv" for point in row])
     shutil.rmtree(out)
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 

@@ -10,6 +10,7 @@ module level or inside functions (a function's import runs whenever the function
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 PACKAGE = "twolayer"
@@ -31,8 +32,9 @@ def _exists(module: str, package_dir: Path) -> bool:
     return module_file(module, package_dir).is_file()
 
 
-def direct_imports(module: str, package_dir: Path = PACKAGE_DIR) -> set[str]:
-    """The package modules that ``module``'s source imports, anywhere in the file."""
+@functools.cache
+def direct_imports(module: str, package_dir: Path = PACKAGE_DIR) -> frozenset[str]:
+    """The package modules that ``module``'s source imports, anywhere in the file (read once per process)."""
     tree = ast.parse(module_file(module, package_dir).read_text())
     here = module if _is_package(module, package_dir) else module.rpartition(".")[0]
     found = set()
@@ -50,7 +52,7 @@ def direct_imports(module: str, package_dir: Path = PACKAGE_DIR) -> set[str]:
                 found.add(candidate if _exists(candidate, package_dir) else target)
         elif isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name == PACKAGE or a.name.startswith(PACKAGE + "."))
-    return {name for name in found if _exists(name, package_dir)}
+    return frozenset(name for name in found if _exists(name, package_dir))
 
 
 def _with_parents(module: str) -> list[str]:

@@ -54,6 +54,23 @@ def training_job_bytes(train_rows: int, held_out_rows: int, hidden: int, packed:
     return data + loading + gathered + activations + weights
 
 
+def gradcheck_bytes(config: Mapping) -> float:
+    """Bytes the gradient check needs beyond its split: the largest checked network in float64.
+
+    Ten copies of its parameters (values, gradients, the analytic copy, a copy per gate
+    thread with its gradients, the published table's perturbations) and six of its widest
+    activations over the checked samples.
+    """
+    settings = config["gradcheck"]
+    largest = 0
+    for spec in settings["networks"].values():
+        sizes = [PIXELS, *spec["hidden_sizes"], CLASSES]
+        parameters = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+        activations = 6 * settings["samples"] * max(sizes)
+        largest = max(largest, 10 * parameters + activations)
+    return 8 * largest
+
+
 def points_per_search_job(config: Mapping, grid: str, mode: str) -> int:
     """How many grid points one search job trains side by side under ``search_jobs: mode``."""
     learning_rates = len(grid_values(config[grid]["learning_rates"]))
@@ -71,7 +88,7 @@ def job_memory_mb(config: Mapping, search_modes: Mapping[str, str]) -> dict[str,
     largest_split = max(split_rows(config, split) for split in config["splits"])
     estimates = {
         "prepare_data": _declared(3 * largest_split * PIXELS),  # batches, their concatenation, the saved split
-        "check_gradients": _declared(search_train * PIXELS + 64 * MB),
+        "check_gradients": _declared(search_train * PIXELS + gradcheck_bytes(config)),
         "study_momentum": _declared(
             search_train * PIXELS + training_job_bytes(min(config["momentum"]["samples"], search_train), 0, hidden, 1, batch, itemsize)
         ),

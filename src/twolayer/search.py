@@ -60,13 +60,9 @@ def run_id(learning_rate: float, regularization: float) -> str:
     return f"lr{format_value(learning_rate)}_reg{format_value(regularization)}"
 
 
-def grid_points(learning_rates: Sequence[float], regularizations: Sequence[float]) -> list[str]:
-    """Run ids of every combination, regularization-major as the study lists them."""
-    return [run_id(lr, reg) for reg in regularizations for lr in learning_rates]
-
-
 def point_values(learning_rates: Sequence[float], regularizations: Sequence[float]) -> list[dict]:
-    """Every combination as ``{"run_id", "learning_rate", "regularization"}``, in ``grid_points`` order.
+    """Every combination as ``{"run_id", "learning_rate", "regularization"}``, regularization-major
+    as the study lists them.
 
     The workflow hands these to its jobs as parameters: a job gets its values from the
     configuration, never by reading them back out of a run id.
@@ -76,6 +72,11 @@ def point_values(learning_rates: Sequence[float], regularizations: Sequence[floa
         for reg in regularizations
         for lr in learning_rates
     ]
+
+
+def grid_points(learning_rates: Sequence[float], regularizations: Sequence[float]) -> list[str]:
+    """Run ids of every combination, in ``point_values`` order."""
+    return [point["run_id"] for point in point_values(learning_rates, regularizations)]
 
 
 def summarize(points: Sequence[Mapping], histories: Sequence[pd.DataFrame]) -> pd.DataFrame:
