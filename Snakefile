@@ -2,7 +2,7 @@
 #
 #   snakemake --cores 8                  rebuild everything (the target rule all)
 #   snakemake --cores 8 gradcheck        one stage and what it needs: data, gradcheck, momentum,
-#                                        coarse, fine, final, report (target rules at the bottom)
+#                                        coarse, fine, selection, final, report (target rules at the bottom)
 #   snakemake --cores 8 --forcerun check_gradients gradcheck    recompute one stage (and what uses it)
 #
 # results/
@@ -11,8 +11,11 @@
 #   momentum/    history.csv, comparison.png, momentum_<m>.png
 #   coarse/      runs/<run_id>/history.csv, summary.csv, top3.csv, heatmap.png, top3_curves.png
 #   fine/        the same for the fine grid
-#   final/       history.csv, metrics.json, confusion_matrix.csv, per_class_accuracy.csv,
-#                model.npz, learning_curves.png, confusion_matrix.png
+#   selection/   replicates.csv (the fine top runs from fresh seeds), summary.csv (their statistics)
+#   final/       replicate 0: history.csv, metrics.json, confusion_matrix.csv, per_class_accuracy.csv,
+#                model.npz, confusion_matrix.png; replicates/<r>/ the others' history, metrics and
+#                tables; replicates.csv, replicate_statistics.csv, per_class_statistics.csv,
+#                learning_curves.png (replicate 0 in the band of all replicates)
 #   logs/, benchmarks/   one log and one benchmark file per job
 # report/        report.md and report.pdf, assembled from the files above
 # resources/     the downloaded archive and its extracted batches
@@ -34,6 +37,7 @@ include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/gradcheck.smk"
 include: "workflow/rules/momentum.smk"
 include: "workflow/rules/search.smk"
+include: "workflow/rules/selection.smk"
 include: "workflow/rules/final.smk"
 include: "workflow/rules/report.smk"
 
@@ -67,6 +71,11 @@ rule coarse:
 rule fine:
     input:
         grid_outputs("fine"),
+
+
+rule selection:
+    input:
+        selection_outputs(),
 
 
 rule final:

@@ -30,16 +30,16 @@ MUTATIONS = {
         "    g.flat[np.argmax(np.abs(g))] *= 1.01",
     ),
     "L2 gradient lambda W instead of 2 lambda W": (
-        "layers.py", "            return 2.0 * self.regularization\n", "            return 1.0 * self.regularization\n"),
+        "layers.py", "        return 2.0 * self.regularization\n", "        return 1.0 * self.regularization\n"),
     "reported L2 cost lambda/2": (
         "layers.py",
-        '        return np.asarray(self.regularization) * np.einsum("ij,ij->i", W, W, dtype=np.float64)\n',
-        '        return 0.5 * np.asarray(self.regularization) * np.einsum("ij,ij->i", W, W, dtype=np.float64)\n',
+        '        return self.regularization * np.einsum("ij,ij->i", W, W, dtype=np.float64)\n',
+        '        return 0.5 * self.regularization * np.einsum("ij,ij->i", W, W, dtype=np.float64)\n',
     ),
     "cross-entropy summed instead of averaged in the cost": (
         "layers.py",
-        "        return -np.mean(self.log_probs[rows, :, y], axis=0, dtype=np.float64)\n",
-        "        return -np.sum(self.log_probs[rows, :, y], axis=0, dtype=np.float64)\n",
+        "        return float(-np.mean(self.log_probs[np.arange(len(y)), y], dtype=np.float64))\n",
+        "        return float(-np.sum(self.log_probs[np.arange(len(y)), y], dtype=np.float64))\n",
     ),
     "first-layer forward without the mean term": (
         "layers.py",

@@ -24,6 +24,9 @@ _EXPORTS = {
     "one_layer_network": "network",
     "two_layer_network": "network",
     "BlockLinear": "packed",
+    "GroupedSoftmax": "packed",
+    "PackedNetwork": "packed",
+    "StackedLinear": "packed",
     "packed_two_layer_network": "packed",
     "packed_rate_scales": "packed",
     "unpack": "packed",
@@ -31,9 +34,9 @@ _EXPORTS = {
     "MomentumSGD": "optimizers",
     "TrainingResult": "training",
     "evaluate": "training",
-    "evaluate_groups": "training",
+    "evaluate_each": "training",
     "train": "training",
-    "train_groups": "training",
+    "train_each": "training",
 }
 
 __all__ = sorted(_EXPORTS)

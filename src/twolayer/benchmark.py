@@ -36,7 +36,7 @@ from .network import two_layer_network
 from .packed import packed_rate_scales, packed_two_layer_network
 from .optimizers import MomentumSGD
 from .provenance import benchmark_files, stage_table
-from .training import train_groups
+from .training import train_each
 
 D, C = 3072, 10
 
@@ -119,7 +119,7 @@ def ours_epoch_seconds(rows: int, held_out: int, batch: int, threads: int, pack:
     try:
         with threadpool_limits(limits=1):
             def run(count):
-                train_groups(net, MomentumSGD(1.0, 0.8, 0.998, scales=scales), X, y, epochs=count, batch_size=batch,
+                train_each(net, MomentumSGD(1.0, 0.8, 0.998, scales=scales), X, y, epochs=count, batch_size=batch,
                              shuffle=True, rng=np.random.default_rng(2), X_val=X_val, y_val=y_val)
             run(1)
             start = time.perf_counter()

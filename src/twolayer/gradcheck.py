@@ -135,10 +135,10 @@ class _LinearPerturbations:
         signal = stacked.reshape(K * N, out)
         for layer in self.network.layers[self.index + 1 :]:
             signal = layer.forward(signal)
-        softmax = self.network.softmax
-        log_probs = softmax.log_probs.reshape(K, N, softmax.groups, softmax.classes)
-        labels = np.broadcast_to(self.y[None, :, None, None], (K, N, softmax.groups, 1))
-        picked = np.take_along_axis(log_probs, labels, axis=3)[..., 0]  # (K, N, groups)
+        log_probs = self.network.softmax.log_probs
+        log_probs = log_probs.reshape(K, N, -1, log_probs.shape[-1])  # (K, N, networks held, C)
+        labels = np.broadcast_to(self.y[None, :, None, None], (*log_probs.shape[:3], 1))
+        picked = np.take_along_axis(log_probs, labels, axis=3)[..., 0]  # (K, N, networks held)
         cross_entropy = -picked.mean(axis=1).sum(axis=1)
         l2 = np.full(K, self.base_l2)
         if key == "W":

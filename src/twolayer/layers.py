@@ -59,10 +59,6 @@ class Layer(ABC):
         """This layer's contribution to the cost (a regularization term); 0 by default."""
         return 0.0
 
-    def group_costs(self, groups: int) -> np.ndarray:
-        """The cost contribution split among ``groups`` networks trained side by side, shape (groups,)."""
-        return np.zeros(groups)
-
     def _check_input(self, X: np.ndarray) -> None:
         if X.ndim != 2 or X.shape[1] != self.input_size:
             raise ValueError(
@@ -105,18 +101,11 @@ class MeanSubtraction(Layer):
         return dout if need_input_grad else None
 
 
-def _regularization(value, size: int, name: str) -> float | np.ndarray:
-    """lambda as a float, or as an array of ``size`` values (one per output row or block)."""
-    if np.ndim(value) == 0:
-        value = float(value)
-        ok = np.isfinite(value) and value >= 0
-    else:
-        value = np.asarray(value, dtype=np.float64)
-        ok = value.shape == (size,) and bool(np.all(np.isfinite(value) & (value >= 0)))
-    if not ok:
-        raise ValueError(
-            f"Layer {name!r}: regularization must be a finite number >= 0 (or {size} of them), got {value}."
-        )
+def checked_regularization(value, name: str) -> float:
+    """lambda as a float, refused unless finite and >= 0."""
+    value = float(value)
+    if not (np.isfinite(value) and value >= 0):
+        raise ValueError(f"Layer {name!r}: regularization must be a finite number >= 0, got {value}.")
     return value
 
 
@@ -127,9 +116,8 @@ class Linear(Layer):
     ----------
     input_size, output_size : int
         D_in and D_out.
-    regularization : float or ndarray of shape (D_out,), optional
-        lambda >= 0; the layer adds ``lambda * sum(W**2)`` to the cost. An array gives
-        each output row its own lambda (networks trained side by side). Default is 0.
+    regularization : float, optional
+        lambda >= 0; the layer adds ``lambda * sum(W**2)`` to the cost. Default is 0.
     weight_init, bias_init : str or Initializer, optional
         How W and b start; names are looked up with ``get_initializer``.
         Defaults are "xavier" and "zeros".
@@ -153,7 +141,7 @@ class Linear(Layer):
         self,
         input_size: int,
         output_size: int,
-        regularization: float | np.ndarray = 0.0,
+        regularization: float = 0.0,
         weight_init: str | Initializer = "xavier",
         bias_init: str | Initializer = "zeros",
         rng: np.random.Generator | None = None,
@@ -161,7 +149,7 @@ class Linear(Layer):
         name: str = "linear",
     ):
         super().__init__(name, input_size, output_size)
-        self.regularization = _regularization(regularization, output_size, name)
+        self.regularization = checked_regularization(regularization, name)
         self.dtype = np.dtype(dtype)
         self.weight_init = get_initializer(weight_init)
         self.bias_init = get_initializer(bias_init)
@@ -173,10 +161,8 @@ class Linear(Layer):
         self._X: np.ndarray | None = None
 
     def _penalty_factor(self) -> float | np.ndarray:
-        """2 lambda, shaped to scale the rows of W."""
-        if np.ndim(self.regularization) == 0:
-            return 2.0 * self.regularization
-        return (2.0 * self.regularization).astype(self.dtype)[:, None]
+        """2 lambda: the factor of W in the penalty's gradient."""
+        return 2.0 * self.regularization
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         self._check_input(X)
@@ -201,23 +187,19 @@ class Linear(Layer):
         return dout @ W if need_input_grad else None
 
     def row_costs(self) -> np.ndarray:
-        """lambda_i * sum_j W_ij^2 for every output row i, shape (D_out,)."""
+        """lambda * sum_j W_ij^2 for every output row i, shape (D_out,), in float64."""
         W = self.params["W"]
-        return np.asarray(self.regularization) * np.einsum("ij,ij->i", W, W, dtype=np.float64)
+        return self.regularization * np.einsum("ij,ij->i", W, W, dtype=np.float64)
 
     def cost(self) -> float:
         if not np.any(self.regularization):
             return 0.0
         return float(self.row_costs().sum())
 
-    def group_costs(self, groups: int) -> np.ndarray:
-        return self.row_costs().reshape(groups, -1).sum(axis=1)
-
     def __repr__(self) -> str:
-        reg = f"{self.regularization:g}" if np.ndim(self.regularization) == 0 else "per row"
         return (
-            f"Linear({self.name!r}, {self.input_size} -> {self.output_size}, "
-            f"lambda={reg}, W~{self.weight_init}, b~{self.bias_init})"
+            f"{type(self).__name__}({self.name!r}, {self.input_size} -> {self.output_size}, "
+            f"lambda={self.regularization:g}, W~{self.weight_init}, b~{self.bias_init})"
         )
 
 
@@ -241,60 +223,59 @@ class ReLU(Layer):
         return dout * self._active if need_input_grad else None
 
 
+def log_softmax(scores: np.ndarray) -> np.ndarray:
+    """log of the softmax over the last axis, computed after subtracting the maximum."""
+    shifted = scores - scores.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def softmax_backward(probs: np.ndarray, dout: np.ndarray) -> np.ndarray:
+    """Chain rule through a softmax over the last axis: p * (dout - sum(dout * p))."""
+    return probs * (dout - np.sum(dout * probs, axis=-1, keepdims=True))
+
+
 class Softmax(Layer):
-    """Softmax ``p = exp(x) / sum(exp(x))`` over the classes of each row, per group.
+    """Softmax ``p = exp(x) / sum(exp(x))`` over the C classes of each row.
 
-    With ``groups`` = P the row holds P blocks of C scores (P networks trained side
-    by side) and each block gets its own softmax. The forward pass subtracts each
-    block's maximum before exponentiating and keeps the log-probabilities, so logits of
-    any finite size give finite probabilities and a finite cross-entropy.
+    The forward pass subtracts each row's maximum before exponentiating and keeps the
+    log-probabilities, so logits of any finite size give finite probabilities and a
+    finite cross-entropy.
 
-    Shapes: X (N, P*C) -> probabilities (N, P*C); backward dout (N, P*C) -> dX (N, P*C);
-    ``loss_gradient(y)`` with y (N,) integer labels -> dX (N, P*C).
+    Shapes: X (N, C) -> probabilities (N, C); backward dout (N, C) -> dX (N, C);
+    ``loss_gradient(y)`` with y (N,) integer labels -> dX (N, C).
     """
 
-    def __init__(self, size: int, name: str = "softmax", groups: int = 1):
+    def __init__(self, size: int, name: str = "softmax"):
         super().__init__(name, size, size)
-        if size % groups:
-            raise ValueError(f"Softmax of size {size} cannot be split into {groups} equal groups.")
-        self.groups = int(groups)
-        self.classes = size // self.groups
-        self.log_probs: np.ndarray | None = None  # (N, P, C)
-        self.probs: np.ndarray | None = None  # (N, P, C)
+        self.log_probs: np.ndarray | None = None  # (N, C)
+        self.probs: np.ndarray | None = None  # (N, C)
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         self._check_input(X)
-        blocks = X.reshape(X.shape[0], self.groups, self.classes)
-        shifted = blocks - blocks.max(axis=2, keepdims=True)
-        self.log_probs = shifted - np.log(np.exp(shifted).sum(axis=2, keepdims=True))
+        self.log_probs = log_softmax(X)
         self.probs = np.exp(self.log_probs)
-        return self.probs.reshape(X.shape)
+        return self.probs
 
     def backward(self, dout: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
-        """Generic chain rule through softmax: dX = p * (dout - sum(dout * p)) per group."""
-        if not need_input_grad:
-            return None
-        p = self.probs
-        g = dout.reshape(p.shape)
-        return (p * (g - np.sum(g * p, axis=2, keepdims=True))).reshape(dout.shape)
-
-    def cross_entropy_per_group(self, y: np.ndarray) -> np.ndarray:
-        """Mean of -log p[y] over the batch of the last forward pass, per group: shape (P,)."""
-        rows = np.arange(self.log_probs.shape[0])
-        return -np.mean(self.log_probs[rows, :, y], axis=0, dtype=np.float64)
+        """Generic chain rule through softmax: dX = p * (dout - sum(dout * p))."""
+        return softmax_backward(self.probs, dout) if need_input_grad else None
 
     def cross_entropy(self, y: np.ndarray) -> float:
-        """Mean cross-entropy of the last batch, summed over the groups."""
-        return float(self.cross_entropy_per_group(y).sum())
+        """Mean of -log p[y] over the rows of the last forward pass."""
+        return float(-np.mean(self.log_probs[np.arange(len(y)), y], dtype=np.float64))
 
-    def correct_per_group(self, y: np.ndarray) -> np.ndarray:
-        """How many rows of the last batch each group classifies correctly: shape (P,)."""
-        return np.count_nonzero(np.argmax(self.probs, axis=2) == y[:, None], axis=0)
+    def correct(self, y: np.ndarray) -> int:
+        """How many rows of the last forward pass have their largest probability at y."""
+        return int(np.count_nonzero(self.predicted() == y))
+
+    def predicted(self) -> np.ndarray:
+        """The most probable class of each row of the last forward pass, shape (N,)."""
+        return np.argmax(self.probs, axis=-1)
 
     def loss_gradient(self, y: np.ndarray) -> np.ndarray:
-        """Gradient of the summed mean cross-entropies w.r.t. the logits: (p - onehot(y)) / N."""
+        """Gradient of the mean cross-entropy w.r.t. the logits: (p - onehot(y)) / N, shape (N, C)."""
         N = self.probs.shape[0]
         dX = self.probs.copy()
-        dX[np.arange(N), :, y] -= 1
+        dX[np.arange(N), y] -= 1
         dX /= N
-        return dX.reshape(N, self.input_size)
+        return dX

@@ -25,7 +25,7 @@ MB = 2**20
 BASE_MB = 250  # Python, NumPy, pandas and matplotlib loaded, before any data
 MARGIN = 1.2
 FIXED_MB = 500  # jobs whose size does not depend on the configuration
-EVALUATION_CHUNK = 10_000  # rows per evaluation pass (twolayer.training.evaluate_groups)
+EVALUATION_CHUNK = 10_000  # rows per evaluation pass (twolayer.training.evaluate_each)
 CLASSES = 10
 
 
@@ -95,6 +95,7 @@ def job_memory_mb(config: Mapping, search_modes: Mapping[str, str]) -> dict[str,
         "train_final": _declared(
             training_job_bytes(split_rows(config, "final_train"), split_rows(config, "test"), hidden, 1, batch, itemsize)
         ),
+        "replicate_selection": _declared(training_job_bytes(search_train, search_val, hidden, 1, batch, itemsize)),
     }
     for grid, mode in search_modes.items():
         packed = points_per_search_job(config, grid, mode)

@@ -22,7 +22,14 @@ class Network:
     Parameters of the layers are exposed in one dict keyed ``"<layer>.<param>"``
     (e.g. ``"linear1.W"``), the arrays themselves, so an optimizer that updates them
     in place updates the network. The network never updates itself.
+
+    The training loop also trains several networks packed into one
+    (``twolayer.packed.PackedNetwork``); it reads the per-network methods
+    ``cross_entropies``, ``correct_counts`` and ``regularization_costs``, which here
+    hold the one network's value in an array of shape (1,).
     """
+
+    count = 1  # networks held; a PackedNetwork holds several
 
     def __init__(self, layers: Sequence[Layer]):
         layers = list(layers)
@@ -39,7 +46,6 @@ class Network:
             raise ValueError(f"Layer names must be unique, got {names}.")
         self.layers = layers
         self.softmax: Softmax = layers[-1]
-        self.groups = self.softmax.groups
         trainable = [i for i, layer in enumerate(layers) if layer.params]
         self._first_trainable = trainable[0] if trainable else len(layers)
         # A mean subtraction straight before a linear layer is folded into that layer
@@ -87,10 +93,6 @@ class Network:
         """Sum of the layers' cost contributions (the L2 terms)."""
         return sum(layer.cost() for layer in self.layers)
 
-    def group_regularization_costs(self) -> np.ndarray:
-        """The L2 terms of each of the networks trained side by side, shape (groups,)."""
-        return sum(layer.group_costs(self.groups) for layer in self.layers)
-
     def cost(self, X: np.ndarray, y: np.ndarray) -> float:
         """Mean cross-entropy of the batch plus the regularization terms."""
         self.forward(X)
@@ -99,18 +101,28 @@ class Network:
     def loss_and_accuracy(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """Cost (as in ``cost``) and the fraction of correct predictions, from one forward pass."""
         self.forward(X)
-        accuracy = float(self.softmax.correct_per_group(y).sum() / (len(y) * self.groups))
-        return self.softmax.cross_entropy(y) + self.regularization_cost(), accuracy
+        return self.softmax.cross_entropy(y) + self.regularization_cost(), self.softmax.correct(y) / len(y)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Predicted class index of shape (N,) for X of shape (N, D) (of shape (N, groups) for groups > 1)."""
+        """Predicted class index of shape (N,) for X of shape (N, D)."""
         self.forward(X)
-        predicted = np.argmax(self.softmax.probs, axis=2)
-        return predicted[:, 0] if self.groups == 1 else predicted
+        return self.softmax.predicted()
 
     def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
         """Fraction of rows of X whose predicted class equals y."""
         return float(np.mean(self.predict(X) == y))
+
+    def cross_entropies(self, y: np.ndarray) -> np.ndarray:
+        """Mean cross-entropy of the last forward pass against y (N,), per network: shape (1,)."""
+        return np.array([self.softmax.cross_entropy(y)])
+
+    def correct_counts(self, y: np.ndarray) -> np.ndarray:
+        """Rows of the last forward pass classified correctly, per network: shape (1,)."""
+        return np.array([self.softmax.correct(y)])
+
+    def regularization_costs(self) -> np.ndarray:
+        """The L2 terms per network: shape (1,)."""
+        return np.array([self.regularization_cost()])
 
     def __repr__(self) -> str:
         return "Network[" + ", ".join(repr(layer) for layer in self.layers) + "]"

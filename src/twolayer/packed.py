@@ -1,10 +1,11 @@
-"""Several two-layer networks trained side by side as one: the layer, the constructor, unpacking, rates.
+"""Several two-layer networks trained side by side as one: layers, network, constructor, unpacking, rates.
 
 The P networks of a grid row share their input, so their first layers are stacked into
-one ``Linear`` of P * H outputs (one matrix product serves them all), their second
-layers form a ``BlockLinear`` of P independent blocks, and a softmax of P groups closes
-them. Each network keeps its own regularization and, through the optimizer's per-parameter
-scales, its own learning rate.
+one ``StackedLinear`` of P * H outputs (one matrix product serves them all), their second
+layers form a ``BlockLinear`` of P independent blocks, and a ``GroupedSoftmax`` of P
+groups closes them. Each network keeps its own regularization and, through the
+optimizer's per-parameter scales, its own learning rate. The single-network layers of
+``twolayer.layers`` know nothing of this.
 """
 
 from __future__ import annotations
@@ -14,8 +15,65 @@ from collections.abc import Sequence
 import numpy as np
 
 from .initializers import Initializer, get_initializer
-from .layers import Layer, Linear, MeanSubtraction, ReLU, Softmax, _regularization
+from .layers import Layer, Linear, MeanSubtraction, ReLU, Softmax, log_softmax, softmax_backward
 from .network import Network, two_layer_network
+
+
+def per_network_regularization(values, networks: int, name: str) -> np.ndarray:
+    """lambda of each of ``networks`` networks as float64 of shape (networks,), each finite and >= 0."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape != (networks,) or not np.all(np.isfinite(values) & (values >= 0)):
+        raise ValueError(
+            f"Layer {name!r}: regularization must be {networks} finite numbers >= 0, one per network, got {values}."
+        )
+    return values
+
+
+class StackedLinear(Linear):
+    """The first layers of P networks stacked into one ``Linear`` of P * H outputs.
+
+    Rows ``p*H .. (p+1)*H - 1`` of W and b are network p's first layer; each row is
+    penalised with its network's lambda, so one matrix product serves all P networks.
+
+    Parameters
+    ----------
+    input_size : int
+        D, shared by the P networks.
+    hidden_size : int
+        H, the width of each network's first layer.
+    regularizations : sequence of float of length P
+        lambda of each network.
+    weight_init, bias_init, rng, dtype, name
+        As for ``Linear``.
+
+    Shapes: params W (P*H, D), b (P*H, 1); X (N, D) -> out (N, P*H); as ``Linear`` otherwise.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        regularizations: Sequence[float],
+        weight_init: str | Initializer = "xavier",
+        bias_init: str | Initializer = "zeros",
+        rng: np.random.Generator | None = None,
+        dtype=np.float64,
+        name: str = "linear1",
+    ):
+        networks = len(regularizations)
+        super().__init__(input_size, networks * hidden_size, 0.0, weight_init, bias_init, rng, dtype, name)
+        self.networks, self.hidden_size = networks, int(hidden_size)
+        self.regularization = np.repeat(per_network_regularization(regularizations, networks, name), hidden_size)
+
+    def _penalty_factor(self) -> np.ndarray:
+        return (2.0 * self.regularization).astype(self.dtype)[:, None]
+
+    def network_costs(self) -> np.ndarray:
+        """The L2 term of each network, shape (P,)."""
+        return self.row_costs().reshape(self.networks, -1).sum(axis=1)
+
+    def __repr__(self) -> str:
+        return f"StackedLinear({self.name!r}, {self.input_size} -> {self.networks} x {self.hidden_size})"
 
 
 class BlockLinear(Layer):
@@ -52,7 +110,7 @@ class BlockLinear(Layer):
     ):
         super().__init__(name, blocks * input_size, blocks * output_size)
         self.blocks, self.block_input, self.block_output = int(blocks), int(input_size), int(output_size)
-        self.regularization = _regularization(regularization, self.blocks, name)
+        self.regularization = per_network_regularization(np.broadcast_to(regularization, (blocks,)), self.blocks, name)
         self.dtype = np.dtype(dtype)
         self.weight_init = get_initializer(weight_init)
         self.bias_init = get_initializer(bias_init)
@@ -78,17 +136,96 @@ class BlockLinear(Layer):
         np.matmul(G.transpose(0, 2, 1), self._Xb, out=self.grads["W"])
         np.sum(G, axis=1, out=self.grads["b"][:, :, 0])
         if np.any(self.regularization):
-            self.grads["W"] += (2.0 * np.asarray(self.regularization, dtype=self.dtype)).reshape(-1, 1, 1) * W
+            self.grads["W"] += (2.0 * self.regularization.astype(self.dtype)).reshape(-1, 1, 1) * W
         if not need_input_grad:
             return None
         return np.matmul(G, W).transpose(1, 0, 2).reshape(N, self.input_size)
 
-    def group_costs(self, groups: int) -> np.ndarray:
+    def network_costs(self) -> np.ndarray:
+        """The L2 term of each block, shape (P,)."""
         W = self.params["W"]
-        return np.asarray(self.regularization) * np.einsum("pij,pij->p", W, W, dtype=np.float64)
+        return self.regularization * np.einsum("pij,pij->p", W, W, dtype=np.float64)
 
     def cost(self) -> float:
-        return float(self.group_costs(self.blocks).sum()) if np.any(self.regularization) else 0.0
+        return float(self.network_costs().sum()) if np.any(self.regularization) else 0.0
+
+
+class GroupedSoftmax(Softmax):
+    """P softmaxes side by side: each row holds P blocks of C scores, one per network.
+
+    Shapes: X (N, P*C) -> probabilities (N, P*C); backward dout (N, P*C) -> dX (N, P*C);
+    ``loss_gradient(y)`` with y (N,) -> dX (N, P*C). ``log_probs`` and ``probs`` are
+    kept as (N, P, C).
+    """
+
+    def __init__(self, groups: int, classes: int, name: str = "softmax"):
+        Layer.__init__(self, name, groups * classes, groups * classes)
+        self.groups, self.classes = int(groups), int(classes)
+        self.log_probs: np.ndarray | None = None
+        self.probs: np.ndarray | None = None
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        self._check_input(X)
+        self.log_probs = log_softmax(X.reshape(X.shape[0], self.groups, self.classes))
+        self.probs = np.exp(self.log_probs)
+        return self.probs.reshape(X.shape)
+
+    def backward(self, dout: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        if not need_input_grad:
+            return None
+        return softmax_backward(self.probs, dout.reshape(self.probs.shape)).reshape(dout.shape)
+
+    def cross_entropies(self, y: np.ndarray) -> np.ndarray:
+        """Mean of -log p[y] over the rows of the last forward pass, per network: shape (P,)."""
+        return -np.mean(self.log_probs[np.arange(len(y)), :, y], axis=0, dtype=np.float64)
+
+    def cross_entropy(self, y: np.ndarray) -> float:
+        """The P mean cross-entropies summed: the cost whose gradient ``loss_gradient`` gives."""
+        return float(self.cross_entropies(y).sum())
+
+    def correct_counts(self, y: np.ndarray) -> np.ndarray:
+        """How many rows each network classifies correctly: shape (P,)."""
+        return np.count_nonzero(self.predicted() == y[:, None], axis=0)
+
+    def correct(self, y: np.ndarray) -> int:
+        return int(self.correct_counts(y).sum())
+
+    def loss_gradient(self, y: np.ndarray) -> np.ndarray:
+        N = self.probs.shape[0]
+        dX = self.probs.copy()
+        dX[np.arange(N), :, y] -= 1
+        dX /= N
+        return dX.reshape(N, self.input_size)
+
+
+class PackedNetwork(Network):
+    """P networks trained side by side as one ``Network``; its last layer is a ``GroupedSoftmax``.
+
+    The per-network methods return shape (P,); ``predict`` returns (N, P).
+    """
+
+    def __init__(self, layers: Sequence[Layer]):
+        super().__init__(layers)
+        if not isinstance(self.softmax, GroupedSoftmax):
+            raise ValueError("A packed network must end with a GroupedSoftmax layer.")
+        self.count = self.softmax.groups
+
+    def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
+        """Fraction of correct predictions over all rows and all networks."""
+        return float(np.mean(self.predict(X) == y[:, None]))
+
+    def loss_and_accuracy(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        cost, correct = super().loss_and_accuracy(X, y)
+        return cost, correct / self.count
+
+    def cross_entropies(self, y: np.ndarray) -> np.ndarray:
+        return self.softmax.cross_entropies(y)
+
+    def correct_counts(self, y: np.ndarray) -> np.ndarray:
+        return self.softmax.correct_counts(y)
+
+    def regularization_costs(self) -> np.ndarray:
+        return sum(layer.network_costs() for layer in self.layers if hasattr(layer, "network_costs"))
 
 
 def packed_two_layer_network(
@@ -100,10 +237,10 @@ def packed_two_layer_network(
     bias_init: str | Initializer = "zeros",
     rngs: Sequence[np.random.Generator] | None = None,
     dtype=np.float64,
-) -> Network:
+) -> PackedNetwork:
     """P two-layer networks trained side by side on the same inputs, one per regularization.
 
-    The P first layers are stacked into one ``Linear`` of P * H outputs (one matrix
+    The P first layers are stacked into one ``StackedLinear`` of P * H outputs (one matrix
     product serves them all), the second layers form a ``BlockLinear`` and the softmax
     has P groups. Network p draws its weights from ``rngs[p]`` exactly as
     ``two_layer_network`` would from that generator, so it starts from the same point
@@ -116,15 +253,15 @@ def packed_two_layer_network(
     ]
     mean_layer = MeanSubtraction(mean)
     D = mean_layer.input_size
-    first = Linear(D, P * hidden_size, np.repeat(np.asarray(regularizations, dtype=np.float64), hidden_size), "zeros", "zeros", dtype=dtype, name="linear1")
-    second = BlockLinear(P, hidden_size, num_classes, np.asarray(regularizations, dtype=np.float64), "zeros", "zeros", dtype=dtype, name="linear2")
+    first = StackedLinear(D, hidden_size, regularizations, "zeros", "zeros", dtype=dtype, name="linear1")
+    second = BlockLinear(P, hidden_size, num_classes, regularizations, "zeros", "zeros", dtype=dtype, name="linear2")
     for p, single in enumerate(singles):
         rows = slice(p * hidden_size, (p + 1) * hidden_size)
         first.params["W"][rows] = single.layers[1].params["W"]
         first.params["b"][rows] = single.layers[1].params["b"]
         second.params["W"][p] = single.layers[3].params["W"]
         second.params["b"][p] = single.layers[3].params["b"]
-    return Network([mean_layer, first, ReLU(P * hidden_size, name="relu1"), second, Softmax(P * num_classes, groups=P)])
+    return PackedNetwork([mean_layer, first, ReLU(P * hidden_size, name="relu1"), second, GroupedSoftmax(P, num_classes)])
 
 
 def packed_rate_scales(learning_rates: Sequence[float], hidden_size: int, dtype=np.float64) -> dict[str, np.ndarray]:
@@ -140,7 +277,7 @@ def packed_rate_scales(learning_rates: Sequence[float], hidden_size: int, dtype=
     return {"linear1.W": per_row, "linear1.b": per_row, "linear2.W": per_block, "linear2.b": per_block}
 
 
-def unpack(network: Network, index: int) -> dict[str, np.ndarray]:
+def unpack(network: PackedNetwork, index: int) -> dict[str, np.ndarray]:
     """Parameters of network ``index`` of a packed network: W1 (H, D), b1 (H, 1), W2 (C, H), b2 (C, 1)."""
     first, second = network.layers[1], network.layers[3]
     H = second.block_input

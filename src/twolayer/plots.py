@@ -142,6 +142,31 @@ def learning_curves(
         _save(fig, path)
 
 
+def replicate_curves(histories: Sequence[pd.DataFrame], title: str, path: str | Path) -> None:
+    """Cost and accuracy per epoch of replicate 0 (lines), inside the band that all replicates span.
+
+    ``histories`` are the final trainings' histories (columns ``train_*`` and ``test_*``),
+    replicate 0 first; epochs a diverged replicate did not reach leave the band narrower there.
+    """
+    first = histories[0]
+    with plt.rc_context(STYLE):
+        fig, (cost_ax, acc_ax) = plt.subplots(1, 2, figsize=(7.5, 2.8))
+        for column, ax in (("cost", cost_ax), ("accuracy", acc_ax)):
+            for split, color, label in (("train", TRAIN, "training"), ("test", HELD_OUT, "test")):
+                values = pd.concat([h.set_index("epoch")[f"{split}_{column}"] for h in histories], axis=1)
+                if len(histories) > 1:
+                    ax.fill_between(values.index, values.min(axis=1), values.max(axis=1), color=color, alpha=0.2, linewidth=0,
+                                    label=f"{label}, range of {len(histories)} replicates")
+                ax.plot(first["epoch"], first[f"{split}_{column}"], color=color, label=f"{label}, replicate 0")
+            ax.set(xlabel="epoch", title=f"{title}: {column}")
+        cost_ax.set(ylabel="cost (cross-entropy + L2)")
+        acc_ax.set(ylabel="accuracy")
+        _percent_axis(acc_ax)
+        acc_ax.legend(loc="lower right")
+        fig.tight_layout()
+        _save(fig, path)
+
+
 def confusion_matrix(matrix: np.ndarray, class_names: Sequence[str], path: str | Path) -> None:
     """Counts of true (rows) against predicted (columns) classes, shaded by row fraction."""
     fractions = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)

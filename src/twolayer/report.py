@@ -23,6 +23,7 @@ from .gradcheck import GATE_FLOOR, GATE_FULL_LIMIT, GATE_LARGEST
 from .io import atomic_path, read_json
 from .network import two_layer_network
 from .provenance import config_digest, git_commit, stage_table, versions
+from .replicates import SIGNIFICANCE, locate, verdict, welch_p_from_summaries
 
 STATISTIC_LABELS = {
     "sum_abs_diff": "sum of abs. differences",
@@ -60,6 +61,10 @@ class ReportInputs:
     final_per_class: str
     final_curves: str
     final_confusion_png: str
+    final_replicates: str
+    final_statistics: str
+    final_per_class_statistics: str
+    selection_summary: str
     benchmarks: Mapping[str, Sequence[str]]  # rule -> the benchmark files of its jobs
 
 
@@ -144,6 +149,52 @@ def _gradcheck_context(path: str, gate_path: str, settings: Mapping) -> dict:
     }
 
 
+def _placement(published: Mapping, statistics: pd.DataFrame) -> list[dict]:
+    """For the final test and training accuracy: the replicates' statistics and where the published value falls."""
+    rows = []
+    for key, label in (("test_accuracy", "test"), ("train_accuracy", "training")):
+        summary = statistics.loc[key].to_dict()
+        summary["n"] = int(summary["n"])
+        location = locate(published["final"][key], summary)
+        rows.append({"label": label, "published": published["final"][key], **summary, **location,
+                     "verdict": verdict(location, summary)})
+    return rows
+
+
+def _selection_context(summary_path: str) -> dict:
+    """The fine top runs retrained from fresh seeds, and what the comparison says about the chosen one."""
+    summary = pd.read_csv(summary_path)
+    chosen = summary.iloc[0]
+    others = summary.iloc[1:]
+    n = int(chosen["n"])
+    best = summary.loc[summary["mean"].idxmax()] if summary["mean"].notna().any() else chosen
+    if len(others) == 0:
+        words = "The fine search kept a single configuration, so there is nothing to compare it with."
+    elif n < 2:
+        words = "With a single seed per configuration the replicates cannot separate the configurations from seed noise."
+    elif bool(others["chosen_better"].all()):
+        words = (f"The chosen configuration has the highest mean validation accuracy and beats every other one "
+                 f"beyond seed noise (one-sided Welch test, p < {SIGNIFICANCE:g} against each): the replicates confirm it.")
+    elif int(best["rank"]) == 1:
+        weaker = ", ".join(f"#{int(r.rank)} (p = {r.p_chosen_better:.2f})" for r in others.itertuples() if not r.chosen_better)
+        words = (f"The chosen configuration has the highest mean validation accuracy, but its lead over {weaker} "
+                 f"is within seed noise (one-sided Welch test, p ≥ {SIGNIFICANCE:g}): the replicates do not "
+                 f"confirm that it is better, only that it is among the best.")
+    else:
+        p = welch_p_from_summaries(best.to_dict(), chosen.to_dict())
+        if p < SIGNIFICANCE:
+            judged = (f"the difference is beyond seed noise (one-sided Welch test, p = {p:.3f}): the search chose "
+                      f"its configuration by the luck of one seed")
+        else:
+            judged = (f"but the difference is within seed noise (one-sided Welch test, p = {p:.2f}): the replicates "
+                      f"cannot tell the two apart")
+        words = (f"Over fresh seeds, configuration #{int(best['rank'])} (lr {best['learning_rate']:g}, "
+                 f"λ {best['regularization']:g}) has a higher mean validation accuracy than the chosen one "
+                 f"({pct(best['mean'])} against {pct(chosen['mean'])}), {judged}. The final training uses the "
+                 f"search's top run all the same, as the original study did.")
+    return {"rows": summary.to_dict("records"), "replicates": n, "verdict": words}
+
+
 def _reproduction(published: Mapping, coarse: dict, fine: dict, final: Mapping, gradcheck_path: str) -> dict:
     rows = []
     for grid, ours in (("coarse", coarse), ("fine", fine)):
@@ -175,8 +226,7 @@ def _reproduction(published: Mapping, coarse: dict, fine: dict, final: Mapping, 
             if len(match):
                 ours = float(match["sum_abs_diff"].iloc[0])
                 sums.append({"quantity": f"{network} {parameter}", "published": sci(value), "ours": sci(ours), "ratio": f"{ours / value:.2f}"})
-    test_gap = final["test_accuracy"] - published["final"]["test_accuracy"]
-    return {"accuracies": rows, "gradcheck": sums, "test_gap_points": 100 * test_gap, "citation": published["citation"]}
+    return {"accuracies": rows, "gradcheck": sums, "citation": published["citation"]}
 
 
 def _used_sizes(config: Mapping, images: Mapping[str, int], final: Mapping) -> dict:
@@ -237,7 +287,13 @@ def build_context(inputs: ReportInputs, config: Mapping, published: Mapping, rep
     fine = _search_context(inputs.fine_summary, inputs.fine_top, inputs.fine_heatmap, inputs.fine_curves, config["fine"]["epochs"], report_dir)
     history = pd.read_csv(inputs.final_history)
     per_class = pd.read_csv(inputs.final_per_class)
-    ranked = per_class.sort_values("accuracy", ascending=False, kind="stable")
+    class_spread = pd.read_csv(inputs.final_per_class_statistics)
+    if list(class_spread["class"]) != list(per_class["class"]):
+        raise ValueError(f"{inputs.final_per_class_statistics} and {inputs.final_per_class} list different classes; rerun summarize_final.")
+    per_class = per_class.assign(mean=class_spread["mean"], std=class_spread["std"])
+    ranked = per_class.sort_values("mean", ascending=False, kind="stable")
+    statistics = pd.read_csv(inputs.final_statistics).set_index("quantity")
+    replicates = pd.read_csv(inputs.final_replicates)
 
     stages = stage_table(inputs.benchmarks).to_dict("records")
     return {
@@ -278,8 +334,13 @@ def build_context(inputs: ReportInputs, config: Mapping, published: Mapping, rep
             "worst_class": ranked.iloc[-1].to_dict(),
             "best_epoch_test": int(history.loc[history["test_accuracy"].idxmax(), "epoch"]),
             "gap": final["train_accuracy"] - final["test_accuracy"],
+            "replicates": replicates.to_dict("records"),
+            "diverged_replicates": int((replicates["status"] != "ok").sum()),
+            "statistics": {key: {**row, "n": int(row["n"])} for key, row in statistics.to_dict("index").items()},
         },
-        "reproduction": _reproduction(published, coarse, fine, final, inputs.gradcheck),
+        "selection": _selection_context(inputs.selection_summary),
+        "reproduction": {**_reproduction(published, coarse, fine, final, inputs.gradcheck),
+                         "placement": _placement(published, statistics)},
         "provenance": {
             "commit": git_commit(repo),
             "versions": versions(),

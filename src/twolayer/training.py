@@ -1,4 +1,10 @@
-"""Mini-batch training loop with per-epoch history and divergence detection."""
+"""Mini-batch training loop with per-epoch history and divergence detection.
+
+``train`` trains one network. The same loop, ``train_each``, trains the P networks
+of a ``twolayer.packed.PackedNetwork`` together; it reads each network's cost and
+accuracy through ``Network.cross_entropies``, ``correct_counts`` and
+``regularization_costs``, which a plain network answers with arrays of shape (1,).
+"""
 
 from __future__ import annotations
 
@@ -33,25 +39,25 @@ class TrainingResult:
         return self.history[-1]
 
 
-def evaluate_groups(network: Network, X: np.ndarray, y: np.ndarray, chunk_size: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
-    """Cost (mean cross-entropy + L2) and accuracy of each of the network's groups, shapes (P,).
+def evaluate_each(network: Network, X: np.ndarray, y: np.ndarray, chunk_size: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
+    """Cost (mean cross-entropy + L2) and accuracy of each network held, shapes (P,) (P = 1 for one network).
 
     Rows are evaluated in chunks, which bounds the memory of one pass whatever N is.
     """
     N = X.shape[0]
-    total_ce = np.zeros(network.groups)
-    correct = np.zeros(network.groups, dtype=np.int64)
+    total_ce = np.zeros(network.count)
+    correct = np.zeros(network.count, dtype=np.int64)
     for start in range(0, N, chunk_size):
         stop = min(start + chunk_size, N)
         network.forward(X[start:stop])
-        total_ce += network.softmax.cross_entropy_per_group(y[start:stop]) * (stop - start)
-        correct += network.softmax.correct_per_group(y[start:stop])
-    return total_ce / N + network.group_regularization_costs(), correct / N
+        total_ce += network.cross_entropies(y[start:stop]) * (stop - start)
+        correct += network.correct_counts(y[start:stop])
+    return total_ce / N + network.regularization_costs(), correct / N
 
 
 def evaluate(network: Network, X: np.ndarray, y: np.ndarray, chunk_size: int = 10_000) -> tuple[float, float]:
     """Cost (mean cross-entropy + L2) and accuracy over X (N, D), y (N,) of a single network."""
-    costs, accuracies = evaluate_groups(network, X, y, chunk_size)
+    costs, accuracies = evaluate_each(network, X, y, chunk_size)
     return float(costs.sum()), float(accuracies.mean())
 
 
@@ -74,7 +80,7 @@ def _check_arguments(X, y, epochs, batch_size, shuffle, rng) -> int:
     return batch_rows(batch_size, N)
 
 
-def train_groups(
+def train_each(
     network: Network,
     optimizer: SGD,
     X: np.ndarray,
@@ -88,7 +94,7 @@ def train_groups(
     rate_scales: np.ndarray | None = None,
     on_epoch: Callable[[int, dict], None] | None = None,
 ) -> list[TrainingResult]:
-    """Train the P networks of ``network`` (its softmax groups) together; one result per network.
+    """Train the P networks ``network`` holds together (P = 1 for a plain network); one result each.
 
     Every network sees the same mini-batches. ``rate_scales`` (P,) are the factors by
     which each network's learning rate differs from the optimizer's (the optimizer's
@@ -98,7 +104,7 @@ def train_groups(
     ``on_epoch(p, row)`` is called with each network's history rows.
     """
     batch_size = _check_arguments(X, y, epochs, batch_size, shuffle, rng)
-    N, P = X.shape[0], network.groups
+    N, P = X.shape[0], network.count
     rate_scales = np.ones(P) if rate_scales is None else np.asarray(rate_scales, dtype=np.float64)
     params, grads = network.params(), network.grads()
     # With one step per epoch the order of the rows changes nothing, so no copy is made,
@@ -144,8 +150,8 @@ def train_groups(
                     Xb, yb = X[start:stop], y[start:stop]
                 network.forward(Xb)
                 if pending is not None:
-                    costs = network.softmax.cross_entropy_per_group(yb) + network.group_regularization_costs()
-                    record(pending, costs, network.softmax.correct_per_group(yb) / N)
+                    costs = network.cross_entropies(yb) + network.regularization_costs()
+                    record(pending, costs, network.correct_counts(yb) / N)
                     pending = None
                 network.backward(yb)
                 optimizer.step(params, grads)
@@ -154,14 +160,14 @@ def train_groups(
                 break
 
             if X_val is not None:
-                val_cost, val_accuracy = evaluate_groups(network, X_val, y_val)
+                val_cost, val_accuracy = evaluate_each(network, X_val, y_val)
             else:
                 val_cost = val_accuracy = np.full(P, np.nan)
             row = dict(epoch=epoch, learning_rate=learning_rate, val_cost=val_cost, val_accuracy=val_accuracy)
             if full_batch and epoch < int(epochs):
                 pending = row
             else:
-                record(row, *evaluate_groups(network, X, y))
+                record(row, *evaluate_each(network, X, y))
             if not alive.any():
                 break
     return results
@@ -203,7 +209,7 @@ def train(
     Training stops early, with status "diverged", after the first epoch whose
     training cost is NaN or infinite.
     """
-    if network.groups != 1:
-        raise ValueError("train() trains one network; use train_groups() for a packed network.")
+    if network.count != 1:
+        raise ValueError(f"train() trains one network, this one holds {network.count}; use train_each().")
     callback = None if on_epoch is None else (lambda _, row: on_epoch(row))
-    return train_groups(network, optimizer, X, y, epochs, batch_size, shuffle, rng, X_val, y_val, on_epoch=callback)[0]
+    return train_each(network, optimizer, X, y, epochs, batch_size, shuffle, rng, X_val, y_val, on_epoch=callback)[0]

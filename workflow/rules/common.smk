@@ -27,6 +27,7 @@ GRIDS = ("coarse", "fine")
 wildcard_constraints:
     run=r"lr[^_/]+_reg[^_/]+",
     reg=r"[0-9.e+-]+",
+    replicate=r"[1-9][0-9]*",
 
 
 def repo_file(path):
@@ -234,6 +235,30 @@ check_memory(
 )
 
 
+# -- final replicates -------------------------------------------------------------------------
+
+
+def final_replicates():
+    """Indices of the final trainings: 0 (the study's model) to final.replicates - 1."""
+    return list(range(config["final"]["replicates"]))
+
+
+def replicate_index(wildcards):
+    """Params function: the replicate a train_final_replicate job trains, looked up, not parsed."""
+    return {str(index): index for index in final_replicates()[1:]}[wildcards.replicate]
+
+
+def final_replicate_file(replicate, name):
+    if replicate == 0:
+        return f"results/final/{name}"
+    return f"results/final/replicates/{replicate}/{name}"
+
+
+def final_replicate_files(name):
+    """One file per final replicate, replicate 0 first (results/final/<name> is replicate 0's)."""
+    return [final_replicate_file(replicate, name) for replicate in final_replicates()]
+
+
 # -- what each stage writes: the target rules and the report's inputs -------------------------
 
 SINGLE_JOB_RULES = (
@@ -244,7 +269,9 @@ SINGLE_JOB_RULES = (
     "study_momentum",
     "select_coarse",
     "select_fine",
+    "replicate_selection",
     "train_final",
+    "summarize_final",
 )
 
 
@@ -259,11 +286,18 @@ def report_benchmarks(wildcards):
             f"results/benchmarks/{grid}_search/{name}.tsv"
             for name in search_job_names(grid)
         ]
+    if len(final_replicates()) > 1:
+        files["benchmarks_train_final_replicate"] = [
+            f"results/benchmarks/train_final_replicate/{replicate}.tsv"
+            for replicate in final_replicates()[1:]
+        ]
     return files
 
 
 def benchmark_rules():
-    return [*SINGLE_JOB_RULES, *(f"{grid}_search" for grid in GRIDS)]
+    """The rules report_benchmarks gives files for."""
+    replicates = ["train_final_replicate"] if len(final_replicates()) > 1 else []
+    return [*SINGLE_JOB_RULES, *(f"{grid}_search" for grid in GRIDS), *replicates]
 
 
 def data_outputs():
@@ -302,17 +336,29 @@ def grid_outputs(grid):
     return outputs
 
 
+def selection_outputs():
+    return ["results/selection/replicates.csv", "results/selection/summary.csv"]
+
+
 def final_outputs():
-    names = (
+    per_replicate = (
         "history.csv",
         "metrics.json",
         "confusion_matrix.csv",
         "per_class_accuracy.csv",
-        "model.npz",
-        "learning_curves.png",
-        "confusion_matrix.png",
     )
-    return [f"results/final/{name}" for name in names]
+    summaries = (
+        "model.npz",
+        "confusion_matrix.png",
+        "replicates.csv",
+        "replicate_statistics.csv",
+        "per_class_statistics.csv",
+        "learning_curves.png",
+    )
+    return [
+        *(file for name in per_replicate for file in final_replicate_files(name)),
+        *(f"results/final/{name}" for name in summaries),
+    ]
 
 
 def report_outputs():
@@ -327,6 +373,7 @@ def study_outputs(wildcards):
         *momentum_outputs(),
         *grid_outputs("coarse")(wildcards),
         *grid_outputs("fine")(wildcards),
+        *selection_outputs(),
         *final_outputs(),
         *report_outputs(),
     ]

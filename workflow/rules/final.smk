@@ -1,4 +1,6 @@
-# Train the best fine-search configuration on all training images and test it.
+# Train the best fine-search configuration on all training images and test it, once per
+# replicate (final.replicates): replicate 0 is the study's model, the others train the
+# same configuration from other seeds. summarize_final gathers them.
 
 
 rule train_final:
@@ -14,11 +16,6 @@ rule train_final:
         confusion="results/final/confusion_matrix.csv",
         per_class="results/final/per_class_accuracy.csv",
         model="results/final/model.npz",
-        curves_png=report(
-            "results/final/learning_curves.png",
-            caption="../report/final_curves.rst",
-            category="Final training",
-        ),
         confusion_png=report(
             "results/final/confusion_matrix.png",
             caption="../report/confusion.rst",
@@ -38,5 +35,54 @@ rule train_final:
         epochs=config["final"]["epochs"],
         setup=training_setup(),
         seed=config["seed"],
+        replicate=0,
     script:
         "../scripts/train_final.py"
+
+
+use rule train_final as train_final_replicate with:
+    output:
+        history="results/final/replicates/{replicate}/history.csv",
+        metrics="results/final/replicates/{replicate}/metrics.json",
+        confusion="results/final/replicates/{replicate}/confusion_matrix.csv",
+        per_class="results/final/replicates/{replicate}/per_class_accuracy.csv",
+    log:
+        "results/logs/train_final_replicate/{replicate}.log",
+    benchmark:
+        "results/benchmarks/train_final_replicate/{replicate}.tsv"
+    params:
+        epochs=config["final"]["epochs"],
+        setup=training_setup(),
+        seed=config["seed"],
+        replicate=replicate_index,
+
+
+rule summarize_final:
+    input:
+        metrics=final_replicate_files("metrics.json"),
+        histories=final_replicate_files("history.csv"),
+        per_class=final_replicate_files("per_class_accuracy.csv"),
+        code=stage_code("twolayer.stages.final_replicates"),
+    output:
+        table="results/final/replicates.csv",
+        statistics="results/final/replicate_statistics.csv",
+        per_class="results/final/per_class_statistics.csv",
+        curves_png=report(
+            "results/final/learning_curves.png",
+            caption="../report/final_curves.rst",
+            category="Final training",
+        ),
+    log:
+        "results/logs/summarize_final/summarize_final.log",
+    benchmark:
+        "results/benchmarks/summarize_final/summarize_final.tsv"
+    conda:
+        "../envs/twolayer.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        replicates=final_replicates(),
+    script:
+        "../scripts/summarize_final.py"

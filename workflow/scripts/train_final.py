@@ -1,4 +1,4 @@
-"""Train the best fine-search configuration on all training images; test it."""
+"""Train the best fine-search configuration on all training images (one replicate); test it."""
 
 from snakemake.iocontainers import Snakemake
 
@@ -18,4 +18,5 @@ with job(snakemake.log[0], snakemake.threads):
         setup=TrainingSetup(**snakemake.params.setup),
         seed=snakemake.params.seed,
         outputs=dict(snakemake.output.items()),
+        replicate=snakemake.params.replicate,
     )

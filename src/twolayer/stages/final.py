@@ -1,4 +1,8 @@
-"""The final training of the chosen configuration on all training images, and its test."""
+"""The final training of the chosen configuration on all training images, and its test.
+
+Replicate 0 is the study's model; replicates 1, 2, ... train the same configuration from
+other seeds, so that the spread of their accuracies measures seed-to-seed noise.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..choice import chosen_configuration
 from ..cifar import load_class_names
 from ..io import write_csv, write_json
 from ..preprocess import load_split
@@ -22,26 +27,11 @@ log = logging.getLogger(__name__)
 FINAL_HISTORY_COLUMNS = ("epoch", "learning_rate", "train_cost", "train_accuracy", "test_cost", "test_accuracy")
 
 
-def _shown(value) -> str:
-    return repr(value) if isinstance(value, str) else f"{float(value):g}"
-
-
-def chosen_configuration(top_csv: str | Path) -> pd.Series:
-    """The first row of a search's top table, checked: a run id, a finite learning rate > 0, a regularization >= 0."""
-    try:
-        top = pd.read_csv(top_csv)
-    except (OSError, ValueError) as error:
-        raise ValueError(f"{top_csv} cannot be read as a table ({error}); rerun the fine search's selection.") from None
-    missing = sorted({"run_id", "learning_rate", "regularization"} - set(top.columns))
-    if missing or top.empty:
-        raise ValueError(f"{top_csv} must have a first row with run_id, learning_rate and regularization; "
-                         f"it has {len(top)} rows{' and lacks ' + ', '.join(missing) if missing else ''}. Rerun select_fine.")
-    best = top.iloc[0]
-    lr, reg = pd.to_numeric(best[["learning_rate", "regularization"]], errors="coerce")
-    if not (np.isfinite(lr) and lr > 0 and np.isfinite(reg) and reg >= 0):
-        raise ValueError(f"{top_csv}: the chosen configuration has learning rate {_shown(best['learning_rate'])} and "
-                         f"regularization {_shown(best['regularization'])}; expected a finite rate > 0 and a value >= 0. Rerun select_fine.")
-    return best
+def replicate_rng(seed: int, replicate: int) -> np.random.Generator:
+    """The generator of final replicate ``replicate``: replicate 0 keeps the study's own stream."""
+    if int(replicate) < 0:
+        raise ValueError(f"A replicate index is 0 or more, got {replicate}.")
+    return derive_rng(seed, "final") if replicate == 0 else derive_rng(seed, "final", "replicate", str(int(replicate)))
 
 
 def train_final_model(
@@ -53,21 +43,22 @@ def train_final_model(
     setup: TrainingSetup,
     seed: int,
     outputs: Mapping[str, str | Path],
+    replicate: int = 0,
 ) -> dict:
     """Train the best fine-search configuration on the full training set and test it.
 
-    ``outputs`` names the paths: history, metrics, confusion, per_class, model, curves_png,
-    confusion_png.
+    ``outputs`` names the paths: history, metrics, confusion, per_class, and optionally
+    model and confusion_png (replicate 0 writes them; the other replicates need only
+    their numbers).
     """
-    from .. import plots  # matplotlib is slow to import: only the stages that draw load it
-
     best = chosen_configuration(fine_top_csv)
     learning_rate, regularization = float(best["learning_rate"]), float(best["regularization"])
     class_names = load_class_names(batch_dir_meta)
     dtype = np.dtype(setup.dtype)
     train_split, test_split = load_split(train_path, dtype), load_split(test_path, dtype)
-    log.info("final: %s (lr %g, regularization %g), %d epochs on %d images", best["run_id"], learning_rate, regularization, epochs, len(train_split.y))
-    net, result = setup.train(train_split, test_split, learning_rate, regularization, epochs, derive_rng(seed, "final"))
+    log.info("final replicate %d: %s (lr %g, regularization %g), %d epochs on %d images",
+             replicate, best["run_id"], learning_rate, regularization, epochs, len(train_split.y))
+    net, result = setup.train(train_split, test_split, learning_rate, regularization, epochs, replicate_rng(seed, replicate))
 
     history = pd.DataFrame(result.history).rename(columns={"val_cost": "test_cost", "val_accuracy": "test_accuracy"})
     write_csv(history, outputs["history"], columns=FINAL_HISTORY_COLUMNS)
@@ -83,6 +74,7 @@ def train_final_model(
     )
 
     metrics = {
+        "replicate": int(replicate),
         "run_id": str(best["run_id"]),
         "learning_rate": learning_rate,
         "regularization": regularization,
@@ -97,8 +89,11 @@ def train_final_model(
         "batch_size": batch_rows(setup.batch_size, len(train_split.y)),
     }
     write_json(metrics, outputs["metrics"])
-    save_model(outputs["model"], net, train_split.mean, regularization)
-    plots.learning_curves({f"Final: lr {learning_rate:g}, λ {regularization:g}": history}, outputs["curves_png"], held_out="test", held_out_label="test")
-    plots.confusion_matrix(matrix, class_names, outputs["confusion_png"])
-    log.info("final: train accuracy %.4f, test accuracy %.4f", metrics["train_accuracy"], metrics["test_accuracy"])
+    if "model" in outputs:
+        save_model(outputs["model"], net, train_split.mean, regularization)
+    if "confusion_png" in outputs:
+        from .. import plots  # matplotlib is slow to import: only the stages that draw load it
+
+        plots.confusion_matrix(matrix, class_names, outputs["confusion_png"])
+    log.info("final replicate %d: train accuracy %.4f, test accuracy %.4f", replicate, metrics["train_accuracy"], metrics["test_accuracy"])
     return metrics

@@ -13,7 +13,7 @@ from ..packed import packed_rate_scales, packed_two_layer_network
 from ..optimizers import MomentumSGD
 from ..preprocess import load_split
 from ..seeding import derive_rng
-from ..training import HISTORY_COLUMNS, TrainingResult, train_groups
+from ..training import HISTORY_COLUMNS, TrainingResult, train_each
 from .setup import TrainingSetup
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def train_grid_points(
         log.info("%s epoch %d/%d: train cost %.4f acc %.4f | val cost %.4f acc %.4f", runs[p], row["epoch"], epochs,
                  row["train_cost"], row["train_accuracy"], row["val_cost"], row["val_accuracy"])
 
-    results = train_groups(
+    results = train_each(
         net, optimizer, train_split.X, train_split.y, epochs=epochs, batch_size=setup.batch_size_for(len(train_split.y)),
         shuffle=setup.shuffle, rng=derive_rng(seed, grid, "batches"), X_val=val_split.X, y_val=val_split.y,
         rate_scales=learning_rates, on_epoch=progress,

@@ -1,0 +1,90 @@
+"""Statistics over seed replicates: spread, a t interval for the mean, and what they say.
+
+A replicate is the same configuration trained again with another seed. Its spread is the
+noise against which a difference (from a published value, or between two configurations)
+must be judged; the functions here turn the replicates' numbers into that judgement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import stats
+
+CONFIDENCE = 0.95
+SIGNIFICANCE = 0.05  # one-sided Welch test: "best beyond the noise" below this p-value
+
+
+def describe(values: Sequence[float], confidence: float = CONFIDENCE) -> dict:
+    """n, mean, standard deviation (n - 1), min, max and the t interval for the mean of ``values``.
+
+    With one value the standard deviation and the interval are NaN: one run has no spread.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    n = len(values)
+    if n == 0:
+        raise ValueError("describe() needs at least one value.")
+    mean = float(values.mean())
+    std = float(values.std(ddof=1)) if n > 1 else float("nan")
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * std / np.sqrt(n)) if n > 1 else float("nan")
+    return {
+        "n": n,
+        "mean": mean,
+        "std": std,
+        "min": float(values.min()),
+        "max": float(values.max()),
+        "ci_low": mean - half,
+        "ci_high": mean + half,
+        "confidence": confidence,
+    }
+
+
+def locate(value: float, summary: dict) -> dict:
+    """Where ``value`` falls against a ``describe`` summary: inside the range, inside the interval.
+
+    ``standard_deviations`` is (value - mean) / std, NaN with a single replicate.
+    """
+    in_range = summary["min"] <= value <= summary["max"]
+    in_interval = bool(summary["n"] > 1 and summary["ci_low"] <= value <= summary["ci_high"])
+    std = summary["std"]
+    return {
+        "value": float(value),
+        "in_range": bool(in_range),
+        "in_interval": in_interval,
+        "difference": float(summary["mean"] - value),
+        "standard_deviations": float((value - summary["mean"]) / std) if summary["n"] > 1 and std > 0 else float("nan"),
+    }
+
+
+def verdict(location: dict, summary: dict) -> str:
+    """One sentence, in words chosen from the numbers, on where a published value falls."""
+    n = summary["n"]
+    if n == 1:
+        side = "above" if location["value"] > summary["mean"] else "below" if location["value"] < summary["mean"] else "at"
+        return (f"With a single replicate there is no spread to judge the difference by; the published value "
+                f"lies {side} this run.")
+    level = f"{100 * summary['confidence']:g}%"
+    if location["in_interval"]:
+        return (f"The published value lies inside the {level} interval for the mean of the {n} replicates: "
+                f"the difference is within seed-to-seed noise.")
+    side = "above" if location["value"] > summary["ci_high"] else "below"
+    if location["in_range"]:
+        return (f"The published value lies {side} the {level} interval for the mean but inside the range of the "
+                f"{n} replicates: a single run can land there, the mean of many would not.")
+    return (f"The published value lies {side} both the {level} interval for the mean and the range of the {n} "
+            f"replicates ({abs(location['standard_deviations']):.1f} standard deviations from the mean): "
+            f"the difference is larger than seed-to-seed noise explains.")
+
+
+def welch_p_value(better: Sequence[float], other: Sequence[float]) -> float:
+    """One-sided Welch t-test p-value for mean(better) > mean(other); NaN when undefined (n < 2 or no spread)."""
+    return welch_p_from_summaries(describe(better), describe(other))
+
+
+def welch_p_from_summaries(better: dict, other: dict) -> float:
+    """The same test from two ``describe`` summaries (n, mean, std)."""
+    if better["n"] < 2 or other["n"] < 2 or (better["std"] == 0 and other["std"] == 0):
+        return float("nan")
+    return float(stats.ttest_ind_from_stats(better["mean"], better["std"], better["n"], other["mean"], other["std"],
+                                            other["n"], equal_var=False, alternative="greater").pvalue)

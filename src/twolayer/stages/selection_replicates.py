@@ -1,0 +1,91 @@
+"""The fine search's top configurations trained again from fresh seeds: is the chosen one best beyond the noise?
+
+The search trains each grid point once, so its ranking mixes the configurations' merit
+with the luck of one seed, and picking the best of many runs favours lucky ones. Here each
+top configuration is trained ``replicates`` more times, from seeds the search never used,
+and the chosen one (rank 1) is compared with each other one by a one-sided Welch t-test.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..choice import top_configurations
+from ..io import write_csv
+from ..preprocess import load_split
+from ..replicates import SIGNIFICANCE, describe, welch_p_value
+from ..seeding import derive_rng
+from .setup import TrainingSetup
+
+log = logging.getLogger(__name__)
+
+RUN_COLUMNS = ("rank", "run_id", "learning_rate", "regularization", "replicate", "status",
+               "train_cost", "train_accuracy", "val_cost", "val_accuracy")
+SUMMARY_COLUMNS = ("rank", "run_id", "learning_rate", "regularization", "search_val_accuracy", "n", "mean", "std",
+                   "min", "max", "ci_low", "ci_high", "p_chosen_better", "best_mean", "chosen_better")
+
+
+def summarize_selection(runs: pd.DataFrame, top: pd.DataFrame) -> pd.DataFrame:
+    """Per configuration: the replicates' validation accuracy statistics and the test against the chosen one.
+
+    ``p_chosen_better`` is the one-sided Welch p-value for "rank 1 has the higher mean"
+    (empty for rank 1 itself); ``chosen_better`` says it is below ``SIGNIFICANCE``;
+    ``best_mean`` marks the configuration with the highest mean.
+    """
+    ok = runs[runs["status"] == "ok"]
+    chosen = ok.loc[ok["rank"] == 1, "val_accuracy"]
+    rows = []
+    for rank, config in enumerate(top.itertuples(index=False), start=1):
+        values = ok.loc[ok["rank"] == rank, "val_accuracy"]
+        stats = describe(values) if len(values) else {key: float("nan") for key in SUMMARY_COLUMNS} | {"n": 0}
+        p = float("nan") if rank == 1 else welch_p_value(chosen, values)
+        rows.append({
+            "rank": rank, "run_id": config.run_id, "learning_rate": config.learning_rate,
+            "regularization": config.regularization, "search_val_accuracy": getattr(config, "val_accuracy", float("nan")),
+            **{key: stats[key] for key in ("n", "mean", "std", "min", "max", "ci_low", "ci_high")},
+            "p_chosen_better": p, "chosen_better": bool(p < SIGNIFICANCE),
+        })
+    summary = pd.DataFrame(rows)
+    summary["best_mean"] = summary["mean"] == summary["mean"].max()
+    return summary[list(SUMMARY_COLUMNS)]
+
+
+def replicate_top_configurations(
+    train_path: str | Path,
+    val_path: str | Path,
+    top_csv: str | Path,
+    replicates: int,
+    epochs: int,
+    setup: TrainingSetup,
+    seed: int,
+    outputs: Mapping[str, str | Path],
+) -> pd.DataFrame:
+    """Train every configuration of the top table ``replicates`` times; write the runs and the summary.
+
+    ``outputs`` names the paths: runs, summary. Replicate r of configuration ``run_id``
+    draws from ``derive_rng(seed, "selection", run_id, r)``, a stream the search never used.
+    """
+    top = top_configurations(top_csv)
+    train_split, val_split = load_split(train_path, np.dtype(setup.dtype)), load_split(val_path, np.dtype(setup.dtype))
+    rows = []
+    for rank, config in enumerate(top.itertuples(index=False), start=1):
+        for replicate in range(int(replicates)):
+            log.info("configuration #%d %s, replicate %d", rank, config.run_id, replicate)
+            rng = derive_rng(seed, "selection", config.run_id, str(replicate))
+            _, result = setup.train(train_split, val_split, config.learning_rate, config.regularization, epochs, rng)
+            last = result.final
+            rows.append({"rank": rank, "run_id": config.run_id, "learning_rate": config.learning_rate,
+                         "regularization": config.regularization, "replicate": replicate, "status": result.status,
+                         **{key: last[key] for key in ("train_cost", "train_accuracy", "val_cost", "val_accuracy")}})
+    runs = pd.DataFrame(rows, columns=RUN_COLUMNS)
+    write_csv(runs, outputs["runs"], columns=RUN_COLUMNS)
+    summary = summarize_selection(runs, top)
+    write_csv(summary, outputs["summary"], columns=SUMMARY_COLUMNS)
+    for row in summary.itertuples():
+        log.info("#%d %s: validation accuracy %.4f ± %.4f over %d seeds", row.rank, row.run_id, row.mean, row.std, row.n)
+    return summary

@@ -1,0 +1,31 @@
+# The fine search's top configurations trained again from selection.replicates fresh
+# seeds: their validation accuracy's mean and spread, and whether the chosen one (the
+# search's top run, which the final training uses) is best beyond seed-to-seed noise.
+
+
+rule replicate_selection:
+    input:
+        train="results/data/search_train.npz",
+        val="results/data/search_val.npz",
+        top="results/fine/top3.csv",
+        code=stage_code("twolayer.stages.selection_replicates"),
+    output:
+        runs="results/selection/replicates.csv",
+        summary="results/selection/summary.csv",
+    log:
+        "results/logs/replicate_selection/replicate_selection.log",
+    benchmark:
+        "results/benchmarks/replicate_selection/replicate_selection.tsv"
+    conda:
+        "../envs/twolayer.yaml"
+    threads: 1
+    resources:
+        mem_mb=JOB_MEMORY_MB["replicate_selection"],
+        runtime=30,
+    params:
+        replicates=config["selection"]["replicates"],
+        epochs=config["fine"]["epochs"],
+        setup=training_setup(),
+        seed=config["seed"],
+    script:
+        "../scripts/replicate_selection.py"

@@ -1,0 +1,17 @@
+"""Gather the final training's replicates into a table, their statistics and the band figure."""
+
+from snakemake.iocontainers import Snakemake
+
+from twolayer.jobs import job
+from twolayer.stages.final_replicates import summarize_final_replicates
+
+snakemake: Snakemake  # injected by Snakemake when it runs the script
+
+with job(snakemake.log[0], snakemake.threads):
+    summarize_final_replicates(
+        snakemake.params.replicates,
+        snakemake.input.metrics,
+        snakemake.input.histories,
+        snakemake.input.per_class,
+        outputs=dict(snakemake.output.items()),
+    )
