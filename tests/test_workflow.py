@@ -24,6 +24,18 @@ CONTRACT = {
     "results/fine/summary.csv": ["run_id", "learning_rate", "regularization", "epochs", "train_cost",
                                  "train_accuracy", "val_cost", "val_accuracy", "status"],
     "results/final/history.csv": ["epoch", "learning_rate", "train_cost", "train_accuracy", "test_cost", "test_accuracy"],
+    "results/final/replicates/2/history.csv": ["epoch", "learning_rate", "train_cost", "train_accuracy", "test_cost",
+                                               "test_accuracy"],
+    "results/final/replicates.csv": ["replicate", "status", "epochs", "train_cost", "train_accuracy", "test_cost",
+                                     "test_accuracy"],
+    "results/final/replicate_statistics.csv": ["quantity", "replicate_0", "n", "mean", "std", "min", "max", "ci_low",
+                                               "ci_high", "confidence"],
+    "results/final/per_class_statistics.csv": ["class", "test_images", "replicate_0", "n", "mean", "std", "min", "max"],
+    "results/selection/replicates.csv": ["rank", "run_id", "learning_rate", "regularization", "replicate", "status",
+                                         "train_cost", "train_accuracy", "val_cost", "val_accuracy"],
+    "results/selection/summary.csv": ["rank", "run_id", "learning_rate", "regularization", "search_val_accuracy", "n",
+                                      "mean", "std", "min", "max", "ci_low", "ci_high", "p_chosen_better", "best_mean",
+                                      "chosen_better"],
 }
 FIGURES = [
     "results/data/samples.png",
@@ -137,7 +149,8 @@ def test_nothing_to_do_after_a_complete_run_and_a_change_reruns_only_its_part(sm
         config_path.write_text(yaml.safe_dump(changed, sort_keys=False))
         dry = run_snakemake(smoke_run, "-n", "--cores", "2").stdout
         stats = dict(re.findall(r"^(\w+)\s+(\d+)$", dry, flags=re.M))
-        assert stats == {"all": "1", "train_final": "1", "render_report": "1", "total": "3"}, dry
+        assert stats == {"all": "1", "train_final": "1", "train_final_replicate": "2", "summarize_final": "1",
+                         "render_report": "1", "total": "6"}, dry
     finally:
         config_path.write_text(original)
 
@@ -187,6 +200,8 @@ def test_gradient_check_fails_above_its_bound(tmp_path, archive):
         ({"training": {"momentum": 1.0}}, "training.momentum"),
         ({"splits": {"test": ["data_batch_9"]}}, "splits.test[0]"),
         ({"final": {"epochs": 0}}, "final.epochs"),
+        ({"final": {"replicates": 0}}, "final.replicates"),
+        ({"selection": {"replicates": 1000}}, "selection.replicates"),
         ({"trainig": {"momentum": 0.5}}, "trainig"),
     ],
 )
@@ -220,7 +235,10 @@ def test_benchmark_cli_reads_stage_times_and_times_a_pass(smoke_run, capsys):
         ("momentum", {"download_data", "extract_data", "prepare_data", "study_momentum"}),
         ("coarse", {"download_data", "extract_data", "prepare_data", "coarse_search", "select_coarse"}),
         ("fine", {"download_data", "extract_data", "prepare_data", "fine_search", "select_fine"}),
-        ("final", {"download_data", "extract_data", "prepare_data", "fine_search", "select_fine", "train_final"}),
+        ("selection", {"download_data", "extract_data", "prepare_data", "fine_search", "select_fine",
+                       "replicate_selection"}),
+        ("final", {"download_data", "extract_data", "prepare_data", "fine_search", "select_fine", "train_final",
+                   "train_final_replicate", "summarize_final"}),
     ],
 )
 def test_stage_targets_plan_their_stage_and_what_it_needs(tmp_path, archive, target, expected):
@@ -255,7 +273,8 @@ def test_deleting_any_output_rebuilds_it(smoke_run, tmp_path):
     workdir = _copy_run(smoke_run, tmp_path)
     summary = run_snakemake(workdir, "--summary").stdout.splitlines()[1:]
     outputs = {line.split("\t")[0]: line.split("\t")[2] for line in summary if "\t" in line}
-    assert sum(path.endswith("history.csv") for path in outputs) == 4 + 4 + 2  # every run, the momentum study, the final training
+    # every run, the momentum study, the final training's three replicates
+    assert sum(path.endswith("history.csv") for path in outputs) == 4 + 4 + 1 + 3
     for path, rule in outputs.items():
         moved = workdir / (path + ".moved")
         (workdir / path).rename(moved)
@@ -270,10 +289,13 @@ def test_deleting_any_output_rebuilds_it(smoke_run, tmp_path):
     "path, expected",
     [
         ("results/coarse/runs/lr0.3_reg0.001/history.csv", {"coarse_search", "select_coarse", "render_report"}),
-        ("results/final/model.npz", {"train_final", "render_report"}),
+        ("results/final/model.npz", {"train_final", "summarize_final", "render_report"}),
+        ("results/final/replicates/1/metrics.json", {"train_final_replicate", "summarize_final", "render_report"}),
+        ("results/selection/summary.csv", {"replicate_selection", "render_report"}),
         ("results/gradcheck/gate.csv", {"check_gradients", "render_report"}),
         ("results/momentum/momentum_0.3.png", {"study_momentum", "render_report"}),
-        ("results/fine/heatmap.png", {"select_fine", "train_final", "render_report"}),
+        ("results/fine/heatmap.png", {"select_fine", "train_final", "train_final_replicate", "summarize_final",
+                                      "replicate_selection", "render_report"}),
         ("report/report.pdf", {"render_report"}),
     ],
 )

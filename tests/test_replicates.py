@@ -1,0 +1,141 @@
+"""Seed replicates: their statistics, the report's words about them, and the workflow's replicate jobs."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from twolayer.replicates import describe, locate, verdict, welch_p_value
+from workflow_runner import make_workdir, run_snakemake, smoke_config
+
+T_975 = {2: 12.706204736174698, 3: 4.302652729749464, 5: 2.7764451051977987}  # t quantiles, n - 1 degrees of freedom
+
+
+def test_describe_gives_the_t_interval_for_the_mean():
+    values = [0.50, 0.52, 0.49, 0.51, 0.53]
+    summary = describe(values)
+    mean, std = np.mean(values), np.std(values, ddof=1)
+    assert summary["n"] == 5 and summary["mean"] == pytest.approx(mean) and summary["std"] == pytest.approx(std)
+    half = T_975[5] * std / math.sqrt(5)
+    assert summary["ci_low"] == pytest.approx(mean - half) and summary["ci_high"] == pytest.approx(mean + half)
+    assert (summary["min"], summary["max"]) == (0.49, 0.53)
+
+
+def test_one_replicate_has_no_spread_and_says_so():
+    summary = describe([0.5])
+    assert math.isnan(summary["std"]) and math.isnan(summary["ci_low"])
+    where = locate(0.6, summary)
+    assert not where["in_interval"] and "single replicate" in verdict(where, summary)
+
+
+@pytest.mark.parametrize(
+    "published, words",
+    [
+        (0.51, "inside the 95% interval"),
+        (0.526, "above the 95% interval for the mean but inside the range"),
+        (0.60, "above both the 95% interval for the mean and the range"),
+        (0.40, "below both"),
+    ],
+)
+def test_the_verdict_follows_where_the_published_value_falls(published, words):
+    summary = describe([0.50, 0.51, 0.50, 0.51, 0.53])
+    assert words in verdict(locate(published, summary), summary)
+
+
+def test_welch_test_separates_a_real_difference_from_noise():
+    rng = np.random.default_rng(3)
+    noise = rng.normal(0.5, 0.01, size=5)
+    assert welch_p_value(noise + 0.05, noise) < 0.01
+    assert welch_p_value(noise + 0.001, noise[::-1]) > 0.05
+    assert math.isnan(welch_p_value([0.5], noise))
+
+
+def _replicate_metrics(workdir):
+    paths = [workdir / "results/final/metrics.json", *sorted((workdir / "results/final/replicates").glob("*/metrics.json"))]
+    return [json.loads(path.read_text()) for path in paths]
+
+
+def test_replicates_train_one_configuration_from_different_seeds(smoke_run):
+    metrics = _replicate_metrics(smoke_run)
+    assert [m["replicate"] for m in metrics] == [0, 1, 2]
+    assert len({(m["learning_rate"], m["regularization"]) for m in metrics}) == 1
+    histories = [smoke_run / "results/final/history.csv",
+                 *(smoke_run / f"results/final/replicates/{r}/history.csv" for r in (1, 2))]
+    texts = [path.read_text() for path in histories]
+    assert len(set(texts)) == 3, "replicates trained from different seeds must differ"
+    assert len({m["test_accuracy"] for m in metrics}) > 1
+
+
+def test_replicate_zero_is_the_model_of_a_run_without_replicates(smoke_run, tmp_path, archive):
+    single = make_workdir(tmp_path, smoke_config(archive, final={"replicates": 1}))
+    run_snakemake(single, "--cores", "2", "final")
+    assert not (single / "results/final/replicates").exists()
+    for name in ("history.csv", "metrics.json", "confusion_matrix.csv", "per_class_accuracy.csv", "model.npz"):
+        assert (single / "results/final" / name).read_bytes() == (smoke_run / "results/final" / name).read_bytes(), name
+    statistics = pd.read_csv(single / "results/final/replicate_statistics.csv").set_index("quantity")
+    assert statistics.loc["test_accuracy", "n"] == 1 and np.isnan(statistics.loc["test_accuracy", "std"])
+
+
+def test_the_reports_statistics_are_those_of_the_replicate_files(smoke_run):
+    metrics = _replicate_metrics(smoke_run)
+    report = (smoke_run / "report/report.md").read_text()
+    for key, label in (("test_accuracy", "test accuracy"), ("train_accuracy", "training accuracy")):
+        values = np.array([m[key] for m in metrics])
+        mean, std = values.mean(), values.std(ddof=1)
+        half = T_975[3] * std / math.sqrt(3)
+        row = next(line for line in report.splitlines() if line.startswith(f"| {label} |"))
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert cells == [label, f"{100 * values[0]:.2f}%", f"{100 * mean:.2f}%", f"{100 * std:.2f}",
+                         f"{100 * values.min():.2f}% – {100 * values.max():.2f}%",
+                         f"{100 * (mean - half):.2f}% – {100 * (mean + half):.2f}%"]
+    selection = pd.read_csv(smoke_run / "results/selection/replicates.csv")
+    chosen = selection[selection["rank"] == 1]["val_accuracy"]
+    assert len(chosen) == 3
+    section = report.split("## The chosen configuration under seed noise")[1].split("\n# Final")[0]
+    row = next(line for line in section.splitlines() if line.startswith("| 1 | "))
+    assert f"| {100 * chosen.mean():.2f}% | {100 * chosen.std():.2f} |" in row
+
+
+def _report_inputs(workdir):
+    from twolayer.provenance import benchmark_files
+    from twolayer.report import ReportInputs
+
+    r = workdir / "results"
+    return ReportInputs(
+        source=r / "data/source.json", class_balance=r / "data/class_balance.csv", samples_png=r / "data/samples.png",
+        gradcheck=r / "gradcheck/gradcheck.csv", gradcheck_gate=r / "gradcheck/gate.csv",
+        momentum=r / "momentum/history.csv", momentum_png=r / "momentum/comparison.png",
+        coarse_summary=r / "coarse/summary.csv", coarse_top=r / "coarse/top3.csv", coarse_heatmap=r / "coarse/heatmap.png",
+        coarse_curves=r / "coarse/top3_curves.png", fine_summary=r / "fine/summary.csv", fine_top=r / "fine/top3.csv",
+        fine_heatmap=r / "fine/heatmap.png", fine_curves=r / "fine/top3_curves.png",
+        final_metrics=r / "final/metrics.json", final_history=r / "final/history.csv",
+        final_per_class=r / "final/per_class_accuracy.csv", final_curves=r / "final/learning_curves.png",
+        final_confusion_png=r / "final/confusion_matrix.png", final_replicates=r / "final/replicates.csv",
+        final_statistics=r / "final/replicate_statistics.csv",
+        final_per_class_statistics=r / "final/per_class_statistics.csv",
+        selection_summary=r / "selection/summary.csv", benchmarks=benchmark_files(r),
+    )
+
+
+def test_the_sentence_about_the_published_value_follows_the_numbers(smoke_run, tmp_path):
+    import yaml
+
+    from twolayer.report import render_markdown
+    from workflow_runner import REPO
+
+    config = yaml.safe_load((smoke_run / "config.yaml").read_text())
+    statistics = pd.read_csv(smoke_run / "results/final/replicate_statistics.csv").set_index("quantity")
+    test = statistics.loc["test_accuracy"]
+    published = yaml.safe_load((REPO / "report/published.yaml").read_text())
+    texts = {}
+    for name, value in (("inside", test["mean"]), ("outside", test["max"] + 0.05)):
+        published["final"]["test_accuracy"] = float(value)
+        from twolayer.report import build_context
+
+        context = build_context(_report_inputs(smoke_run), config, published, tmp_path, REPO)
+        texts[name] = render_markdown(REPO / "report/template.md.j2", context, tmp_path / f"{name}.md")
+    assert "The published value lies inside the 95% interval for the mean of the 3 replicates" in texts["inside"]
+    assert "The published value lies above both the 95% interval for the mean and the range of the 3 replicates" in texts["outside"]
+    assert "1.5 points" not in texts["inside"] + texts["outside"]
