@@ -20,6 +20,7 @@ from ..io import write_csv
 from ..preprocess import load_split
 from ..replicates import SIGNIFICANCE, describe, welch_p_value
 from ..seeding import derive_rng
+from .search import train_side_by_side
 from .setup import TrainingSetup
 
 log = logging.getLogger(__name__)
@@ -67,21 +68,27 @@ def replicate_top_configurations(
 ) -> pd.DataFrame:
     """Train every configuration of the top table ``replicates`` times; write the runs and the summary.
 
-    ``outputs`` names the paths: runs, summary. Replicate r of configuration ``run_id``
-    draws from ``derive_rng(seed, "selection", run_id, r)``, a stream the search never used.
+    ``outputs`` names the paths: runs, summary. Replicate r trains the configurations side
+    by side (one packed network): configuration ``run_id`` starts from the weights of
+    ``derive_rng(seed, "selection", run_id, r)``, and all of them see the mini-batches of
+    ``derive_rng(seed, "selection", "batches", r)``, streams the search never used.
     """
     top = top_configurations(top_csv)
     train_split, val_split = load_split(train_path, np.dtype(setup.dtype)), load_split(val_path, np.dtype(setup.dtype))
+    points = top[["run_id", "learning_rate", "regularization"]].to_dict("records")
     rows = []
-    for rank, config in enumerate(top.itertuples(index=False), start=1):
-        for replicate in range(int(replicates)):
-            log.info("configuration #%d %s, replicate %d", rank, config.run_id, replicate)
-            rng = derive_rng(seed, "selection", config.run_id, str(replicate))
-            _, result = setup.train(train_split, val_split, config.learning_rate, config.regularization, epochs, rng)
+    for replicate in range(int(replicates)):
+        log.info("replicate %d: %d configurations side by side", replicate, len(points))
+        results = train_side_by_side(
+            train_split, val_split, points,
+            [derive_rng(seed, "selection", point["run_id"], str(replicate)) for point in points],
+            derive_rng(seed, "selection", "batches", str(replicate)), epochs, setup,
+        )
+        for rank, (point, result) in enumerate(zip(points, results), start=1):
             last = result.final
-            rows.append({"rank": rank, "run_id": config.run_id, "learning_rate": config.learning_rate,
-                         "regularization": config.regularization, "replicate": replicate, "status": result.status,
+            rows.append({"rank": rank, **point, "replicate": replicate, "status": result.status,
                          **{key: last[key] for key in ("train_cost", "train_accuracy", "val_cost", "val_accuracy")}})
+    rows.sort(key=lambda row: (row["rank"], row["replicate"]))
     runs = pd.DataFrame(rows, columns=RUN_COLUMNS)
     write_csv(runs, outputs["runs"], columns=RUN_COLUMNS)
     summary = summarize_selection(runs, top)
