@@ -130,7 +130,7 @@ def test_the_sentence_about_the_published_value_follows_the_numbers(smoke_run, t
     test = statistics.loc["test_accuracy"]
     published = yaml.safe_load((REPO / "report/published.yaml").read_text())
     texts = {}
-    for name, value in (("inside", test["mean"]), ("outside", test["max"] + 0.05)):
+    for name, value in (("inside", test["mean"]), ("outside", max(test["max"], test["ci_high"]) + 0.02)):
         published["final"]["test_accuracy"] = float(value)
         from twolayer.report import build_context
 
