@@ -228,6 +228,37 @@ def grid_title(grid):
     return f"{grid.capitalize()} search: validation accuracy after {config[grid]['epochs']} epochs"
 
 
+# -- threads: the training jobs share the cores this run was given --------------------------
+
+
+def granted_cores():
+    """The cores of this run (--cores); 2 where Snakemake does not set them (a cluster run)."""
+    cores = workflow.global_resources.get("_cores")
+    cores = getattr(cores, "value", cores)
+    return int(cores) if isinstance(cores, int) and cores > 0 else 2
+
+
+def final_threads():
+    """Threads of each final training job: the cores split evenly among the replicates that can run at once."""
+    cores = granted_cores()
+    return max(1, cores // min(config["final"]["replicates"], cores))
+
+
+def search_threads():
+    """Threads of each search job: the cores split evenly among the search jobs planned up front."""
+    jobs = len(search_job_names("coarse"))
+    if not derived_fine():
+        jobs += len(search_job_names("fine"))
+    return max(1, granted_cores() // jobs)
+
+
+def selection_threads():
+    """Threads of replicate_selection: the cores the final replicates leave free (at least one)."""
+    cores = granted_cores()
+    busy = min(config["final"]["replicates"], cores) * final_threads()
+    return max(1, cores - busy)
+
+
 JOB_MEMORY_MB = job_memory_mb(config, {grid: search_jobs(grid) for grid in GRIDS})
 _memory_limit = workflow.global_resources.get("mem_mb")
 check_memory(

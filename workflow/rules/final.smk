@@ -27,7 +27,7 @@ rule train_final:
         "results/benchmarks/train_final/train_final.tsv"
     conda:
         "../envs/twolayer.yaml"
-    threads: 2
+    threads: final_threads()
     resources:
         mem_mb=JOB_MEMORY_MB["train_final"],
         runtime=30,

@@ -19,7 +19,7 @@ rule coarse_search:
         search_job("coarse")["benchmark"]
     conda:
         "../envs/twolayer.yaml"
-    threads: 1
+    threads: search_threads()
     resources:
         mem_mb=search_job("coarse")["mem_mb"],
         runtime=30,
