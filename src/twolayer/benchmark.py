@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,7 @@ import pandas as pd
 import yaml
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from . import parallel
+from . import parallel, schedule
 from .network import two_layer_network
 from .packed import packed_rate_scales, packed_two_layer_network
 from .optimizers import MomentumSGD
@@ -85,7 +86,8 @@ def epoch_flops(train_rows: int, held_out_rows: int, hidden: int = 50) -> float:
 
 
 def study_flops(config: dict, search_rows: int = 10_000, final_rows: int = 50_000, test_rows: int = 10_000) -> dict:
-    """FLOPs of the searches and the final training of a configuration (the rest is negligible)."""
+    """FLOPs of the trainings of a configuration (the rest is negligible): the searches, the
+    selection replicates (search-sized epochs) and every final replicate."""
     from .search import grid_values
 
     hidden = config["training"]["hidden_size"]
@@ -94,8 +96,9 @@ def study_flops(config: dict, search_rows: int = 10_000, final_rows: int = 50_00
     for grid in ("coarse", "fine"):
         points = len(grid_values(config[grid]["learning_rates"])) * len(grid_values(config[grid]["regularizations"]))
         search_epochs += points * config[grid]["epochs"]
+    search_epochs += config["selection"]["top"] * config["selection"]["replicates"] * config["fine"]["epochs"]
     per_final_epoch = epoch_flops(final_rows, test_rows, hidden)
-    final_epochs = config["final"]["epochs"]
+    final_epochs = config["final"]["epochs"] * config["final"]["replicates"]
     return {
         "search_epoch": per_search_epoch,
         "final_epoch": per_final_epoch,
@@ -103,6 +106,9 @@ def study_flops(config: dict, search_rows: int = 10_000, final_rows: int = 50_00
         "final_epochs": final_epochs,
         "total": per_search_epoch * search_epochs + per_final_epoch * final_epochs,
     }
+
+
+TRAINING_RULES = ("coarse_search", "fine_search", "replicate_selection", "train_final", "train_final_replicate")
 
 
 def ours_epoch_seconds(rows: int, held_out: int, batch: int, threads: int, pack: int = 1, dtype=np.float32, epochs: int = 3) -> float:
@@ -276,57 +282,44 @@ def run_study(config: dict, cores: int, workdir: Path) -> float:
     return seconds
 
 
-def benchmark_all(configfiles: list[str], cores: list[int], threads: int, tiny: bool, workdir: Path, run: bool) -> None:
-    config = merged_config(configfiles)
-    blas = ", ".join(f"{p['internal_api']} {p['version']} ({p.get('architecture', '?')})" for p in threadpool_info())
-    print(f"BLAS: {blas}; {os.cpu_count()} CPUs\n")
-    size = dict(M=500, N=300, repeats=1) if tiny else {}
-    rates = {dtype: gemm_rate(dtype, threads, **size) for dtype in (np.float32, np.float64)}
-    print(f"Matrix product (10000 x 3072) @ (3072 x 2450), {threads} threads: "
-          f"{rates[np.float32]:.0f} GFLOP/s float32, {rates[np.float64]:.0f} GFLOP/s float64\n")
+def print_critical_path(folder: Path, cores: int, wall: float) -> None:
+    """The chain of jobs that decided a measured run's wall time, and the core-seconds left idle."""
+    jobs = schedule.planned_jobs(folder, _repo() / "Snakefile", cores)
+    durations = schedule.measured_durations(folder, jobs)
+    path = schedule.critical_path(jobs, schedule.dependencies(jobs), durations, schedule.measured_ends(folder, jobs))
+    idle = schedule.idle_core_seconds(jobs, durations, cores, wall)
+    print(f"\nCritical path of the --cores {cores} run (seconds from the first job's start; waited: idle time "
+          f"before the job began after its last dependency ended):")
+    print(path.to_markdown(index=False, floatfmt=".1f"))
+    print(f"Idle: {idle:.0f} of {cores * wall:.0f} core-seconds ({idle / (cores * wall):.0%}); "
+          f"jobs on the path: {path['seconds'].sum():.1f} s, waits on it: {path['waited_s'].sum():.1f} s")
 
-    search = (10_000, 10_000, config["training"]["batch_size"])
-    final = (50_000, 10_000, config["training"]["batch_size"])
-    if tiny:
-        search, final = (600, 300, 200), (900, 300, 200)
-    epochs = 1 if tiny else 3
+
+def predict_scaling(folder: Path, measured_cores: int, parallel_fraction: float, cores: Sequence[int],
+                    measured: Mapping[int, float]) -> pd.DataFrame:
+    """Predicted wall time of the study for each ``cores`` value, from the jobs of one measured run.
+
+    Each job's threads are the ones Snakemake plans for that ``--cores`` value; a training
+    job's seconds are scaled to them by Amdahl's law with ``parallel_fraction`` (measured
+    on the final epoch), other jobs keep their measured seconds; the jobs are then placed
+    by ``twolayer.schedule.simulate``.
+    """
+    snakefile = _repo() / "Snakefile"
+    base = schedule.planned_jobs(folder, snakefile, measured_cores)
+    measured_seconds = schedule.measured_durations(folder, base)
+    seconds = {job.name: measured_seconds[job.jobid] for job in base}
+    base_threads = {job.name: job.threads for job in base}
     rows = []
-    for name, (n, held, batch), pack in (("search", search, 7), ("final", final, 1)):
-        flops = epoch_flops(n, held)
-        ours = ours_epoch_seconds(n, held, batch, threads, epochs=epochs)
-        packed = ours_epoch_seconds(n, held, batch, threads, pack=pack, epochs=epochs) if pack > 1 else None
-        torch_seconds = torch_epoch_seconds(n, held, batch, threads, epochs=epochs) or {}
-        fastest = min(torch_seconds.values()) if torch_seconds else None
-        rows.append({
-            "setting": f"{name} epoch ({n} rows, batch {batch})",
-            "GFLOP": flops / 1e9,
-            "ours_s": ours,
-            "ours_packed_s": packed,
-            "torch_autograd_s": torch_seconds.get("autograd"),
-            "torch_manual_s": torch_seconds.get("manual"),
-            "ours/torch": ours / fastest if fastest else None,
-            "packed/torch": packed / fastest if fastest and packed else None,
-        })
-    table = pd.DataFrame(rows)
-    print(f"Seconds per epoch, float32, {threads} threads (packed: per network, 7 trained side by side):")
-    print(table.to_markdown(index=False, floatfmt=".3f", missingval="-"))
-
-    flops = study_flops(config)
-    floor = flops["total"] / (rates[np.float32] * 1e9)
-    print(f"\nStudy arithmetic: {flops['search_epochs']} search epochs x {flops['search_epoch'] / 1e9:.1f} GFLOP + "
-          f"{flops['final_epochs']} final epochs x {flops['final_epoch'] / 1e9:.1f} GFLOP = {flops['total'] / 1e12:.2f} TFLOP; "
-          f"at the measured float32 rate the floor is {floor:.1f} s")
-    if not run:
-        return
-    walls = {}
     for count in cores:
-        folder = workdir / f"cores{count}"
-        walls[count] = run_study(config, count, folder)
-        print(f"\nWhole study with --cores {count}: {walls[count]:.1f} s wall, {walls[count] / floor:.2f} x the floor")
-        print(stage_table(benchmark_files(folder / "results")).to_markdown(index=False, floatfmt=".1f"))
-    if len(walls) > 1:
-        low, high = min(walls), max(walls)
-        print(f"\nSpeed-up from --cores {low} to --cores {high}: {walls[low] / walls[high]:.2f} x")
+        jobs = schedule.planned_jobs(folder, snakefile, count)
+        durations = {}
+        for job in jobs:
+            p = parallel_fraction if job.rule in TRAINING_RULES else 0.0
+            durations[job.jobid] = schedule.amdahl(seconds.get(job.name, 0.0), min(base_threads.get(job.name, 1), measured_cores),
+                                                   min(job.threads, count), p)
+        predicted = schedule.simulate(jobs, schedule.dependencies(jobs), durations, count)
+        rows.append({"cores": count, "predicted_s": predicted, "measured_s": measured.get(count)})
+    return pd.DataFrame(rows)
 
 
 def dtype_spread(results: Path, seeds: int, epochs: int | None, threads: int) -> pd.DataFrame:

@@ -1,0 +1,80 @@
+"""The schedule model of the benchmark: reading a dry run, the critical path, the predicted wall time."""
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from twolayer.schedule import (Job, amdahl, critical_path, dependencies, idle_core_seconds, parse_dry_run,
+                               simulate)
+
+DRY_RUN = """
+Building DAG of jobs...
+[Sat Nov 28 01:00:00 2026]
+rule prepare:
+    input: raw.bin
+    output: data.npz
+    log: logs/prepare.log
+    jobid: 1
+    benchmark: bench/prepare.tsv
+    reason: Missing output files: data.npz
+    resources: tmpdir=/tmp
+
+[Sat Nov 28 01:00:00 2026]
+localrule train:
+    input: data.npz, code.py
+    output: runs/a.csv
+    log: logs/train/a.log
+    jobid: 2
+    benchmark: bench/train/a.tsv
+    reason: Missing output files: runs/a.csv
+    wildcards: run=a
+    threads: 2
+    resources: tmpdir=/tmp
+
+[Sat Nov 28 01:00:00 2026]
+localcheckpoint summarize:
+    input: runs/a.csv, data.npz
+    output: summary.csv
+    jobid: 3
+    reason: Missing output files: summary.csv
+"""
+
+
+def test_a_dry_run_gives_jobs_threads_files_and_dependencies():
+    jobs = parse_dry_run(DRY_RUN)
+    assert [(j.jobid, j.rule, j.threads) for j in jobs] == [(1, "prepare", 1), (2, "train", 2), (3, "summarize", 1)]
+    assert jobs[1].inputs == ["data.npz", "code.py"] and jobs[1].name == "train (run=a)"
+    assert jobs[0].benchmark == "bench/prepare.tsv" and jobs[2].benchmark is None
+    assert dependencies(jobs) == {1: set(), 2: {1}, 3: {1, 2}}
+
+
+def _chain_and_pair():
+    """a -> (b, c) -> d: b and c can run side by side."""
+    jobs = [Job(1, "a"), Job(2, "b"), Job(3, "c"), Job(4, "d")]
+    deps = {1: set(), 2: {1}, 3: {1}, 4: {2, 3}}
+    return jobs, deps, {1: 1.0, 2: 5.0, 3: 3.0, 4: 2.0}
+
+
+def test_simulation_runs_independent_jobs_side_by_side_when_cores_allow():
+    jobs, deps, durations = _chain_and_pair()
+    assert simulate(jobs, deps, durations, 1) == pytest.approx(11.0)
+    assert simulate(jobs, deps, durations, 2) == pytest.approx(8.0)
+    wide = [Job(j.jobid, j.rule, threads=2) for j in jobs]
+    assert simulate(wide, deps, durations, 2) == pytest.approx(11.0)  # each job holds both cores
+
+
+def test_amdahl_scales_only_the_parallel_part():
+    assert amdahl(10.0, 1, 2, 1.0) == pytest.approx(5.0)
+    assert amdahl(10.0, 1, 4, 0.0) == pytest.approx(10.0)
+    assert amdahl(6.0, 2, 1, 0.5) == pytest.approx(8.0)
+
+
+def test_critical_path_follows_the_dependency_that_finished_last():
+    jobs, deps, durations = _chain_and_pair()
+    t0 = datetime(2026, 11, 28, 1, 0, 0)
+    ends = {1: t0 + timedelta(seconds=1), 2: t0 + timedelta(seconds=6), 3: t0 + timedelta(seconds=5),
+            4: t0 + timedelta(seconds=9)}
+    path = critical_path(jobs, deps, durations, ends)
+    assert list(path["job"]) == ["a", "b", "d"]
+    assert path["waited_s"].tolist() == pytest.approx([0.0, 0.0, 1.0])
+    assert idle_core_seconds(jobs, durations, 2, 9.0) == pytest.approx(18 - 11)
