@@ -78,3 +78,23 @@ def test_critical_path_follows_the_dependency_that_finished_last():
     assert list(path["job"]) == ["a", "b", "d"]
     assert path["waited_s"].tolist() == pytest.approx([0.0, 0.0, 1.0])
     assert idle_core_seconds(jobs, durations, 2, 9.0) == pytest.approx(18 - 11)
+
+
+@pytest.mark.slow
+def test_benchmark_all_prints_the_critical_path_and_the_scaling_model(tmp_path, archive, capsys, monkeypatch):
+    import yaml
+
+    from twolayer.benchmark import main
+    from workflow_runner import REPO, smoke_config
+
+    configfile = tmp_path / "smoke.yaml"
+    configfile.write_text(yaml.safe_dump(smoke_config(archive)))
+    monkeypatch.chdir(REPO)
+    main(["all", "--tiny", "--configfile", str(configfile), "--cores", "1", "--workdir", str(tmp_path / "runs")])
+    out = capsys.readouterr().out
+    assert "Critical path of the --cores 1 run" in out and "| render_report" in out.split("Critical path")[1]
+    prediction = out.split("Predicted wall time")[1]
+    for cores in (1, 2, 4, 8, 16):
+        assert f"|       {cores:>2} |" in prediction or f"| {cores:>7} |" in prediction
+    measured = float(out.split("Whole study with --cores 1: ")[1].split(" s wall")[0])
+    assert f"{measured:.1f}" in prediction

@@ -318,8 +318,73 @@ def predict_scaling(folder: Path, measured_cores: int, parallel_fraction: float,
             durations[job.jobid] = schedule.amdahl(seconds.get(job.name, 0.0), min(base_threads.get(job.name, 1), measured_cores),
                                                    min(job.threads, count), p)
         predicted = schedule.simulate(jobs, schedule.dependencies(jobs), durations, count)
-        rows.append({"cores": count, "predicted_s": predicted, "measured_s": measured.get(count)})
+        rows.append({"cores": count, "predicted_s": f"{predicted:.1f}",
+                     "measured_s": f"{measured[count]:.1f}" if count in measured else "-"})
     return pd.DataFrame(rows)
+
+
+def benchmark_all(configfiles: list[str], cores: list[int], threads: int, tiny: bool, workdir: Path, run: bool) -> None:
+    config = merged_config(configfiles)
+    blas = ", ".join(f"{p['internal_api']} {p['version']} ({p.get('architecture', '?')})" for p in threadpool_info())
+    print(f"BLAS: {blas}; {os.cpu_count()} CPUs\n")
+    size = dict(M=500, N=300, repeats=1) if tiny else {}
+    rates = {dtype: gemm_rate(dtype, threads, **size) for dtype in (np.float32, np.float64)}
+    print(f"Matrix product (10000 x 3072) @ (3072 x 2450), {threads} threads: "
+          f"{rates[np.float32]:.0f} GFLOP/s float32, {rates[np.float64]:.0f} GFLOP/s float64\n")
+
+    search = (10_000, 10_000, config["training"]["batch_size"])
+    final = (50_000, 10_000, config["training"]["batch_size"])
+    if tiny:
+        search, final = (600, 300, 200), (900, 300, 200)
+    epochs = 1 if tiny else 3
+    rows = []
+    for name, (n, held, batch), pack in (("search", search, 7), ("final", final, 1)):
+        flops = epoch_flops(n, held)
+        ours = ours_epoch_seconds(n, held, batch, threads, epochs=epochs)
+        packed = ours_epoch_seconds(n, held, batch, threads, pack=pack, epochs=epochs) if pack > 1 else None
+        torch_seconds = torch_epoch_seconds(n, held, batch, threads, epochs=epochs) or {}
+        fastest = min(torch_seconds.values()) if torch_seconds else None
+        rows.append({
+            "setting": f"{name} epoch ({n} rows, batch {batch})",
+            "GFLOP": flops / 1e9,
+            "ours_s": ours,
+            "ours_packed_s": packed,
+            "torch_autograd_s": torch_seconds.get("autograd"),
+            "torch_manual_s": torch_seconds.get("manual"),
+            "ours/torch": ours / fastest if fastest else None,
+            "packed/torch": packed / fastest if fastest and packed else None,
+        })
+    table = pd.DataFrame(rows)
+    print(f"Seconds per epoch, float32, {threads} threads (packed: per network, 7 trained side by side; "
+          f"torch: the faster of autograd and hand-written gradients):")
+    print(table.to_markdown(index=False, floatfmt=".3f", missingval="-"))
+    single = ours_epoch_seconds(*final, 1, epochs=epochs)
+    final_seconds = rows[-1]["ours_s"]
+    parallel_fraction = float(np.clip((1 - final_seconds / single) / (1 - 1 / threads), 0, 1)) if threads > 1 else 0.0
+    print(f"\nFinal epoch on 1 thread: {single:.3f} s; on {threads}: {final_seconds:.3f} s "
+          f"(parallel fraction {parallel_fraction:.2f} by Amdahl's law)")
+
+    flops = study_flops(config)
+    floor = flops["total"] / (rates[np.float32] * 1e9)
+    print(f"\nStudy arithmetic: {flops['search_epochs']} search-sized epochs x {flops['search_epoch'] / 1e9:.1f} GFLOP + "
+          f"{flops['final_epochs']} final epochs x {flops['final_epoch'] / 1e9:.1f} GFLOP = {flops['total'] / 1e12:.2f} TFLOP "
+          f"(replicates included); at the measured float32 rate the floor is {floor:.1f} s")
+    if not run:
+        return
+    walls = {}
+    for count in cores:
+        folder = workdir / f"cores{count}"
+        walls[count] = run_study(config, count, folder)
+        print(f"\nWhole study with --cores {count}: {walls[count]:.1f} s wall, {walls[count] / floor:.2f} x the floor")
+        print(stage_table(benchmark_files(folder / "results")).to_markdown(index=False, floatfmt=".1f"))
+        print_critical_path(folder, count, walls[count])
+    if len(walls) > 1:
+        low, high = min(walls), max(walls)
+        print(f"\nSpeed-up from --cores {low} to --cores {high}: {walls[low] / walls[high]:.2f} x")
+    base = max(walls)
+    scaling = predict_scaling(workdir / f"cores{base}", base, parallel_fraction, [1, 2, 4, 8, 16], walls)
+    print(f"\nPredicted wall time (scaling model from the jobs of the --cores {base} run; measured where run):")
+    print(scaling.to_markdown(index=False, floatfmt=".1f", missingval="-"))
 
 
 def dtype_spread(results: Path, seeds: int, epochs: int | None, threads: int) -> pd.DataFrame:
@@ -369,7 +434,7 @@ def peak_memory(results: Path, job: str, dtype: str, epochs: int) -> float:
         if job == "final":
             parallel.set_threads(2)
             names = {"history": "csv", "metrics": "json", "confusion": "csv", "per_class": "csv", "model": "npz",
-                     "curves_png": "png", "confusion_png": "png"}
+                     "confusion_png": "png"}
             meta = results.parent / "resources" / "cifar-10-batches-py" / "batches.meta"
             train_final_model(data / "final_train.npz", data / "test.npz", meta, results / "fine" / "top3.csv", epochs,
                               setup, config["seed"], {name: out / f"{name}.{ext}" for name, ext in names.items()})
