@@ -256,10 +256,12 @@ def search_threads():
 
 
 def selection_threads():
-    """Threads of replicate_selection: the cores the final replicates leave free (at least one)."""
+    """Threads of replicate_selection: the cores the final replicates leave free, or all of them
+    when the final replicates fill every core (it then runs alone, between two of them).
+    """
     cores = granted_cores()
     busy = min(config["final"]["replicates"], cores) * final_threads()
-    return max(1, cores - busy)
+    return cores - busy if busy < cores else cores
 
 
 JOB_MEMORY_MB = job_memory_mb(config, {grid: search_jobs(grid) for grid in GRIDS})
