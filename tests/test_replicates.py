@@ -139,3 +139,26 @@ def test_the_sentence_about_the_published_value_follows_the_numbers(smoke_run, t
     assert "The published value lies inside the 95% interval for the mean of the 3 replicates" in texts["inside"]
     assert "The published value lies above both the 95% interval for the mean and the range of the 3 replicates" in texts["outside"]
     assert "1.5 points" not in texts["inside"] + texts["outside"]
+
+
+def test_replicate_files_that_do_not_belong_together_are_refused(tmp_path, smoke_run):
+    import shutil
+
+    from twolayer.stages.final_replicates import summarize_final_replicates
+
+    final = smoke_run / "results/final"
+    metrics = [final / "metrics.json", final / "replicates/1/metrics.json", final / "replicates/2/metrics.json"]
+    histories = [p.with_name("history.csv") for p in metrics]
+    per_class = [p.with_name("per_class_accuracy.csv") for p in metrics]
+    outputs = {name: tmp_path / f"{name}.out" for name in ("table", "statistics", "per_class", "curves_png")}
+    swapped = [metrics[0], metrics[2], metrics[1]]
+    with pytest.raises(ValueError, match="do not match replicates"):
+        summarize_final_replicates([0, 1, 2], swapped, histories, per_class, outputs)
+    other = tmp_path / "other.json"
+    shutil.copy(metrics[2], other)
+    record = json.loads(other.read_text())
+    record["learning_rate"] *= 2
+    other.write_text(json.dumps(record))
+    with pytest.raises(ValueError, match="disagree on learning_rate"):
+        summarize_final_replicates([0, 1, 2], [metrics[0], metrics[1], other], histories, per_class, outputs)
+    assert not outputs["statistics"].exists()

@@ -234,6 +234,42 @@ def torch_epoch_seconds(rows: int, held_out: int, batch: int, threads: int, epoc
     return seconds
 
 
+def product_seconds(rows: int, threads: int, repeats: int = 5) -> pd.DataFrame:
+    """Milliseconds of the three data-sized operations of a step, ours against PyTorch's, ``threads`` threads.
+
+    The forward product X (rows x 3072) @ W.T (3072 x 50), the weight gradient G.T @ X and
+    the gather of ``rows`` shuffled rows of a training set five times larger.
+    """
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(rows, D)).astype(np.float32)
+    W = rng.uniform(size=(50, D)).astype(np.float32)
+    G = rng.uniform(size=(rows, 50)).astype(np.float32)
+    full = rng.uniform(size=(5 * rows, D)).astype(np.float32)
+    order = rng.permutation(5 * rows)[:rows]
+    out, grad, buffer = np.empty((rows, 50), np.float32), np.empty((50, D), np.float32), np.empty_like(X)
+    previous = parallel.threads()
+    parallel.set_threads(threads)
+    try:
+        with threadpool_limits(limits=1):
+            ours = [_best_time(lambda: parallel.matmul_rows(X, W.T, out=out), repeats),
+                    _best_time(lambda: parallel.matmul_cols(G.T, X, out=grad), repeats),
+                    _best_time(lambda: parallel.take_rows(full, order, buffer), repeats)]
+    finally:
+        parallel.set_threads(previous)
+    table = pd.DataFrame({"operation": [f"forward X @ W.T ({rows} rows)", "weight gradient G.T @ X", f"gather {rows} rows"],
+                          "ours_ms": [1e3 * t for t in ours]})
+    try:
+        import torch
+    except ImportError:
+        return table
+    torch.set_num_threads(threads)
+    tX, tW, tG, tfull = (torch.from_numpy(a) for a in (X, W, G, full))
+    index, tbuffer = torch.from_numpy(order), torch.empty_like(tX)
+    table["torch_ms"] = [1e3 * _best_time(f, repeats) for f in (
+        lambda: tX @ tW.T, lambda: tG.T @ tX, lambda: torch.index_select(tfull, 0, index, out=tbuffer))]
+    return table
+
+
 # -- the study ------------------------------------------------------------------------------
 
 
@@ -358,6 +394,8 @@ def benchmark_all(configfiles: list[str], cores: list[int], threads: int, tiny: 
     print(f"Seconds per epoch, float32, {threads} threads (packed: per network, 7 trained side by side; "
           f"torch: the faster of autograd and hand-written gradients):")
     print(table.to_markdown(index=False, floatfmt=".3f", missingval="-"))
+    print(f"\nWhere an epoch's time goes: milliseconds of each data-sized operation, {threads} threads:")
+    print(product_seconds(final[2] if not tiny else 200, threads).to_markdown(index=False, floatfmt=".1f"))
     single = ours_epoch_seconds(*final, 1, epochs=epochs)
     final_seconds = rows[-1]["ours_s"]
     parallel_fraction = float(np.clip((1 - final_seconds / single) / (1 - 1 / threads), 0, 1)) if threads > 1 else 0.0
