@@ -423,6 +423,15 @@ def benchmark_all(configfiles: list[str], cores: list[int], threads: int, tiny: 
     scaling = predict_scaling(workdir / f"cores{base}", base, parallel_fraction, [1, 2, 4, 8, 16], walls)
     print(f"\nPredicted wall time (scaling model from the jobs of the --cores {base} run; measured where run):")
     print(scaling.to_markdown(index=False, floatfmt=".1f", missingval="-"))
+    final_row, search_row = rows[-1], rows[0]
+    targets = [("final epoch, ours / PyTorch", final_row["ours/torch"], 1.0),
+               ("search epoch per network, packed / PyTorch", search_row["packed/torch"], 0.5)]
+    if 2 in walls:
+        targets.append(("whole study on --cores 2 / float32 floor", walls[2] / floor, 1.6))
+    print("\nTargets (met when the ratio is at most the target):")
+    for label, ratio, target in targets:
+        if ratio is not None:
+            print(f"  {label}: {ratio:.2f} (target {target:g}) {'met' if ratio <= target else 'NOT met'}")
 
 
 def dtype_spread(results: Path, seeds: int, epochs: int | None, threads: int) -> pd.DataFrame:
