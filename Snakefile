@@ -13,9 +13,9 @@
 #   fine/        the same for the fine grid
 #   selection/   replicates.csv (the fine top runs from fresh seeds), summary.csv (their statistics)
 #   final/       replicate 0: history.csv, metrics.json, confusion_matrix.csv, per_class_accuracy.csv,
-#                model.npz, confusion_matrix.png; replicates/<r>/ the others' history, metrics and
-#                tables; replicates.csv, replicate_statistics.csv, per_class_statistics.csv,
-#                learning_curves.png (replicate 0 in the band of all replicates)
+#                model.npz; replicates/<r>/ the others' history, metrics and tables;
+#                replicates.csv, replicate_statistics.csv, per_class_statistics.csv,
+#                learning_curves.png (replicate 0 in the band of all replicates), confusion_matrix.png
 #   logs/, benchmarks/   one log and one benchmark file per job
 # report/        report.md and report.pdf, assembled from the files above
 # resources/     the downloaded archive and its extracted batches

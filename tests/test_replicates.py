@@ -150,15 +150,16 @@ def test_replicate_files_that_do_not_belong_together_are_refused(tmp_path, smoke
     metrics = [final / "metrics.json", final / "replicates/1/metrics.json", final / "replicates/2/metrics.json"]
     histories = [p.with_name("history.csv") for p in metrics]
     per_class = [p.with_name("per_class_accuracy.csv") for p in metrics]
-    outputs = {name: tmp_path / f"{name}.out" for name in ("table", "statistics", "per_class", "curves_png")}
+    outputs = {name: tmp_path / f"{name}.out" for name in ("table", "statistics", "per_class", "curves_png", "confusion_png")}
+    confusion = final / "confusion_matrix.csv"
     swapped = [metrics[0], metrics[2], metrics[1]]
     with pytest.raises(ValueError, match="do not match replicates"):
-        summarize_final_replicates([0, 1, 2], swapped, histories, per_class, outputs)
+        summarize_final_replicates([0, 1, 2], swapped, histories, per_class, confusion, outputs)
     other = tmp_path / "other.json"
     shutil.copy(metrics[2], other)
     record = json.loads(other.read_text())
     record["learning_rate"] *= 2
     other.write_text(json.dumps(record))
     with pytest.raises(ValueError, match="disagree on learning_rate"):
-        summarize_final_replicates([0, 1, 2], [metrics[0], metrics[1], other], histories, per_class, outputs)
+        summarize_final_replicates([0, 1, 2], [metrics[0], metrics[1], other], histories, per_class, confusion, outputs)
     assert not outputs["statistics"].exists()

@@ -480,8 +480,7 @@ def peak_memory(results: Path, job: str, dtype: str, epochs: int) -> float:
     with threadpool_limits(limits=1):
         if job == "final":
             parallel.set_threads(2)
-            names = {"history": "csv", "metrics": "json", "confusion": "csv", "per_class": "csv", "model": "npz",
-                     "confusion_png": "png"}
+            names = {"history": "csv", "metrics": "json", "confusion": "csv", "per_class": "csv", "model": "npz"}
             meta = results.parent / "resources" / "cifar-10-batches-py" / "batches.meta"
             train_final_model(data / "final_train.npz", data / "test.npz", meta, results / "fine" / "top3.csv", epochs,
                               setup, config["seed"], {name: out / f"{name}.{ext}" for name, ext in names.items()})

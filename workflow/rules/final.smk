@@ -16,11 +16,6 @@ rule train_final:
         confusion="results/final/confusion_matrix.csv",
         per_class="results/final/per_class_accuracy.csv",
         model="results/final/model.npz",
-        confusion_png=report(
-            "results/final/confusion_matrix.png",
-            caption="../report/confusion.rst",
-            category="Final training",
-        ),
     log:
         "results/logs/train_final/train_final.log",
     benchmark:
@@ -62,6 +57,7 @@ rule summarize_final:
         metrics=final_replicate_files("metrics.json"),
         histories=final_replicate_files("history.csv"),
         per_class=final_replicate_files("per_class_accuracy.csv"),
+        confusion=final_replicate_file(0, "confusion_matrix.csv"),
         code=stage_code("twolayer.stages.final_replicates"),
     output:
         table="results/final/replicates.csv",
@@ -70,6 +66,11 @@ rule summarize_final:
         curves_png=report(
             "results/final/learning_curves.png",
             caption="../report/final_curves.rst",
+            category="Final training",
+        ),
+        confusion_png=report(
+            "results/final/confusion_matrix.png",
+            caption="../report/confusion.rst",
             category="Final training",
         ),
     log:

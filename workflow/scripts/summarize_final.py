@@ -1,4 +1,4 @@
-"""Gather the final training's replicates into a table, their statistics and the band figure."""
+"""Gather the final training's replicates into a table, their statistics and the figures."""
 
 from snakemake.iocontainers import Snakemake
 
@@ -13,5 +13,6 @@ with job(snakemake.log[0], snakemake.threads):
         snakemake.input.metrics,
         snakemake.input.histories,
         snakemake.input.per_class,
+        snakemake.input.confusion,
         outputs=dict(snakemake.output.items()),
     )

@@ -48,8 +48,8 @@ def train_final_model(
     """Train the best fine-search configuration on the full training set and test it.
 
     ``outputs`` names the paths: history, metrics, confusion, per_class, and optionally
-    model and confusion_png (replicate 0 writes them; the other replicates need only
-    their numbers).
+    model (replicate 0 writes it; the other replicates need only their numbers). The
+    figures are drawn by ``summarize_final_replicates``.
     """
     best = chosen_configuration(fine_top_csv)
     learning_rate, regularization = float(best["learning_rate"]), float(best["regularization"])
@@ -91,9 +91,5 @@ def train_final_model(
     write_json(metrics, outputs["metrics"])
     if "model" in outputs:
         save_model(outputs["model"], net, train_split.mean, regularization)
-    if "confusion_png" in outputs:
-        from .. import plots  # matplotlib is slow to import: only the stages that draw load it
-
-        plots.confusion_matrix(matrix, class_names, outputs["confusion_png"])
     log.info("final replicate %d: train accuracy %.4f, test accuracy %.4f", replicate, metrics["train_accuracy"], metrics["test_accuracy"])
     return metrics

@@ -38,12 +38,14 @@ def summarize_final_replicates(
     metrics_paths: Sequence[str | Path],
     history_paths: Sequence[str | Path],
     per_class_paths: Sequence[str | Path],
+    confusion_path: str | Path,
     outputs: Mapping[str, str | Path],
 ) -> pd.DataFrame:
-    """Write the replicates table, their statistics, the per-class spread and the band figure.
+    """Write the replicates table, their statistics, the per-class spread, the band figure and
+    replicate 0's confusion matrix figure (from its table: columns are the class names).
 
-    ``outputs`` names the paths: table, statistics, per_class, curves_png. Statistics use
-    the replicates that did not diverge.
+    ``outputs`` names the paths: table, statistics, per_class, curves_png, confusion_png.
+    Statistics use the replicates that did not diverge.
     """
     from .. import plots  # matplotlib is slow to import: only the stages that draw load it
 
@@ -72,6 +74,8 @@ def summarize_final_replicates(
     first = metrics[0]
     plots.replicate_curves([pd.read_csv(path) for path in history_paths],
                            f"lr {first['learning_rate']:g}, λ {first['regularization']:g}", outputs["curves_png"])
+    confusion = pd.read_csv(confusion_path)
+    plots.confusion_matrix(confusion.to_numpy(), list(confusion.columns), outputs["confusion_png"])
     test = rows[0]
     log.info("final: test accuracy over %d replicates %.4f ± %.4f (min %.4f, max %.4f)",
              test["n"], test["mean"], test["std"], test["min"], test["max"])
