@@ -98,3 +98,20 @@ def test_benchmark_all_prints_the_critical_path_and_the_scaling_model(tmp_path, 
         assert f"|       {cores:>2} |" in prediction or f"| {cores:>7} |" in prediction
     measured = float(out.split("Whole study with --cores 1: ")[1].split(" s wall")[0])
     assert f"{measured:.1f}" in prediction
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cores, final, selection, search", [(1, 1, 1, 1), (2, 2, 2, 1), (4, 4, 4, 1), (8, 1, 3, 1), (16, 3, 1, 1), (32, 6, 2, 2)])
+def test_training_threads_follow_the_cores(tmp_path, cores, final, selection, search):
+    import yaml
+
+    from workflow_runner import REPO, make_workdir, run_snakemake
+
+    workdir = make_workdir(tmp_path, yaml.safe_load((REPO / "config.yaml").read_text()))
+    jobs = parse_dry_run(run_snakemake(workdir, "-n", "--cores", str(cores)).stdout)
+    threads = {}
+    for job in jobs:
+        threads.setdefault(job.rule, set()).add(job.threads)
+    assert threads["train_final"] == threads["train_final_replicate"] == {final}
+    assert threads["replicate_selection"] == {selection}
+    assert threads["coarse_search"] == threads["fine_search"] == {search}
