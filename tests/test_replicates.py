@@ -163,3 +163,25 @@ def test_replicate_files_that_do_not_belong_together_are_refused(tmp_path, smoke
     with pytest.raises(ValueError, match="disagree on learning_rate"):
         summarize_final_replicates([0, 1, 2], [metrics[0], metrics[1], other], histories, per_class, confusion, outputs)
     assert not outputs["statistics"].exists()
+
+
+@pytest.mark.parametrize("key, value, expected", [("test_accuracy", 7.0, "test_accuracy is 7.0"),
+                                                  ("train_accuracy", None, "train_accuracy is None"),
+                                                  ("test_cost", "low", "test_cost is 'low'"),
+                                                  ("train_cost", -1.0, "train_cost is -1.0"),
+                                                  ("status", "fine", "status is 'fine'")])
+def test_replicate_metrics_with_impossible_values_are_refused(tmp_path, smoke_run, key, value, expected):
+    from twolayer.stages.final_replicates import summarize_final_replicates
+
+    final = smoke_run / "results/final"
+    metrics = [final / "metrics.json", final / "replicates/1/metrics.json", tmp_path / "2.json"]
+    record = json.loads((final / "replicates/2/metrics.json").read_text())
+    record[key] = value
+    metrics[2].write_text(json.dumps(record))
+    sources = [final / "metrics.json", final / "replicates/1/metrics.json", final / "replicates/2/metrics.json"]
+    outputs = {name: tmp_path / f"{name}.out" for name in ("table", "statistics", "per_class", "curves_png", "confusion_png")}
+    with pytest.raises(ValueError, match=expected):
+        summarize_final_replicates([0, 1, 2], metrics, [p.with_name("history.csv") for p in sources],
+                                   [p.with_name("per_class_accuracy.csv") for p in sources], final / "confusion_matrix.csv",
+                                   outputs)
+    assert not outputs["table"].exists()

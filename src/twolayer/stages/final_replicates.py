@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..io import read_json, write_csv
@@ -31,6 +32,28 @@ def _check_replicates(replicates: Sequence[int], metrics: Sequence[Mapping], pat
         if len(values) > 1:
             raise ValueError(f"The final replicates disagree on {key} ({sorted(map(str, values))}); they must train "
                              f"one configuration on one data set. Rerun the final training jobs.")
+    for path, m in zip(paths, metrics):
+        problem = _bad_values(m)
+        if problem:
+            raise ValueError(f"{path}: {problem}. A final training job writes a status of ok or diverged, accuracies "
+                             f"in [0, 1] and, unless it diverged, finite costs >= 0. Rerun the final training jobs.")
+
+
+def _bad_values(record: Mapping) -> str | None:
+    """What is wrong with one metrics record's status and numbers, or None."""
+    status = record.get("status")
+    if status not in ("ok", "diverged"):
+        return f"status is {status!r}"
+    for key in QUANTITIES:
+        value = record.get(key)
+        if value is None and status == "diverged" and key.endswith("cost"):
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+            return f"{key} is {value!r}"
+        low, high = (0.0, 1.0) if key.endswith("accuracy") else (0.0, np.inf)
+        if not low <= value <= high:
+            return f"{key} is {value!r}"
+    return None
 
 
 def summarize_final_replicates(
