@@ -149,12 +149,11 @@ def _gradcheck_context(path: str, gate_path: str, settings: Mapping) -> dict:
     }
 
 
-def _placement(published: Mapping, statistics: pd.DataFrame) -> list[dict]:
+def _placement(published: Mapping, statistics: Mapping[str, dict]) -> list[dict]:
     """For the final test and training accuracy: the replicates' statistics and where the published value falls."""
     rows = []
     for key, label in (("test_accuracy", "test"), ("train_accuracy", "training")):
-        summary = statistics.loc[key].to_dict()
-        summary["n"] = int(summary["n"])
+        summary = statistics[key]
         location = locate(published["final"][key], summary)
         rows.append({"label": label, "published": published["final"][key], **summary, **location,
                      "verdict": verdict(location, summary)})
@@ -292,7 +291,10 @@ def build_context(inputs: ReportInputs, config: Mapping, published: Mapping, rep
         raise ValueError(f"{inputs.final_per_class_statistics} and {inputs.final_per_class} list different classes; rerun summarize_final.")
     per_class = per_class.assign(mean=class_spread["mean"], std=class_spread["std"])
     ranked = per_class.sort_values("mean", ascending=False, kind="stable")
-    statistics = pd.read_csv(inputs.final_statistics).set_index("quantity")
+    statistics = {
+        key: {**row, "n": int(row["n"])}
+        for key, row in pd.read_csv(inputs.final_statistics).set_index("quantity").to_dict("index").items()
+    }
     replicates = pd.read_csv(inputs.final_replicates)
 
     stages = stage_table(inputs.benchmarks).to_dict("records")
@@ -336,7 +338,7 @@ def build_context(inputs: ReportInputs, config: Mapping, published: Mapping, rep
             "gap": final["train_accuracy"] - final["test_accuracy"],
             "replicates": replicates.to_dict("records"),
             "diverged_replicates": int((replicates["status"] != "ok").sum()),
-            "statistics": {key: {**row, "n": int(row["n"])} for key, row in statistics.to_dict("index").items()},
+            "statistics": statistics,
         },
         "selection": _selection_context(inputs.selection_summary),
         "reproduction": {**_reproduction(published, coarse, fine, final, inputs.gradcheck),

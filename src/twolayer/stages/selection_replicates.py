@@ -18,7 +18,7 @@ import pandas as pd
 from ..choice import top_configurations
 from ..io import write_csv
 from ..preprocess import load_split
-from ..replicates import SIGNIFICANCE, describe, welch_p_value
+from ..replicates import SIGNIFICANCE, describe, welch_p_from_summaries
 from ..seeding import derive_rng
 from .search import train_side_by_side
 from .setup import TrainingSetup
@@ -39,12 +39,13 @@ def summarize_selection(runs: pd.DataFrame, top: pd.DataFrame) -> pd.DataFrame:
     ``best_mean`` marks the configuration with the highest mean.
     """
     ok = runs[runs["status"] == "ok"]
-    chosen = ok.loc[ok["rank"] == 1, "val_accuracy"]
-    rows = []
-    for rank, config in enumerate(top.itertuples(index=False), start=1):
+    described = []
+    for rank in range(1, len(top) + 1):
         values = ok.loc[ok["rank"] == rank, "val_accuracy"]
-        stats = describe(values) if len(values) else {key: float("nan") for key in SUMMARY_COLUMNS} | {"n": 0}
-        p = float("nan") if rank == 1 else welch_p_value(chosen, values)
+        described.append(describe(values) if len(values) else {key: float("nan") for key in SUMMARY_COLUMNS} | {"n": 0})
+    rows = []
+    for rank, (config, stats) in enumerate(zip(top.itertuples(index=False), described), start=1):
+        p = float("nan") if rank == 1 else welch_p_from_summaries(described[0], stats)
         rows.append({
             "rank": rank, "run_id": config.run_id, "learning_rate": config.learning_rate,
             "regularization": config.regularization, "search_val_accuracy": getattr(config, "val_accuracy", float("nan")),
