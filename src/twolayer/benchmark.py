@@ -347,7 +347,7 @@ def predict_scaling(folder: Path, measured_cores: int, parallel_fraction: float,
     base_threads = {job.name: job.threads for job in base}
     rows = []
     for count in cores:
-        jobs = schedule.planned_jobs(folder, snakefile, count)
+        jobs = base if count == measured_cores else schedule.planned_jobs(folder, snakefile, count)
         durations = {}
         for job in jobs:
             p = parallel_fraction if job.rule in TRAINING_RULES else 0.0
