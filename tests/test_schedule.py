@@ -115,3 +115,25 @@ def test_training_threads_follow_the_cores(tmp_path, cores, final, selection, se
     assert threads["train_final"] == threads["train_final_replicate"] == {final}
     assert threads["replicate_selection"] == {selection}
     assert threads["coarse_search"] == threads["fine_search"] == {search}
+
+
+def test_epoch_timings_alternate_between_implementations_and_report_medians(monkeypatch):
+    """A slow spell of a shared machine must fall on every implementation alike: the
+    runners are timed in turn, round after round, and each gets its median."""
+    from twolayer import benchmark
+
+    clock = [0.0]
+    monkeypatch.setattr(benchmark.time, "perf_counter", lambda: clock[0])
+    calls = []
+    slow_round = {"a": [1.0, 9.0, 1.2], "b": [2.0, 2.2, 20.0]}
+
+    def runner(name):
+        def run(epochs):
+            calls.append((name, epochs))
+            if len([c for c in calls if c[0] == name]) > 1:  # after the warm-up
+                clock[0] += epochs * slow_round[name].pop(0)
+        return run
+
+    seconds = benchmark.interleaved_epoch_seconds({"a": runner("a"), "b": runner("b")}, epochs=2, rounds=3)
+    assert calls == [("a", 1), ("b", 1)] + [("a", 2), ("b", 2)] * 3
+    assert seconds == pytest.approx({"a": 1.2, "b": 2.2})

@@ -24,7 +24,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -111,56 +111,57 @@ def study_flops(config: dict, search_rows: int = 10_000, final_rows: int = 50_00
 TRAINING_RULES = ("coarse_search", "fine_search", "replicate_selection", "train_final", "train_final_replicate")
 
 
-def ours_epoch_seconds(rows: int, held_out: int, batch: int, threads: int, pack: int = 1, dtype=np.float32, epochs: int = 3) -> float:
-    """Seconds per epoch (per network when ``pack`` > 1) of this package's training, as a workflow job runs it.
+def ours_runner(rows: int, held_out: int, batch: int, threads: int, pack: int = 1, dtype=np.float32) -> Callable[[int], None]:
+    """``run(epochs)``: this package's training from fresh weights, as a workflow job runs it.
 
-    One network trains through ``twolayer.training.train``; several through a packed network.
+    One network trains through ``twolayer.training.train``; ``pack`` > 1 networks side by
+    side through a packed network. The job's threads compute the sliced products; BLAS
+    itself stays single-threaded, as in a workflow job.
     """
     rng = np.random.default_rng(1)
     X = rng.uniform(size=(rows, D)).astype(dtype)
     y = rng.integers(0, C, size=rows)
     X_val, y_val = X[:held_out], y[:held_out]
     rates = np.linspace(0.1, 0.3, pack)
-    previous = parallel.threads()
-    parallel.set_threads(threads)
-    try:
-        with threadpool_limits(limits=1):
-            def run(count):
+
+    def run(epochs: int) -> None:
+        previous = parallel.threads()
+        parallel.set_threads(threads)
+        try:
+            with threadpool_limits(limits=1):
                 if pack == 1:
                     net = two_layer_network(X.mean(axis=0), 50, C, 0.001, rng=np.random.default_rng(0), dtype=dtype)
-                    train(net, MomentumSGD(0.3, 0.8, 0.998), X, y, epochs=count, batch_size=batch, shuffle=True,
+                    train(net, MomentumSGD(0.3, 0.8, 0.998), X, y, epochs=epochs, batch_size=batch, shuffle=True,
                           rng=np.random.default_rng(2), X_val=X_val, y_val=y_val)
                     return
                 net = packed_two_layer_network(X.mean(axis=0), [0.001] * pack, rngs=[np.random.default_rng(i) for i in range(pack)],
                                                dtype=dtype)
-                train_each(net, MomentumSGD(1.0, 0.8, 0.998, scales=packed_rate_scales(rates, 50, dtype)), X, y, epochs=count,
+                train_each(net, MomentumSGD(1.0, 0.8, 0.998, scales=packed_rate_scales(rates, 50, dtype)), X, y, epochs=epochs,
                            batch_size=batch, shuffle=True, rng=np.random.default_rng(2), X_val=X_val, y_val=y_val)
-            run(1)
-            start = time.perf_counter()
-            run(epochs)
-            return (time.perf_counter() - start) / epochs / pack
-    finally:
-        parallel.set_threads(previous)
+        finally:
+            parallel.set_threads(previous)
+
+    return run
 
 
-def torch_epoch_seconds(rows: int, held_out: int, batch: int, threads: int, epochs: int = 3) -> dict[str, float] | None:
-    """Seconds per epoch of a plain PyTorch version of the same training (float32, CPU); None without torch.
+def torch_runners(rows: int, held_out: int, batch: int, threads: int) -> dict[str, Callable[[int], None]]:
+    """``run(epochs)`` of a plain PyTorch version of the same training (float32, CPU), autograd
+    and hand-written gradients; empty without torch.
 
     Written as a competent user would: the data converted and centred once, before
     training; mini-batches gathered into one reused buffer; ``threads`` threads. Each
     epoch does what the workflow's does: the steps, then the cost and accuracy of the
-    training set and of the held-out set in chunks of 10,000 rows. Two versions of the
-    step are timed, autograd and hand-written gradients; both are returned.
+    training set and of the held-out set in chunks of 10,000 rows.
     """
     try:
         import torch
     except ImportError:
-        return None
-    torch.set_num_threads(threads)
+        return {}
     generator = torch.Generator().manual_seed(0)
     X_raw = torch.rand(rows, D, generator=generator)
     y = torch.randint(0, C, (rows,), generator=generator)
     X = (X_raw - X_raw.mean(dim=0)).contiguous()  # centred once; the held-out rows with the training mean
+    del X_raw
     X_val, y_val = X[:held_out], y[:held_out]
     lam, lr0, momentum, decay, H = 0.001, 0.3, 0.8, 0.998, 50
     X_batch = torch.empty(min(batch, rows), D)
@@ -188,6 +189,7 @@ def torch_epoch_seconds(rows: int, held_out: int, batch: int, threads: int, epoc
             yield Xb, yb
 
     def autograd_run(count):
+        torch.set_num_threads(threads)
         params = [p.requires_grad_() for p in initial()]
         W1, b1, W2, b2 = params
         optimizer = torch.optim.SGD(params, lr=lr0, momentum=momentum, dampening=0)
@@ -203,6 +205,7 @@ def torch_epoch_seconds(rows: int, held_out: int, batch: int, threads: int, epoc
             evaluate(W1.detach(), b1.detach(), W2.detach(), b2.detach())
 
     def manual_run(count):
+        torch.set_num_threads(threads)
         params = initial()
         W1, b1, W2, b2 = params
         velocity = [torch.zeros_like(p) for p in params]
@@ -225,24 +228,38 @@ def torch_epoch_seconds(rows: int, held_out: int, batch: int, threads: int, epoc
                 rate *= decay
                 evaluate(W1, b1, W2, b2)
 
-    seconds = {}
-    for name, run in (("autograd", autograd_run), ("manual", manual_run)):
+    return {"torch_autograd": autograd_run, "torch_manual": manual_run}
+
+
+def interleaved_epoch_seconds(runners: Mapping[str, Callable[[int], None]], epochs: int, rounds: int) -> dict[str, float]:
+    """Median seconds per epoch of each runner, timed in turn round after round.
+
+    On a shared machine a slow spell then falls on every runner alike instead of on
+    whichever happened to be measured during it. Each runner is first run once to warm up.
+    """
+    for run in runners.values():
         run(1)
-        start = time.perf_counter()
-        run(epochs)
-        seconds[name] = (time.perf_counter() - start) / epochs
-    return seconds
+    seconds: dict[str, list[float]] = {name: [] for name in runners}
+    for _ in range(rounds):
+        for name, run in runners.items():
+            start = time.perf_counter()
+            run(epochs)
+            seconds[name].append((time.perf_counter() - start) / epochs)
+    return {name: float(np.median(values)) for name, values in seconds.items()}
 
 
 def product_seconds(rows: int, threads: int, repeats: int = 5) -> pd.DataFrame:
     """Milliseconds of the three data-sized operations of a step, ours against PyTorch's, ``threads`` threads.
 
-    The forward product X (rows x 3072) @ W.T (3072 x 50), the weight gradient G.T @ X and
-    the gather of ``rows`` shuffled rows of a training set five times larger.
+    The forward product X (rows x 3072) @ W.T (3072 x 50); the same with two sets of
+    weights stacked, 100 columns (the training loop's step and its evaluation of the
+    previous epoch's weights in one product); the weight gradient G.T @ X and the gather
+    of ``rows`` shuffled rows of a training set five times larger.
     """
     rng = np.random.default_rng(0)
     X = rng.uniform(size=(rows, D)).astype(np.float32)
     W = rng.uniform(size=(50, D)).astype(np.float32)
+    W2 = rng.uniform(size=(100, D)).astype(np.float32)
     G = rng.uniform(size=(rows, 50)).astype(np.float32)
     full = rng.uniform(size=(5 * rows, D)).astype(np.float32)
     order = rng.permutation(5 * rows)[:rows]
@@ -252,21 +269,23 @@ def product_seconds(rows: int, threads: int, repeats: int = 5) -> pd.DataFrame:
     try:
         with threadpool_limits(limits=1):
             ours = [_best_time(lambda: parallel.matmul_rows(X, W.T, out=out), repeats),
+                    _best_time(lambda: parallel.matmul_rows(X, W2.T), repeats),
                     _best_time(lambda: parallel.matmul_cols(G.T, X, out=grad), repeats),
                     _best_time(lambda: parallel.take_rows(full, order, buffer), repeats)]
     finally:
         parallel.set_threads(previous)
-    table = pd.DataFrame({"operation": [f"forward X @ W.T ({rows} rows)", "weight gradient G.T @ X", f"gather {rows} rows"],
+    table = pd.DataFrame({"operation": [f"forward X @ W.T ({rows} rows)", "forward, two sets of weights stacked (100 columns)",
+                                        "weight gradient G.T @ X", f"gather {rows} rows"],
                           "ours_ms": [1e3 * t for t in ours]})
     try:
         import torch
     except ImportError:
         return table
     torch.set_num_threads(threads)
-    tX, tW, tG, tfull = (torch.from_numpy(a) for a in (X, W, G, full))
+    tX, tW, tW2, tG, tfull = (torch.from_numpy(a) for a in (X, W, W2, G, full))
     index, tbuffer = torch.from_numpy(order), torch.empty_like(tX)
     table["torch_ms"] = [1e3 * _best_time(f, repeats) for f in (
-        lambda: tX @ tW.T, lambda: tG.T @ tX, lambda: torch.index_select(tfull, 0, index, out=tbuffer))]
+        lambda: tX @ tW.T, lambda: tX @ tW2.T, lambda: tG.T @ tX, lambda: torch.index_select(tfull, 0, index, out=tbuffer))]
     return table
 
 
@@ -372,31 +391,36 @@ def benchmark_all(configfiles: list[str], cores: list[int], threads: int, tiny: 
     final = (50_000, 10_000, config["training"]["batch_size"])
     if tiny:
         search, final = (600, 300, 200), (900, 300, 200)
-    epochs = 1 if tiny else 3
-    rows = []
-    for name, (n, held, batch), pack in (("search", search, 7), ("final", final, 1)):
-        flops = epoch_flops(n, held)
-        ours = ours_epoch_seconds(n, held, batch, threads, epochs=epochs)
-        packed = ours_epoch_seconds(n, held, batch, threads, pack=pack, epochs=epochs) if pack > 1 else None
-        torch_seconds = torch_epoch_seconds(n, held, batch, threads, epochs=epochs) or {}
-        fastest = min(torch_seconds.values()) if torch_seconds else None
+    epochs, rounds = (1, 1) if tiny else (2, 5)
+    rows, pack = [], 7
+    for name, (n, held, batch) in (("search", search), ("final", final)):
+        runners = {"ours": ours_runner(n, held, batch, threads)}
+        if name == "search":
+            runners["ours_packed"] = ours_runner(n, held, batch, threads, pack=pack)
+        else:
+            runners["ours_1_thread"] = ours_runner(n, held, batch, 1)
+        runners.update(torch_runners(n, held, batch, threads))
+        seconds = interleaved_epoch_seconds(runners, epochs, rounds)
+        torch_seconds = [seconds[key] for key in ("torch_autograd", "torch_manual") if key in seconds]
+        fastest = min(torch_seconds) if torch_seconds else None
+        packed = seconds["ours_packed"] / pack if "ours_packed" in seconds else None
         rows.append({
             "setting": f"{name} epoch ({n} rows, batch {batch})",
-            "GFLOP": flops / 1e9,
-            "ours_s": ours,
+            "GFLOP": epoch_flops(n, held) / 1e9,
+            "ours_s": seconds["ours"],
             "ours_packed_s": packed,
-            "torch_autograd_s": torch_seconds.get("autograd"),
-            "torch_manual_s": torch_seconds.get("manual"),
-            "ours/torch": ours / fastest if fastest else None,
+            "torch_autograd_s": seconds.get("torch_autograd"),
+            "torch_manual_s": seconds.get("torch_manual"),
+            "ours/torch": seconds["ours"] / fastest if fastest else None,
             "packed/torch": packed / fastest if fastest and packed else None,
         })
+    single = seconds["ours_1_thread"]
     table = pd.DataFrame(rows)
-    print(f"Seconds per epoch, float32, {threads} threads (packed: per network, 7 trained side by side; "
-          f"torch: the faster of autograd and hand-written gradients):")
+    print(f"Seconds per epoch, float32, {threads} threads, median of {rounds} rounds timed in turn "
+          f"(packed: per network, {pack} trained side by side; torch: the faster of autograd and hand-written gradients):")
     print(table.to_markdown(index=False, floatfmt=".3f", missingval="-"))
     print(f"\nWhere an epoch's time goes: milliseconds of each data-sized operation, {threads} threads:")
     print(product_seconds(final[2] if not tiny else 200, threads).to_markdown(index=False, floatfmt=".1f"))
-    single = ours_epoch_seconds(*final, 1, epochs=epochs)
     final_seconds = rows[-1]["ours_s"]
     parallel_fraction = float(np.clip((1 - final_seconds / single) / (1 - 1 / threads), 0, 1)) if threads > 1 else 0.0
     print(f"\nFinal epoch on 1 thread: {single:.3f} s; on {threads}: {final_seconds:.3f} s "

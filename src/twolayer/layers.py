@@ -166,9 +166,17 @@ class Linear(Layer):
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         self._check_input(X)
+        return self.forward_from_product(X, matmul_rows(X, self.params["W"].T))
+
+    def forward_from_product(self, X: np.ndarray, product: np.ndarray) -> np.ndarray:
+        """The output for X (N, D_in) given ``product`` = X @ W.T (N, D_out), computed elsewhere.
+
+        The training loop computes the products of two sets of weights with one wider
+        matrix product; this finishes each. ``product`` is overwritten and returned.
+        """
         self._X = X
         W, b = self.params["W"], self.params["b"]
-        out = matmul_rows(X, W.T)
+        out = product
         if self.input_mean is None:
             out += b.T
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import numpy as np
@@ -76,6 +77,25 @@ class Network:
         self.layers[0]._check_input(X)
         out = X
         for layer in self.layers[self._start :]:
+            out = layer.forward(out)
+        return out
+
+    def clone(self) -> Network:
+        """An independent copy with the same layers and weights, without the arrays cached by the last pass."""
+        cached = {id(value): None for layer in self.layers for key, value in vars(layer).items()
+                  if key.startswith("_") and isinstance(value, np.ndarray)}
+        return copy.deepcopy(self, cached)
+
+    def first_linear(self) -> Linear | None:
+        """The linear layer the forward pass starts with (after a folded mean subtraction), else None."""
+        layer = self.layers[self._start]
+        return layer if isinstance(layer, Linear) else None
+
+    def forward_from_product(self, X: np.ndarray, product: np.ndarray) -> np.ndarray:
+        """As ``forward(X)``, given the first linear layer's X @ W.T (N, D_out) computed elsewhere."""
+        self.layers[0]._check_input(X)
+        out = self.layers[self._start].forward_from_product(X, product)
+        for layer in self.layers[self._start + 1 :]:
             out = layer.forward(out)
         return out
 

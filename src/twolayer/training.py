@@ -61,6 +61,45 @@ def evaluate(network: Network, X: np.ndarray, y: np.ndarray, chunk_size: int = 1
     return float(costs.sum()), float(accuracies.mean())
 
 
+class LaggedEvaluation:
+    """Measures the weights an epoch ended with on the next epoch's batches, beside its steps.
+
+    The next epoch's batches cover every training row once, so they evaluate the whole
+    training set. The first linear layer's product for a batch is computed once for the
+    current and the kept weights stacked, W (2 D_out, D_in): one wide matrix product
+    costs less than two thin ones and reads the batch once.
+    """
+
+    def __init__(self, copy: Network, width: int, input_size: int, dtype):
+        self.copy = copy
+        self.width = width
+        self.stacked = np.empty((2 * width, input_size), dtype=dtype)
+
+    @classmethod
+    def of(cls, network: Network) -> LaggedEvaluation | None:
+        """A lagged evaluation for ``network``, or None when it does not start with a linear layer."""
+        first = network.first_linear()
+        if first is None:
+            return None
+        W = first.params["W"]
+        return cls(network.clone(), W.shape[0], W.shape[1], W.dtype)
+
+    def keep(self, network: Network) -> None:
+        """Keep ``network``'s current weights to be evaluated during the next epoch."""
+        kept = self.copy.params()
+        for name, value in network.params().items():
+            np.copyto(kept[name], value)
+        self.stacked[self.width :] = self.copy.first_linear().params["W"]
+
+    def forward_beside(self, network: Network, X: np.ndarray) -> Network:
+        """Forward X (N, D_in) through ``network`` and through the kept copy; returns the copy."""
+        self.stacked[: self.width] = network.first_linear().params["W"]
+        product = parallel.matmul_rows(X, self.stacked.T)
+        network.forward_from_product(X, product[:, : self.width])
+        self.copy.forward_from_product(X, product[:, self.width :])
+        return self.copy
+
+
 def batch_rows(batch_size: int | None, rows: int) -> int:
     """Rows per step actually used: ``batch_size`` clipped to the ``rows`` of the training set."""
     return rows if batch_size is None else min(int(batch_size), rows)
@@ -101,22 +140,27 @@ def train_each(
     ``scales`` must apply them; they are only recorded here). A network whose training
     cost stops being finite is recorded as diverged at that epoch and its history ends
     there; the others go on, and training stops once all have diverged.
-    ``on_epoch(p, row)`` is called with each network's history rows.
+
+    The training-set cost and accuracy of epoch e are those of the weights epoch e ended
+    with, measured on the batches of epoch e + 1 (which cover every row once) beside its
+    steps: the first batch's forward pass is that evaluation itself, the later batches
+    get it from one wider product (``LaggedEvaluation``). Only the last epoch is
+    evaluated in a pass of its own. ``on_epoch(p, row)`` is called with each network's
+    history rows, so a row arrives one epoch after the epoch it describes.
     """
     batch_size = _check_arguments(X, y, epochs, batch_size, shuffle, rng)
     N, P = X.shape[0], network.count
     rate_scales = np.ones(P) if rate_scales is None else np.asarray(rate_scales, dtype=np.float64)
     params, grads = network.params(), network.grads()
-    # With one step per epoch the order of the rows changes nothing, so no copy is made,
-    # and the forward pass of each step already evaluates the whole training set with
-    # the weights the previous epoch ended on: its cost and accuracy are that epoch's.
     full_batch = batch_size >= N
     gather = shuffle and not full_batch
     X_buffer = np.empty((batch_size, X.shape[1]), dtype=X.dtype) if gather else None
     y_buffer = np.empty(batch_size, dtype=y.dtype) if gather else None
+    lagged = None if full_batch or int(epochs) == 1 else LaggedEvaluation.of(network)
     results = [TrainingResult() for _ in range(P)]
     alive = np.ones(P, dtype=bool)
-    pending: dict | None = None  # an epoch waiting for its training metrics (full batch)
+    # The epoch whose training-set cost and accuracy the current epoch's batches measure.
+    pending: dict | None = None
 
     def record(row: dict, train_cost: np.ndarray, train_accuracy: np.ndarray) -> None:
         for p in np.flatnonzero(alive):
@@ -140,6 +184,7 @@ def train_each(
         for epoch in range(1, int(epochs) + 1):
             learning_rate = optimizer.learning_rate
             order = rng.permutation(N) if gather else None
+            cross_entropy, correct = np.zeros(P), np.zeros(P, dtype=np.int64)
             for start in range(0, N, batch_size):
                 stop = min(start + batch_size, N)
                 if gather:
@@ -148,14 +193,22 @@ def train_each(
                     yb = np.take(y, rows, out=y_buffer[: stop - start])
                 else:
                     Xb, yb = X[start:stop], y[start:stop]
-                network.forward(Xb)
+                # The first step of an epoch still has the weights the last one ended with,
+                # so its forward pass is also their evaluation on these rows.
+                if pending is None or start == 0:
+                    network.forward(Xb)
+                    measured = network
+                else:
+                    measured = lagged.forward_beside(network, Xb)
                 if pending is not None:
-                    costs = network.cross_entropies(yb) + network.regularization_costs()
-                    record(pending, costs, network.correct_counts(yb) / N)
-                    pending = None
+                    cross_entropy += measured.cross_entropies(yb) * ((stop - start) / N)
+                    correct += measured.correct_counts(yb)
                 network.backward(yb)
                 optimizer.step(params, grads)
             optimizer.end_epoch()
+            if pending is not None:
+                record(pending, cross_entropy + pending["regularization"], correct / N)
+                pending = None
             if not alive.any():
                 break
 
@@ -164,8 +217,10 @@ def train_each(
             else:
                 val_cost = val_accuracy = np.full(P, np.nan)
             row = dict(epoch=epoch, learning_rate=learning_rate, val_cost=val_cost, val_accuracy=val_accuracy)
-            if full_batch and epoch < int(epochs):
-                pending = row
+            if epoch < int(epochs) and (full_batch or lagged is not None):
+                pending = dict(row, regularization=network.regularization_costs())
+                if lagged is not None:
+                    lagged.keep(network)
             else:
                 record(row, *evaluate_each(network, X, y))
             if not alive.any():
@@ -206,8 +261,8 @@ def train(
     on_epoch : callable, optional
         Called with each epoch's history row (for progress logs).
 
-    Training stops early, with status "diverged", after the first epoch whose
-    training cost is NaN or infinite.
+    Training stops early, with status "diverged": the history ends with the first
+    epoch whose training cost is NaN or infinite (found while the next epoch runs).
     """
     if network.count != 1:
         raise ValueError(f"train() trains one network, this one holds {network.count}; use train_each().")
