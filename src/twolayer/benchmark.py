@@ -232,19 +232,25 @@ def torch_runners(rows: int, held_out: int, batch: int, threads: int) -> dict[st
 
 
 def interleaved_epoch_seconds(runners: Mapping[str, Callable[[int], None]], epochs: int, rounds: int) -> dict[str, float]:
-    """Median seconds per epoch of each runner, timed in turn round after round.
+    """Median seconds per epoch of a long run for each runner, timed in turn round after round.
 
-    On a shared machine a slow spell then falls on every runner alike instead of on
-    whichever happened to be measured during it. Each runner is first run once to warm up.
+    One round times every runner twice, for 1 and for 1 + ``epochs`` epochs; the difference
+    divided by ``epochs`` is the cost of an epoch in the middle of a run, without the set-up
+    and the final evaluation that a 50-epoch run pays once. Timing the runners in turn makes a
+    slow spell of a shared machine fall on all of them alike. Each runner is first run once
+    to warm up.
     """
     for run in runners.values():
         run(1)
     seconds: dict[str, list[float]] = {name: [] for name in runners}
     for _ in range(rounds):
         for name, run in runners.items():
-            start = time.perf_counter()
-            run(epochs)
-            seconds[name].append((time.perf_counter() - start) / epochs)
+            lengths = []
+            for count in (1, 1 + epochs):
+                start = time.perf_counter()
+                run(count)
+                lengths.append(time.perf_counter() - start)
+            seconds[name].append((lengths[1] - lengths[0]) / epochs)
     return {name: float(np.median(values)) for name, values in seconds.items()}
 
 
@@ -391,7 +397,7 @@ def benchmark_all(configfiles: list[str], cores: list[int], threads: int, tiny: 
     final = (50_000, 10_000, config["training"]["batch_size"])
     if tiny:
         search, final = (600, 300, 200), (900, 300, 200)
-    epochs, rounds = (1, 1) if tiny else (2, 5)
+    epochs, rounds = (1, 1) if tiny else (3, 5)
     rows, pack = [], 7
     for name, (n, held, batch) in (("search", search), ("final", final)):
         runners = {"ours": ours_runner(n, held, batch, threads)}
@@ -416,7 +422,8 @@ def benchmark_all(configfiles: list[str], cores: list[int], threads: int, tiny: 
         })
     single = seconds["ours_1_thread"]
     table = pd.DataFrame(rows)
-    print(f"Seconds per epoch, float32, {threads} threads, median of {rounds} rounds timed in turn "
+    print(f"Seconds per epoch, float32, {threads} threads: the cost of one more epoch of a run, median of {rounds} "
+          f"rounds timed in turn "
           f"(packed: per network, {pack} trained side by side; torch: the faster of autograd and hand-written gradients):")
     print(table.to_markdown(index=False, floatfmt=".3f", missingval="-"))
     print(f"\nWhere an epoch's time goes: milliseconds of each data-sized operation, {threads} threads:")
