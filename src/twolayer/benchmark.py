@@ -254,6 +254,30 @@ def interleaved_epoch_seconds(runners: Mapping[str, Callable[[int], None]], epoc
     return {name: float(np.median(values)) for name, values in seconds.items()}
 
 
+def _marginal_epoch_seconds(rows: int, held_out: int, batch: int, threads: int, epochs: int) -> float:
+    """Seconds one more epoch adds to a run of this package's training (run in a process of its own)."""
+    run = ours_runner(rows, held_out, batch, threads)
+    run(1)
+    lengths = []
+    for count in (1, 1 + epochs):
+        start = time.perf_counter()
+        run(count)
+        lengths.append(time.perf_counter() - start)
+    return (lengths[1] - lengths[0]) / epochs
+
+
+def side_by_side_epoch_seconds(rows: int, held_out: int, batch: int, jobs: int, epochs: int) -> list[float]:
+    """Seconds per epoch of ``jobs`` single-threaded trainings run at once in separate processes,
+    as ``jobs`` final replicates with one core each would run: what the sharing of the memory bus costs them."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # Fresh interpreters: forking a process whose PyTorch threads have started is unsafe.
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_marginal_epoch_seconds, rows, held_out, batch, 1, epochs) for _ in range(jobs)]
+        return [future.result() for future in futures]
+
+
 def product_seconds(rows: int, threads: int, repeats: int = 5) -> pd.DataFrame:
     """Milliseconds of the three data-sized operations of a step, ours against PyTorch's, ``threads`` threads.
 
@@ -432,6 +456,11 @@ def benchmark_all(configfiles: list[str], cores: list[int], threads: int, tiny: 
     parallel_fraction = float(np.clip((1 - final_seconds / single) / (1 - 1 / threads), 0, 1)) if threads > 1 else 0.0
     print(f"\nFinal epoch on 1 thread: {single:.3f} s; on {threads}: {final_seconds:.3f} s "
           f"(parallel fraction {parallel_fraction:.2f} by Amdahl's law)")
+    if threads > 1:
+        apart = side_by_side_epoch_seconds(*final, threads, epochs)
+        print(f"{threads} single-threaded final trainings at once, one per core: "
+              f"{', '.join(f'{t:.3f}' for t in apart)} s per epoch each, so {max(apart) / threads:.3f} s per epoch of "
+              f"the pair against {final_seconds:.3f} s for one training on {threads} threads")
 
     flops = study_flops(config)
     floor = flops["total"] / (rates[np.float32] * 1e9)
