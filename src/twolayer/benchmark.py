@@ -254,26 +254,38 @@ def interleaved_epoch_seconds(runners: Mapping[str, Callable[[int], None]], epoc
     return {name: float(np.median(values)) for name, values in seconds.items()}
 
 
+_start_together = None  # a barrier shared by the processes of side_by_side_epoch_seconds
+
+
+def _share_barrier(barrier) -> None:
+    global _start_together
+    _start_together = barrier
+
+
 def _marginal_epoch_seconds(rows: int, held_out: int, batch: int, threads: int, epochs: int) -> float:
-    """Seconds one more epoch adds to a run of this package's training (run in a process of its own)."""
+    """Seconds one more epoch adds to a run of this package's training, timed in step with
+    the other processes of ``side_by_side_epoch_seconds`` so that the runs overlap."""
     run = ours_runner(rows, held_out, batch, threads)
     run(1)
     lengths = []
-    for count in (1, 1 + epochs):
+    for count in (1 + epochs, 1):
+        _start_together.wait(timeout=600)
         start = time.perf_counter()
         run(count)
         lengths.append(time.perf_counter() - start)
-    return (lengths[1] - lengths[0]) / epochs
+    return (lengths[0] - lengths[1]) / epochs
 
 
 def side_by_side_epoch_seconds(rows: int, held_out: int, batch: int, jobs: int, epochs: int) -> list[float]:
     """Seconds per epoch of ``jobs`` single-threaded trainings run at once in separate processes,
-    as ``jobs`` final replicates with one core each would run: what the sharing of the memory bus costs them."""
+    as ``jobs`` final replicates with one core each would run: what sharing the memory bus costs them."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     # Fresh interpreters: forking a process whose PyTorch threads have started is unsafe.
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(jobs)
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_share_barrier, initargs=(barrier,)) as pool:
         futures = [pool.submit(_marginal_epoch_seconds, rows, held_out, batch, 1, epochs) for _ in range(jobs)]
         return [future.result() for future in futures]
 
