@@ -245,13 +245,19 @@ def interleaved_epoch_seconds(runners: Mapping[str, Callable[[int], None]], epoc
     seconds: dict[str, list[float]] = {name: [] for name in runners}
     for _ in range(rounds):
         for name, run in runners.items():
-            lengths = []
-            for count in (1, 1 + epochs):
-                start = time.perf_counter()
-                run(count)
-                lengths.append(time.perf_counter() - start)
-            seconds[name].append((lengths[1] - lengths[0]) / epochs)
+            seconds[name].append(_extra_epoch_seconds(run, epochs))
     return {name: float(np.median(values)) for name, values in seconds.items()}
+
+
+def _extra_epoch_seconds(run: Callable[[int], None], epochs: int, before_each: Callable[[], object] = lambda: None) -> float:
+    """(time of ``run(1 + epochs)`` - time of ``run(1)``) / ``epochs``; ``before_each()`` is called before each timed run."""
+    lengths = []
+    for count in (1, 1 + epochs):
+        before_each()
+        start = time.perf_counter()
+        run(count)
+        lengths.append(time.perf_counter() - start)
+    return (lengths[1] - lengths[0]) / epochs
 
 
 _start_together = None  # a barrier shared by the processes of side_by_side_epoch_seconds
@@ -267,13 +273,7 @@ def _marginal_epoch_seconds(rows: int, held_out: int, batch: int, threads: int, 
     the other processes of ``side_by_side_epoch_seconds`` so that the runs overlap."""
     run = ours_runner(rows, held_out, batch, threads)
     run(1)
-    lengths = []
-    for count in (1 + epochs, 1):
-        _start_together.wait(timeout=600)
-        start = time.perf_counter()
-        run(count)
-        lengths.append(time.perf_counter() - start)
-    return (lengths[0] - lengths[1]) / epochs
+    return _extra_epoch_seconds(run, epochs, before_each=lambda: _start_together.wait(timeout=600))
 
 
 def side_by_side_epoch_seconds(rows: int, held_out: int, batch: int, jobs: int, epochs: int) -> list[float]:
@@ -434,7 +434,7 @@ def benchmark_all(configfiles: list[str], cores: list[int], threads: int, tiny: 
     if tiny:
         search, final = (600, 300, 200), (900, 300, 200)
     epochs, rounds = (1, 1) if tiny else (3, 5)
-    rows, pack = [], 7
+    rows, pack, timings = [], 7, {}
     for name, (n, held, batch) in (("search", search), ("final", final)):
         runners = {"ours": ours_runner(n, held, batch, threads)}
         if name == "search":
@@ -442,7 +442,7 @@ def benchmark_all(configfiles: list[str], cores: list[int], threads: int, tiny: 
         else:
             runners["ours_1_thread"] = ours_runner(n, held, batch, 1)
         runners.update(torch_runners(n, held, batch, threads))
-        seconds = interleaved_epoch_seconds(runners, epochs, rounds)
+        seconds = timings[name] = interleaved_epoch_seconds(runners, epochs, rounds)
         torch_seconds = [seconds[key] for key in ("torch_autograd", "torch_manual") if key in seconds]
         fastest = min(torch_seconds) if torch_seconds else None
         packed = seconds["ours_packed"] / pack if "ours_packed" in seconds else None
@@ -456,7 +456,7 @@ def benchmark_all(configfiles: list[str], cores: list[int], threads: int, tiny: 
             "ours/torch": seconds["ours"] / fastest if fastest else None,
             "packed/torch": packed / fastest if fastest and packed else None,
         })
-    single = seconds["ours_1_thread"]
+    single = timings["final"]["ours_1_thread"]
     table = pd.DataFrame(rows)
     print(f"Seconds per epoch, float32, {threads} threads: the cost of one more epoch of a run, median of {rounds} "
           f"rounds timed in turn "

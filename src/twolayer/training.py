@@ -70,19 +70,16 @@ class LaggedEvaluation:
     costs less than two thin ones and reads the batch once.
     """
 
-    def __init__(self, copy: Network, width: int, input_size: int, dtype):
-        self.copy = copy
-        self.width = width
-        self.stacked = np.empty((2 * width, input_size), dtype=dtype)
+    def __init__(self, network: Network):
+        self.copy = network.clone()
+        W = self.copy.first_linear().params["W"]
+        self.width = W.shape[0]
+        self.stacked = np.empty((2 * W.shape[0], W.shape[1]), dtype=W.dtype)
 
     @classmethod
     def of(cls, network: Network) -> LaggedEvaluation | None:
         """A lagged evaluation for ``network``, or None when it does not start with a linear layer."""
-        first = network.first_linear()
-        if first is None:
-            return None
-        W = first.params["W"]
-        return cls(network.clone(), W.shape[0], W.shape[1], W.dtype)
+        return None if network.first_linear() is None else cls(network)
 
     def keep(self, network: Network) -> None:
         """Keep ``network``'s current weights to be evaluated during the next epoch."""
