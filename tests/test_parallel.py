@@ -25,3 +25,28 @@ def test_sliced_products_are_identical_with_one_or_two_threads(restore_threads):
         np.testing.assert_array_equal(one, two)
     np.testing.assert_allclose(results[1][0], A @ B, rtol=1e-4, atol=1e-3)
     np.testing.assert_allclose(results[1][1], B.T @ A.T, rtol=1e-4, atol=1e-3)
+
+
+def test_mini_batch_training_is_identical_with_one_two_or_three_threads(restore_threads):
+    """The stacked product of a step and its lagged evaluation is sliced like every other:
+    history and weights must not depend on the thread count."""
+    from threadpoolctl import threadpool_limits
+
+    from twolayer import MomentumSGD, train, two_layer_network
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(3000, 3072)).astype(np.float32)
+    y = rng.integers(0, 10, size=3000)
+    assert 1000 * 3072 * 100 >= parallel.MIN_WORK  # the stacked product of a batch is sliced
+    runs = []
+    for threads in (1, 2, 3):
+        parallel.set_threads(threads)
+        with threadpool_limits(limits=1):
+            net = two_layer_network(X.mean(axis=0), 50, 10, 0.01, rng=np.random.default_rng(1), dtype=np.float32)
+            result = train(net, MomentumSGD(0.1, 0.8, 0.99), X, y, epochs=3, batch_size=1000, rng=np.random.default_rng(2),
+                           X_val=X[:500], y_val=y[:500])
+        runs.append((result.history, net.params()))
+    for history, params in runs[1:]:
+        assert history == runs[0][0]
+        for name, value in params.items():
+            np.testing.assert_array_equal(value, runs[0][1][name])
