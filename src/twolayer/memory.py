@@ -6,11 +6,12 @@ refused before any job starts. Rows are counted at the CIFAR-10 batch size (10,0
 images a batch), so the estimates bound a run on the real data from above.
 
 The model, per training job: the scaled copies of its training and held-out splits,
-the uint8 copy of a split while it is being scaled, the gathered mini-batch, six
-activation-sized arrays of the hidden layer (forward, ReLU, their gradients, and the
-evaluation pass), four copies of the weights (values, gradients, velocities, a
-temporary), and the interpreter with its libraries. Measured peaks on the replica
-data (README, Performance) sit below these estimates.
+the uint8 copy of a split while it is being scaled, two gathered mini-batches (the one
+being computed and the next, copied beside it), six activation-sized arrays of the
+hidden layer (forward, ReLU, their gradients, and the evaluation pass), four copies of
+the weights (values, gradients, velocities, a temporary), and the interpreter with its
+libraries. Measured peaks on the replica data (README, Performance) sit below these
+estimates.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def training_job_bytes(train_rows: int, held_out_rows: int, hidden: int, packed:
     batch = min(batch_size, train_rows)
     data = (train_rows + held_out_rows) * PIXELS * itemsize
     loading = max(train_rows, held_out_rows) * PIXELS
-    gathered = batch * PIXELS * itemsize if batch < train_rows else 0
+    gathered = 2 * batch * PIXELS * itemsize if batch < train_rows else 0
     activations = 6 * max(batch, min(EVALUATION_CHUNK, max(train_rows, held_out_rows))) * packed * (hidden + CLASSES) * itemsize
     weights = 4 * packed * (hidden * (PIXELS + 1) + CLASSES * (hidden + 1)) * itemsize
     return data + loading + gathered + activations + weights

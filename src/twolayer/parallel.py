@@ -5,11 +5,16 @@ fixed slices of its large products side by side instead. The slices depend only 
 the shapes, never on the number of threads, so a product is bit-for-bit the same
 whether a job runs with one thread or eight. (Letting BLAS itself use more threads
 changes how it splits the sums, and with it the rounding of every result.)
+
+Besides those threads, one background thread copies rows (``take_rows_later``): the
+training loop gathers its next mini-batch there while the current one is computed.
+A gather is bound by memory traffic and the products by arithmetic, so the two
+overlap well; the copy changes no value.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -20,6 +25,7 @@ MIN_WORK = 50_000_000
 
 _threads = 1
 _pool: ThreadPoolExecutor | None = None
+_copier: ThreadPoolExecutor | None = None
 
 
 def set_threads(threads: int) -> None:
@@ -84,15 +90,34 @@ def matmul_cols(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> 
     return _sliced_matmul(A, B, out, by_rows=False)
 
 
+def _check_rows(X: np.ndarray, rows: np.ndarray, out: np.ndarray) -> None:
+    if len(rows) and (rows.min() < 0 or rows.max() >= len(X)):
+        raise IndexError(f"take_rows: row indices must lie in [0, {len(X)}), got {rows.min()} to {rows.max()}.")
+    if out.shape != (len(rows), *X.shape[1:]) or out.dtype != X.dtype:
+        raise ValueError(f"take_rows: out must be {X.dtype} of shape {(len(rows), *X.shape[1:])}, got {out.dtype} {out.shape}.")
+
+
 def take_rows(X: np.ndarray, rows: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``X[rows]`` into ``out``, fixed slices of the rows copied side by side.
 
     The indices are checked once here; the copy then runs with ``mode="clip"``, whose
     loop NumPy runs several times faster than the default one that checks every index.
     """
-    if len(rows) and (rows.min() < 0 or rows.max() >= len(X)):
-        raise IndexError(f"take_rows: row indices must lie in [0, {len(X)}), got {rows.min()} to {rows.max()}.")
+    _check_rows(X, rows, out)
     if out.size < MIN_WORK // 64:
         return np.take(X, rows, axis=0, out=out, mode="clip")
     _run([lambda a=a, b=b: np.take(X, rows[a:b], axis=0, out=out[a:b], mode="clip") for a, b in _bounds(len(rows))])
     return out
+
+
+def take_rows_later(X: np.ndarray, rows: np.ndarray, out: np.ndarray) -> Future:
+    """Start copying ``X[rows]`` into ``out`` on the background thread; the future returns ``out``.
+
+    The indices are checked here, before the copy starts. ``out`` must not be read or
+    written until the future is done.
+    """
+    global _copier
+    _check_rows(X, rows, out)
+    if _copier is None:
+        _copier = ThreadPoolExecutor(1, thread_name_prefix="twolayer-copy")
+    return _copier.submit(np.take, X, rows, 0, out, "clip")

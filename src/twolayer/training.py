@@ -8,7 +8,8 @@ accuracy through ``Network.cross_entropies``, ``correct_counts`` and
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -97,6 +98,32 @@ class LaggedEvaluation:
         return self.copy
 
 
+def shuffled_batches(
+    X: np.ndarray, y: np.ndarray, order: np.ndarray, batch_size: int, buffers: tuple[np.ndarray, np.ndarray], y_buffer: np.ndarray
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The mini-batches (X_b, y_b) of one epoch, rows taken in ``order``, ``batch_size`` at a time.
+
+    Each batch after the first is gathered on the background thread while the one
+    before it is being computed, into the two ``buffers`` (batch_size, D) in turn: a
+    yielded batch stays valid until the next one is asked for.
+    """
+    starts = range(0, len(order), batch_size)
+    pending: Future | None = None
+    try:
+        for index, start in enumerate(starts):
+            rows = order[start : start + batch_size]
+            Xb = parallel.take_rows(X, rows, out=buffers[index % 2][: len(rows)]) if pending is None else pending.result()
+            following = order[start + batch_size : start + 2 * batch_size]
+            pending = None
+            if len(following):
+                pending = parallel.take_rows_later(X, following, out=buffers[(index + 1) % 2][: len(following)])
+            yield Xb, np.take(y, rows, out=y_buffer[: len(rows)])
+    finally:
+        # A loop that stops early must not leave a copy writing into a buffer.
+        if pending is not None:
+            wait([pending])
+
+
 def batch_rows(batch_size: int | None, rows: int) -> int:
     """Rows per step actually used: ``batch_size`` clipped to the ``rows`` of the training set."""
     return rows if batch_size is None else min(int(batch_size), rows)
@@ -151,8 +178,9 @@ def train_each(
     params, grads = network.params(), network.grads()
     full_batch = batch_size >= N
     gather = shuffle and not full_batch
-    X_buffer = np.empty((batch_size, X.shape[1]), dtype=X.dtype) if gather else None
-    y_buffer = np.empty(batch_size, dtype=y.dtype) if gather else None
+    if gather:
+        X_buffers = (np.empty((batch_size, X.shape[1]), dtype=X.dtype), np.empty((batch_size, X.shape[1]), dtype=X.dtype))
+        y_buffer = np.empty(batch_size, dtype=y.dtype)
     lagged = None if full_batch or int(epochs) == 1 else LaggedEvaluation.of(network)
     results = [TrainingResult() for _ in range(P)]
     alive = np.ones(P, dtype=bool)
@@ -180,25 +208,21 @@ def train_each(
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for epoch in range(1, int(epochs) + 1):
             learning_rate = optimizer.learning_rate
-            order = rng.permutation(N) if gather else None
+            if gather:
+                batches = shuffled_batches(X, y, rng.permutation(N), batch_size, X_buffers, y_buffer)
+            else:
+                batches = ((X[start : start + batch_size], y[start : start + batch_size]) for start in range(0, N, batch_size))
             cross_entropy, correct = np.zeros(P), np.zeros(P, dtype=np.int64)
-            for start in range(0, N, batch_size):
-                stop = min(start + batch_size, N)
-                if gather:
-                    rows = order[start:stop]
-                    Xb = parallel.take_rows(X, rows, out=X_buffer[: stop - start])
-                    yb = np.take(y, rows, out=y_buffer[: stop - start])
-                else:
-                    Xb, yb = X[start:stop], y[start:stop]
+            for index, (Xb, yb) in enumerate(batches):
                 # The first step of an epoch still has the weights the last one ended with,
                 # so its forward pass is also their evaluation on these rows.
-                if pending is None or start == 0:
+                if pending is None or index == 0:
                     network.forward(Xb)
                     measured = network
                 else:
                     measured = lagged.forward_beside(network, Xb)
                 if pending is not None:
-                    cross_entropy += measured.cross_entropies(yb) * ((stop - start) / N)
+                    cross_entropy += measured.cross_entropies(yb) * (len(yb) / N)
                     correct += measured.correct_counts(yb)
                 network.backward(yb)
                 optimizer.step(params, grads)
