@@ -157,7 +157,8 @@ def test_an_archive_that_unpacks_to_too_much_is_refused_before_extraction(tmp_pa
     monkeypatch.setattr(cifar, "MAX_UNPACKED_BYTES", 3 * 20 * 3072)
     with pytest.raises(DataFormatError, match="unpacks to more than"):
         extract_archive(archive, member_targets(tmp_path / "out"))
-    assert not (tmp_path / "out").exists()
+    # The members before the bound was passed were staged, then removed: no file is left.
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
 
 
 def test_extraction_copies_in_chunks(tmp_path, monkeypatch):
@@ -334,3 +335,14 @@ def test_a_tampered_top_table_is_refused_before_training(tmp_path, text, expecte
     path.write_text(text)
     with pytest.raises(ValueError, match=expected):
         chosen_configuration(path)
+
+
+@pytest.mark.parametrize("keep", [0.3, 0.7, 0.95])
+def test_a_truncated_archive_is_reported_as_damaged_and_no_target_is_placed(tmp_path, keep):
+    """The members read before the damage are staged, not placed: a cut archive leaves nothing behind."""
+    whole = write_archive(tmp_path / "a.tar.gz", images_per_batch=200).read_bytes()
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(whole[: int(len(whole) * keep)])
+    with pytest.raises(DataFormatError, match="damaged|not a readable"):
+        extract_archive(cut, member_targets(tmp_path / "out"))
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import pickle
 import tarfile
+import zlib
+from contextlib import ExitStack
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -35,7 +37,7 @@ IMAGES_PER_BATCH = 10_000
 # Anything much larger is not a CIFAR-10 member and is refused before it is read.
 MAX_MEMBER_BYTES = 64 * 2**20
 # The official archive has 8 entries and unpacks to about 185 MB; an archive far beyond
-# either is refused while its table of contents is read, before anything is extracted.
+# either is refused as soon as its entries pass a bound, before any target is written.
 MAX_ARCHIVE_ENTRIES = 1_000
 MAX_UNPACKED_BYTES = 1 << 30
 CHUNK = 1 << 20
@@ -66,73 +68,73 @@ def member_targets(out_dir: str | Path, members: tuple[str, ...] = MEMBERS) -> d
 
 
 def extract_archive(archive: str | Path, targets: Mapping[str, str | Path]) -> list[Path]:
-    """Copy the named members of ``cifar-10-batches-py/`` to their target paths, atomically each.
+    """Copy the named members of ``cifar-10-batches-py/`` to their target paths, in one pass.
 
     ``targets`` maps a member name (``"data_batch_1"``, ``"batches.meta"``) to the file
-    to write. Only those regular files are read, each in chunks and only if its size is
-    at most ``MAX_MEMBER_BYTES``, so a hostile archive can neither write elsewhere nor
-    make extraction hold more than one chunk in memory. Raises DataFormatError naming
-    what is wrong.
+    to write. The archive is decompressed once, as a stream: every entry's header is
+    checked against the bounds below as it arrives, and only the named regular files
+    are read, each in chunks and only if its size is at most ``MAX_MEMBER_BYTES``, into
+    a temporary file beside its target. The targets appear, all together, only once
+    the whole table of contents has passed, so a hostile or damaged archive can neither
+    write elsewhere nor leave a target behind, and extraction never holds more than
+    one chunk in memory. Raises DataFormatError naming what is wrong.
     """
     archive = Path(archive)
     if archive.is_dir():
         raise DataFormatError(f"{archive} is a directory, not a gzip-compressed tar archive.")
     try:
-        tar = tarfile.open(archive, "r:gz")
+        tar = tarfile.open(archive, "r|gz")
     except (tarfile.TarError, OSError, EOFError) as error:
         raise DataFormatError(
             f"{archive} is not a readable gzip-compressed tar archive ({error}). Delete it and fetch it "
             "again, or point data.url in config.yaml at a good copy of cifar-10-python.tar.gz."
         ) from None
-    written = []
-    with tar:
-        found = _table_of_contents(tar, archive, set(targets))
-        for member_name, target in targets.items():
-            member = found[member_name]
-            if not member.isfile():
-                raise DataFormatError(f"{archive}: {member.name} is not a regular file.")
-            try:
-                with atomic_path(target) as tmp, tar.extractfile(member) as source, open(tmp, "wb") as out:
+    with tar, ExitStack() as staged:
+        temporary: dict[str, Path] = {}
+        unpacked = 0
+        try:
+            for count, member in enumerate(tar, start=1):
+                unpacked += member.size
+                _check_entry(archive, member, count, unpacked, targets)
+                folder, _, name = _member_name(member.name).partition("/")
+                if folder != ARCHIVE_FOLDER or name not in targets:
+                    continue
+                if name not in temporary:
+                    temporary[name] = staged.enter_context(atomic_path(targets[name]))
+                with tar.extractfile(member) as source, open(temporary[name], "wb") as out:
                     for block in iter(lambda: source.read(CHUNK), b""):
                         out.write(block)
-            except (tarfile.TarError, OSError, EOFError) as error:
-                raise DataFormatError(f"{archive}: {member.name} cannot be read ({error}).") from None
-            written.append(Path(target))
-    return written
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
+            raise DataFormatError(f"{archive} is damaged: it cannot be read to its end ({error}).") from None
+        missing = sorted(set(targets) - set(temporary))
+        if missing:
+            raise DataFormatError(
+                f"{archive} lacks {', '.join(f'{ARCHIVE_FOLDER}/{m}' for m in missing)}; a CIFAR-10 python "
+                f"archive holds {', '.join(MEMBERS)} in {ARCHIVE_FOLDER}/. Check that data.url "
+                "names cifar-10-python.tar.gz (not the MATLAB or binary version)."
+            )
+    return [Path(targets[name]) for name in targets]
 
 
-def _table_of_contents(tar: tarfile.TarFile, archive: Path, wanted: set[str]) -> dict[str, tarfile.TarInfo]:
-    """The archive entries named ``cifar-10-batches-py/<wanted>``, reading at most MAX_ARCHIVE_ENTRIES headers."""
-    found: dict[str, tarfile.TarInfo] = {}
-    unpacked = 0
-    try:
-        for count, member in enumerate(tar, start=1):
-            unpacked += member.size
-            if count > MAX_ARCHIVE_ENTRIES or unpacked > MAX_UNPACKED_BYTES:
-                raise DataFormatError(
-                    f"{archive} has more than {MAX_ARCHIVE_ENTRIES:,} entries or unpacks to more than "
-                    f"{MAX_UNPACKED_BYTES:,} bytes; cifar-10-python.tar.gz has 8 entries and unpacks to about "
-                    "185 MB. Point data.url at the real archive."
-                )
-            folder, _, name = _member_name(member.name).partition("/")
-            if folder == ARCHIVE_FOLDER and name in wanted and member.size > MAX_MEMBER_BYTES:
-                raise DataFormatError(
-                    f"{archive}: {member.name} is {member.size:,} bytes, more than the {MAX_MEMBER_BYTES:,} bytes "
-                    "a CIFAR-10 member may have (a batch is about 31 MB), so it was not extracted. The archive "
-                    "is not cifar-10-python.tar.gz; point data.url at the real one."
-                )
-            if folder == ARCHIVE_FOLDER and name in wanted:
-                found[name] = member
-    except (tarfile.TarError, OSError, EOFError) as error:
-        raise DataFormatError(f"{archive} is damaged: its table of contents cannot be read ({error}).") from None
-    missing = sorted(wanted - set(found))
-    if missing:
+def _check_entry(archive: Path, member: tarfile.TarInfo, count: int, unpacked: int, targets: Mapping[str, object]) -> None:
+    """Raise DataFormatError if the archive has grown past its bounds or ``member`` may not be extracted."""
+    if count > MAX_ARCHIVE_ENTRIES or unpacked > MAX_UNPACKED_BYTES:
         raise DataFormatError(
-            f"{archive} lacks {', '.join(f'{ARCHIVE_FOLDER}/{m}' for m in missing)}; a CIFAR-10 python "
-            f"archive holds {', '.join(MEMBERS)} in {ARCHIVE_FOLDER}/. Check that data.url "
-            "names cifar-10-python.tar.gz (not the MATLAB or binary version)."
+            f"{archive} has more than {MAX_ARCHIVE_ENTRIES:,} entries or unpacks to more than "
+            f"{MAX_UNPACKED_BYTES:,} bytes; cifar-10-python.tar.gz has 8 entries and unpacks to about "
+            "185 MB. Point data.url at the real archive."
         )
-    return found
+    folder, _, name = _member_name(member.name).partition("/")
+    if folder != ARCHIVE_FOLDER or name not in targets:
+        return
+    if not member.isfile():
+        raise DataFormatError(f"{archive}: {member.name} is not a regular file.")
+    if member.size > MAX_MEMBER_BYTES:
+        raise DataFormatError(
+            f"{archive}: {member.name} is {member.size:,} bytes, more than the {MAX_MEMBER_BYTES:,} bytes "
+            "a CIFAR-10 member may have (a batch is about 31 MB), so it was not extracted. The archive "
+            "is not cifar-10-python.tar.gz; point data.url at the real one."
+        )
 
 
 def _latin1_bytes(text: str, encoding: str) -> bytes:
