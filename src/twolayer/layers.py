@@ -231,9 +231,27 @@ class ReLU(Layer):
         return dout * self._active if need_input_grad else None
 
 
+# Up to this many classes a row's maximum is taken column by column (see ``row_maxima``).
+NARROW_ROWS = 64
+
+
+def row_maxima(scores: np.ndarray) -> np.ndarray:
+    """The maximum over the last axis, keeping it as size 1; NaN where a row holds NaN.
+
+    NumPy reduces a short last axis one row at a time, which for ten classes costs
+    about fifteen times as much as comparing whole columns; both give the same values.
+    """
+    if scores.shape[-1] > NARROW_ROWS or scores.shape[-1] == 0:
+        return scores.max(axis=-1, keepdims=True)
+    maxima = scores[..., 0].copy()
+    for column in range(1, scores.shape[-1]):
+        np.maximum(maxima, scores[..., column], out=maxima)
+    return maxima[..., None]
+
+
 def log_softmax(scores: np.ndarray) -> np.ndarray:
     """log of the softmax over the last axis, computed after subtracting the maximum."""
-    shifted = scores - scores.max(axis=-1, keepdims=True)
+    shifted = scores - row_maxima(scores)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
