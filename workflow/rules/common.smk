@@ -240,8 +240,9 @@ def granted_cores():
 
 def final_threads():
     """Threads of each final training job: with a core for every replicate, the cores split evenly
-    among them (all run at once); with fewer cores, all of them (one replicate after another,
-    which on two cores measured faster than two single-threaded replicates side by side).
+    among them (all run at once); with fewer cores, all of them, one replicate after another:
+    in rounds of single-threaded replicates the last round leaves cores free (five replicates
+    on two cores: three rounds), which costs about what side-by-side training can gain.
     """
     cores, replicates = granted_cores(), config["final"]["replicates"]
     return max(1, cores // replicates) if cores >= replicates else cores
