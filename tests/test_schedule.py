@@ -90,14 +90,29 @@ def test_benchmark_all_prints_the_critical_path_and_the_scaling_model(tmp_path, 
     configfile = tmp_path / "smoke.yaml"
     configfile.write_text(yaml.safe_dump(smoke_config(archive)))
     monkeypatch.chdir(REPO)
-    main(["all", "--tiny", "--configfile", str(configfile), "--cores", "1", "--workdir", str(tmp_path / "runs")])
+    main(["all", "--tiny", "--configfile", str(configfile), "--cores", "2", "--workdir", str(tmp_path / "runs")])
     out = capsys.readouterr().out
-    assert "Critical path of the --cores 1 run" in out and "| render_report" in out.split("Critical path")[1]
+    assert "Critical path of the --cores 2 run" in out and "| render_report" in out.split("Critical path")[1]
     prediction = out.split("Predicted wall time")[1]
     for cores in (1, 2, 4, 8, 16):
         assert f"|       {cores:>2} |" in prediction or f"| {cores:>7} |" in prediction
-    measured = float(out.split("Whole study with --cores 1: ")[1].split(" s wall")[0])
+    measured = float(out.split("Whole study with --cores 2: ")[1].split(" s wall")[0])
     assert f"{measured:.1f}" in prediction
+
+    # The study's distance from its floor, split into the epochs' own rate and everything else.
+    # Printed values are rounded to 0.1 s and 0.01, so each ratio is checked within its rounding.
+    def within_rounding(ratio: float, numerator: float, denominator: float) -> bool:
+        return (numerator - 0.05) / (denominator + 0.05) - 0.005 <= ratio <= (numerator + 0.05) / (denominator - 0.05) + 0.005
+
+    floor = float(out.split("the floor is ")[1].split(" s")[0])
+    epochs_line = out.split("The same epochs at the epoch times measured above")[1].splitlines()[0]
+    epochs_seconds = float(epochs_line.split(" = ")[1].split(" s,")[0])
+    assert within_rounding(float(epochs_line.split(" s, ")[1].split(" x the floor")[0]), epochs_seconds, floor)
+    total, factors = out.split("Study / floor = ")[1].split(" = ", 1)
+    rate, rest = (float(factor.split()[0]) for factor in factors.split(" x ")[:2])
+    assert within_rounding(float(total), measured, floor)
+    assert within_rounding(rest, measured, epochs_seconds)
+    assert rate * rest == pytest.approx(float(total), abs=0.02 * max(rate, rest))
 
 
 @pytest.mark.slow
@@ -114,7 +129,7 @@ def test_training_threads_follow_the_cores(tmp_path, cores, final, selection, se
         threads.setdefault(job.rule, set()).add(job.threads)
     assert threads["train_final"] == threads["train_final_replicate"] == {final}
     assert threads["replicate_selection"] == {selection}
-    assert threads["coarse_search"] == threads["fine_search"] == {search}
+    assert threads["coarse_search"] == threads["fine_search"] == threads["check_gradients"] == {search}
 
 
 def test_epoch_timings_alternate_between_implementations_and_report_medians(monkeypatch):

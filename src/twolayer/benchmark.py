@@ -479,6 +479,12 @@ def benchmark_all(configfiles: list[str], cores: list[int], threads: int, tiny: 
     print(f"\nStudy arithmetic: {flops['search_epochs']} search-sized epochs x {flops['search_epoch'] / 1e9:.1f} GFLOP + "
           f"{flops['final_epochs']} final epochs x {flops['final_epoch'] / 1e9:.1f} GFLOP = {flops['total'] / 1e12:.2f} TFLOP "
           f"(replicates included); at the measured float32 rate the floor is {floor:.1f} s")
+    final_row, search_row = rows[-1], rows[0]
+    epochs_seconds = flops["search_epochs"] * search_row["ours_packed_s"] + flops["final_epochs"] * final_row["ours_s"]
+    print(f"The same epochs at the epoch times measured above ({threads} threads; search epochs packed, per network): "
+          f"{flops['search_epochs']} x {search_row['ours_packed_s']:.3f} s + {flops['final_epochs']} x "
+          f"{final_row['ours_s']:.3f} s = {epochs_seconds:.1f} s, {epochs_seconds / floor:.2f} x the floor "
+          f"(the rate of the study's own products against the wide product's)")
     if not run:
         return
     walls = {}
@@ -488,6 +494,10 @@ def benchmark_all(configfiles: list[str], cores: list[int], threads: int, tiny: 
         print(f"\nWhole study with --cores {count}: {walls[count]:.1f} s wall, {walls[count] / floor:.2f} x the floor")
         print(stage_table(benchmark_files(folder / "results")).to_markdown(index=False, floatfmt=".1f"))
         print_critical_path(folder, count, walls[count])
+        if count == threads:
+            print(f"Study / floor = {walls[count] / floor:.2f} = {epochs_seconds / floor:.2f} (epochs at their measured "
+                  f"times / floor) x {walls[count] / epochs_seconds:.2f} (study / those epochs: data, schedule, "
+                  f"start-ups, evaluations outside the epochs, report)")
     if len(walls) > 1:
         low, high = min(walls), max(walls)
         print(f"\nSpeed-up from --cores {low} to --cores {high}: {walls[low] / walls[high]:.2f} x")
@@ -495,7 +505,6 @@ def benchmark_all(configfiles: list[str], cores: list[int], threads: int, tiny: 
     scaling = predict_scaling(workdir / f"cores{base}", base, parallel_fraction, [1, 2, 4, 8, 16], walls)
     print(f"\nPredicted wall time (scaling model from the jobs of the --cores {base} run; measured where run):")
     print(scaling.to_markdown(index=False, floatfmt=".1f", missingval="-"))
-    final_row, search_row = rows[-1], rows[0]
     targets = [("final epoch, ours / PyTorch", final_row["ours/torch"], 1.0),
                ("search epoch per network, packed / PyTorch", search_row["packed/torch"], 0.5)]
     if 2 in walls:

@@ -249,7 +249,8 @@ def final_threads():
 
 
 def search_threads():
-    """Threads of each search job: the cores split evenly among the search jobs planned up front."""
+    """Threads of each search job (and of the gradient check, which runs beside them): the cores
+    split evenly among the search jobs planned up front."""
     jobs = len(search_job_names("coarse"))
     if not derived_fine():
         jobs += len(search_job_names("fine"))
