@@ -95,9 +95,8 @@ def extract_archive(archive: str | Path, targets: Mapping[str, str | Path]) -> l
         try:
             for count, member in enumerate(tar, start=1):
                 unpacked += member.size
-                _check_entry(archive, member, count, unpacked, targets)
-                folder, _, name = _member_name(member.name).partition("/")
-                if folder != ARCHIVE_FOLDER or name not in targets:
+                name = _wanted_entry(archive, member, count, unpacked, targets)
+                if name is None:
                     continue
                 if name not in temporary:
                     temporary[name] = staged.enter_context(atomic_path(targets[name]))
@@ -116,8 +115,12 @@ def extract_archive(archive: str | Path, targets: Mapping[str, str | Path]) -> l
     return [Path(targets[name]) for name in targets]
 
 
-def _check_entry(archive: Path, member: tarfile.TarInfo, count: int, unpacked: int, targets: Mapping[str, object]) -> None:
-    """Raise DataFormatError if the archive has grown past its bounds or ``member`` may not be extracted."""
+def _wanted_entry(archive: Path, member: tarfile.TarInfo, count: int, unpacked: int, targets: Mapping[str, object]) -> str | None:
+    """The member's name among ``targets``, or None when it is not wanted.
+
+    Raises DataFormatError if the archive has grown past its bounds or a wanted member
+    may not be extracted.
+    """
     if count > MAX_ARCHIVE_ENTRIES or unpacked > MAX_UNPACKED_BYTES:
         raise DataFormatError(
             f"{archive} has more than {MAX_ARCHIVE_ENTRIES:,} entries or unpacks to more than "
@@ -126,7 +129,7 @@ def _check_entry(archive: Path, member: tarfile.TarInfo, count: int, unpacked: i
         )
     folder, _, name = _member_name(member.name).partition("/")
     if folder != ARCHIVE_FOLDER or name not in targets:
-        return
+        return None
     if not member.isfile():
         raise DataFormatError(f"{archive}: {member.name} is not a regular file.")
     if member.size > MAX_MEMBER_BYTES:
@@ -135,6 +138,7 @@ def _check_entry(archive: Path, member: tarfile.TarInfo, count: int, unpacked: i
             "a CIFAR-10 member may have (a batch is about 31 MB), so it was not extracted. The archive "
             "is not cifar-10-python.tar.gz; point data.url at the real one."
         )
+    return name
 
 
 def _latin1_bytes(text: str, encoding: str) -> bytes:
