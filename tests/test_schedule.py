@@ -113,6 +113,9 @@ def test_benchmark_all_prints_the_critical_path_and_the_scaling_model(tmp_path, 
     assert within_rounding(float(total), measured, floor)
     assert within_rounding(rest, measured, epochs_seconds)
     assert rate * rest == pytest.approx(float(total), abs=0.02 * max(rate, rest))
+    study_target = out.split("whole study on --cores 2 / float32 floor: ")[1].splitlines()[0]
+    verdict = "met" if float(total) <= 1.6 else "NOT met"
+    assert study_target == f"{float(total):.2f} ({verdict}, target 1.6)"
 
 
 @pytest.mark.slow
@@ -155,3 +158,15 @@ def test_epoch_timings_alternate_between_implementations_and_report_medians(monk
     seconds = benchmark.interleaved_epoch_seconds({"a": runner("a"), "b": runner("b")}, epochs=2, rounds=3)
     assert calls == [("a", 1), ("b", 1)] + [("a", 1), ("a", 3), ("b", 1), ("b", 3)] * 3
     assert seconds == pytest.approx({"a": 1.2, "b": 2.2})
+
+
+def test_round_ratios_compare_times_of_the_same_round_against_the_fastest_other():
+    """A target's ratio pairs times measured one after the other: round by round, ours (per
+    network when packed) over the fastest PyTorch version of that same round."""
+    from twolayer.benchmark import round_ratios
+
+    rounds = {"ours": [7.0, 14.0, 7.0], "torch_autograd": [2.0, 4.0, 1.0], "torch_manual": [1.0, 8.0, 2.0]}
+    assert round_ratios(rounds, "ours", ["torch_autograd", "torch_manual"], divisor=7).tolist() == pytest.approx([1.0, 0.5, 1.0])
+    assert round_ratios(rounds, "ours", ["torch_autograd"]).tolist() == pytest.approx([3.5, 3.5, 7.0])
+    assert round_ratios(rounds, "ours", ["torch_manual", "missing"]).tolist() == pytest.approx([7.0, 1.75, 3.5])
+    assert round_ratios(rounds, "ours", ["missing"]) is None
