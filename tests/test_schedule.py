@@ -117,6 +117,14 @@ def test_benchmark_all_prints_the_critical_path_and_the_scaling_model(tmp_path, 
     verdict = "met" if float(total) <= 1.6 else "NOT met"
     assert study_target == f"{float(total):.2f} ({verdict}, target 1.6)"
 
+    # With PyTorch installed, the table and the target lines give one and the same epoch ratio.
+    table = out.split("| setting")[1].split("\n\n")[0]
+    for label, setting, column in (("final epoch, ours / PyTorch: ", "| final epoch", -2),
+                                   ("search epoch per network, packed / PyTorch: ", "| search epoch", -1)):
+        if label in out:
+            cells = [cell.strip() for cell in table.split(setting)[1].splitlines()[0].split("|")[1:-1]]
+            assert float(out.split(label)[1].split()[0]) == pytest.approx(float(cells[column]), abs=0.006)
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("cores, final, selection, search", [(1, 1, 1, 1), (2, 2, 2, 1), (4, 4, 4, 1), (8, 1, 3, 1), (16, 3, 1, 1), (32, 6, 2, 2)])

@@ -460,26 +460,25 @@ def benchmark_all(configfiles: list[str], cores: list[int], threads: int, tiny: 
         runners.update(torch_runners(n, held, batch, threads))
         per_round = interleaved_epoch_rounds(runners, epochs, rounds)
         seconds = timings[name] = {key: float(np.median(values)) for key, values in per_round.items()}
-        ratios[name] = round_ratios(per_round, "ours_packed" if name == "search" else "ours", TORCH_RUNNERS,
-                                    divisor=pack if name == "search" else 1.0)
-        torch_seconds = [seconds[key] for key in TORCH_RUNNERS if key in seconds]
-        fastest = min(torch_seconds) if torch_seconds else None
-        packed = seconds["ours_packed"] / pack if "ours_packed" in seconds else None
+        ours_ratios = round_ratios(per_round, "ours", TORCH_RUNNERS)
+        packed_ratios = round_ratios(per_round, "ours_packed", TORCH_RUNNERS, divisor=pack) if "ours_packed" in per_round else None
+        ratios[name] = packed_ratios if name == "search" else ours_ratios
         rows.append({
             "setting": f"{name} epoch ({n} rows, batch {batch})",
             "GFLOP": epoch_flops(n, held) / 1e9,
             "ours_s": seconds["ours"],
-            "ours_packed_s": packed,
+            "ours_packed_s": seconds["ours_packed"] / pack if "ours_packed" in seconds else None,
             "torch_autograd_s": seconds.get("torch_autograd"),
             "torch_manual_s": seconds.get("torch_manual"),
-            "ours/torch": seconds["ours"] / fastest if fastest else None,
-            "packed/torch": packed / fastest if fastest and packed else None,
+            "ours/torch": None if ours_ratios is None else float(np.median(ours_ratios)),
+            "packed/torch": None if packed_ratios is None else float(np.median(packed_ratios)),
         })
     single = timings["final"]["ours_1_thread"]
     table = pd.DataFrame(rows)
     print(f"Seconds per epoch, float32, {threads} threads: the cost of one more epoch of a run, median of {rounds} "
           f"rounds timed in turn "
-          f"(packed: per network, {pack} trained side by side; torch: the faster of autograd and hand-written gradients):")
+          f"(packed: per network, {pack} trained side by side; torch: the faster of autograd and hand-written gradients; "
+          f"a ratio: the median of the rounds' ratios, each against the faster torch of its round):")
     print(table.to_markdown(index=False, floatfmt=".3f", missingval="-"))
     print(f"\nWhere an epoch's time goes: milliseconds of each data-sized operation, {threads} threads:")
     print(product_seconds(final[2] if not tiny else 200, threads).to_markdown(index=False, floatfmt=".1f"))

@@ -23,8 +23,8 @@ def job(log_path: str | Path, threads: int) -> Iterator[logging.Logger]:
     on ``threads`` threads (``twolayer.parallel``): a job computes on exactly the cores
     it was given, so parallel jobs never oversubscribe the machine, and its results do
     not depend on how many that was. (Mini-batch training adds one background thread
-    that copies the next batch; it spends its time waiting on memory.) An exception is logged with its message before it
-    propagates, so the job's log says why it failed.
+    that copies the next batch; it spends its time waiting on memory.) An exception is
+    logged with its message before it propagates, so the job's log says why it failed.
     """
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     handlers = [logging.FileHandler(log_path, mode="w"), logging.StreamHandler(sys.stderr)]
