@@ -169,6 +169,36 @@ def test_split_roundtrip_scales_and_keeps_mean(archive, tmp_path):
     assert sum(row["count"] for row in rows) == 60
 
 
+def test_each_split_is_built_from_its_own_batches_and_described_from_its_file(archive, tmp_path):
+    import pandas as pd
+
+    from twolayer.preprocess import SplitFileError
+    from twolayer.stages.prepare import describe_data, prepare_split
+
+    batches = tmp_path / "b"
+    extract_archive(archive, member_targets(batches))
+    splits = {"final_train": ["data_batch_2", "data_batch_1"], "test": ["test_batch"]}
+    paths = {name: tmp_path / f"{name}.npz" for name in splits}
+    for name, members in splits.items():
+        prepare_split([batches / member for member in members], paths[name])
+    X2, y2 = load_batch(batches / "data_batch_2")
+    final = load_split(paths["final_train"], dtype=np.float64)
+    np.testing.assert_array_equal(final.y[: len(y2)], y2)  # the split's order, not the archive's
+    np.testing.assert_array_equal(np.rint(final.X[: len(y2)] * 255).astype(np.uint8), X2)
+
+    describe_data(paths, batches / "batches.meta", tmp_path / "balance.csv", tmp_path / "samples.png")
+    balance = pd.read_csv(tmp_path / "balance.csv")
+    for name in splits:
+        counts = balance[balance["split"] == name]["count"].to_numpy()
+        np.testing.assert_array_equal(counts, np.bincount(load_split(paths[name]).y, minlength=10))
+    assert (tmp_path / "samples.png").stat().st_size > 0
+
+    np.savez(paths["test"], X=np.zeros((3, 3072), dtype=np.uint8), y=np.arange(3) + 20, mean=np.zeros((3072, 1)))
+    with pytest.raises(SplitFileError, match="test.npz"):
+        describe_data(paths, batches / "batches.meta", tmp_path / "other.csv", tmp_path / "other.png")
+    assert not (tmp_path / "other.csv").exists() and not (tmp_path / "other.png").exists()
+
+
 def test_atomic_write_leaves_nothing_on_error_and_clears_leftovers(tmp_path):
     from twolayer.io import atomic_path, write_csv
 

@@ -99,7 +99,7 @@ def test_interrupted_run_completes_on_rerun_with_identical_results(smoke_run, tm
     finished = run_snakemake(workdir, "--cores", "2")
     rerun = finished.stdout + finished.stderr
     stats = dict(re.findall(r"^(\w+)\s+(\d+)$", rerun, flags=re.M))
-    assert "download_data" not in stats and "prepare_data" not in stats  # finished before the signal
+    assert "download_data" not in stats and "prepare_split" not in stats  # finished before the signal
     assert stats["train_final"] == "1"
     assert "Nothing to be done" in run_snakemake(workdir, "-n").stdout
     assert not list((workdir / "results").rglob("*.part*"))  # no temporary file outlives a rerun

@@ -28,7 +28,7 @@ def _failure(result):
 
 
 @pytest.mark.parametrize("returns_a_batch", [False, True])
-def test_a_batch_that_would_run_code_fails_prepare_data_and_runs_nothing(tmp_path, returns_a_batch):
+def test_a_batch_that_would_run_code_fails_prepare_split_and_runs_nothing(tmp_path, returns_a_batch):
     marker = tmp_path / "marker"
     if returns_a_batch:
         valid = make_batch(np.random.default_rng(0), 200, "data_batch_3")
@@ -39,8 +39,8 @@ def test_a_batch_that_would_run_code_fails_prepare_data_and_runs_nothing(tmp_pat
     workdir = make_workdir(tmp_path / "run", smoke_config(archive))
     result = run_snakemake(workdir, "--cores", "1", check=False)
     output = _failure(result)
-    assert "Error in rule prepare_data" in output
-    log = (workdir / "results/logs/prepare_data/prepare_data.log").read_text()
+    assert "Error in rule prepare_split" in output
+    log = (workdir / "results/logs/prepare_split/final_train.log").read_text()
     assert "data_batch_3 asks to build" in log and "nothing in the file was run" in log
     assert not marker.exists()
     assert not (workdir / "results/data/final_train.npz").exists()
@@ -109,7 +109,7 @@ def test_an_empty_batch_is_rejected_at_preprocessing(tmp_path):
     archive = write_archive(tmp_path / "a.tar.gz", images_per_batch=200, overrides={"test_batch": empty})
     workdir = make_workdir(tmp_path / "run", smoke_config(archive))
     _failure(run_snakemake(workdir, "--cores", "1", check=False))
-    log = (workdir / "results/logs/prepare_data/prepare_data.log").read_text()
+    log = (workdir / "results/logs/prepare_split/test.log").read_text()
     assert "test_batch holds no images" in log
     assert not (workdir / "results/final/metrics.json").exists()
 
@@ -159,7 +159,7 @@ def test_declared_memory_follows_the_configured_sizes(tmp_path, archive):
         workdir = make_workdir(tmp_path / str(hidden), config)
         dry = run_snakemake(workdir, "-n", "--cores", "2").stdout
         expected = job_memory_mb(config, {"coarse": "grid", "fine": "grid"})
-        for rule in ("train_final", "coarse_search", "prepare_data"):
+        for rule in ("train_final", "coarse_search", "prepare_split", "describe_data"):
             assert _declared_memory(dry, rule) == {expected[rule]}, rule
         declared[hidden] = expected
     assert declared[2000]["coarse_search"] > declared[10]["coarse_search"]

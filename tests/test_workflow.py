@@ -155,6 +155,33 @@ def test_nothing_to_do_after_a_complete_run_and_a_change_reruns_only_its_part(sm
         config_path.write_text(original)
 
 
+_FINAL_STAGE = {"train_final", "train_final_replicate", "summarize_final"}
+
+
+@pytest.mark.parametrize(
+    "split, batches, expected",
+    [
+        ("final_train", ["data_batch_1", "data_batch_2"], _FINAL_STAGE),
+        ("final_train", ["data_batch_5", "data_batch_4", "data_batch_3", "data_batch_2", "data_batch_1"], _FINAL_STAGE),
+        ("search_val", ["data_batch_4"], {"coarse_search", "select_coarse", "fine_search", "select_fine",
+                                          "replicate_selection", *_FINAL_STAGE}),
+    ],
+)
+def test_changing_a_split_rebuilds_that_split_and_only_what_reads_it(smoke_run, split, batches, expected):
+    config_path = smoke_run / "config.yaml"
+    original = config_path.read_text()
+    changed = yaml.safe_load(original)
+    changed["splits"][split] = batches
+    try:
+        config_path.write_text(yaml.safe_dump(changed, sort_keys=False))
+        dry = run_snakemake(smoke_run, "-n", "--cores", "2").stdout
+    finally:
+        config_path.write_text(original)
+    stats = dict(re.findall(r"^(\w+)\s+(\d+)$", dry, flags=re.M))
+    assert stats.pop("prepare_split") == "1" and f"results/data/{split}.npz" in dry, dry
+    assert set(stats) - {"total", "all"} == expected | {"describe_data", "render_report"}, dry
+
+
 def test_one_job_per_point_gives_the_same_selection(smoke_run, tmp_path, archive):
     workdir = make_workdir(tmp_path, smoke_config(archive, search_jobs="point"))
     run_snakemake(workdir, "--cores", "2", "results/coarse/top3.csv", "results/fine/top3.csv")
@@ -230,14 +257,14 @@ def test_benchmark_cli_reads_stage_times_and_times_a_pass(smoke_run, capsys):
 @pytest.mark.parametrize(
     "target, expected",
     [
-        ("data", {"download_data", "extract_data", "prepare_data"}),
-        ("gradcheck", {"download_data", "extract_data", "prepare_data", "check_gradients"}),
-        ("momentum", {"download_data", "extract_data", "prepare_data", "study_momentum"}),
-        ("coarse", {"download_data", "extract_data", "prepare_data", "coarse_search", "select_coarse"}),
-        ("fine", {"download_data", "extract_data", "prepare_data", "fine_search", "select_fine"}),
-        ("selection", {"download_data", "extract_data", "prepare_data", "fine_search", "select_fine",
+        ("data", {"download_data", "extract_data", "prepare_split", "describe_data"}),
+        ("gradcheck", {"download_data", "extract_data", "prepare_split", "check_gradients"}),
+        ("momentum", {"download_data", "extract_data", "prepare_split", "study_momentum"}),
+        ("coarse", {"download_data", "extract_data", "prepare_split", "coarse_search", "select_coarse"}),
+        ("fine", {"download_data", "extract_data", "prepare_split", "fine_search", "select_fine"}),
+        ("selection", {"download_data", "extract_data", "prepare_split", "fine_search", "select_fine",
                        "replicate_selection"}),
-        ("final", {"download_data", "extract_data", "prepare_data", "fine_search", "select_fine", "train_final",
+        ("final", {"download_data", "extract_data", "prepare_split", "fine_search", "select_fine", "train_final",
                    "train_final_replicate", "summarize_final"}),
     ],
 )

@@ -88,7 +88,8 @@ def job_memory_mb(config: Mapping, search_modes: Mapping[str, str]) -> dict[str,
     search_train, search_val = split_rows(config, "search_train"), split_rows(config, "search_val")
     largest_split = max(split_rows(config, split) for split in config["splits"])
     estimates = {
-        "prepare_data": _declared(3 * largest_split * PIXELS),  # batches, their concatenation, the saved split
+        "prepare_split": _declared(3 * largest_split * PIXELS),  # batches, their concatenation, the saved split
+        "describe_data": _declared(2 * largest_split * PIXELS),  # one split's pixels, the sample grid's images
         "check_gradients": _declared(search_train * PIXELS + gradcheck_bytes(config)),
         "study_momentum": _declared(
             search_train * PIXELS + training_job_bytes(min(config["momentum"]["samples"], search_train), 0, hidden, 1, batch, itemsize)

@@ -53,21 +53,27 @@ def used_size(what: str, requested: int, available: int) -> int:
 
 
 class SplitFileError(ValueError):
-    """A split file is not what prepare_data writes."""
+    """A split file is not what prepare_split writes."""
 
 
-def load_split(path: str | Path, dtype=np.float32, limit: int | None = None) -> Split:
-    """Load a split file, scaling pixels to [0, 1] in ``dtype``; ``limit`` keeps the first rows.
+def read_split(path: str | Path) -> dict[str, np.ndarray]:
+    """The arrays of a split file as stored: X uint8 (N, 3072), y (N,), mean (3072, 1).
 
     The file is checked (no pickled objects, keys, shapes, dtypes, a finite mean, at least
-    one row) before use; SplitFileError names what is wrong.
+    one row) before anything is returned; SplitFileError names what is wrong.
     """
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in ("X", "y", "mean") if key in data.files}
     except (OSError, ValueError, EOFError) as error:
-        raise SplitFileError(f"{path} is not a readable split file ({error}); delete it and rerun prepare_data.") from None
+        raise SplitFileError(f"{path} is not a readable split file ({error}); delete it and rerun the workflow.") from None
     _check_split(path, arrays)
+    return arrays
+
+
+def load_split(path: str | Path, dtype=np.float32, limit: int | None = None) -> Split:
+    """Load a checked split file (``read_split``), scaling pixels to [0, 1] in ``dtype``; ``limit`` keeps the first rows."""
+    arrays = read_split(path)
     X, y, mean = arrays["X"], arrays["y"], arrays["mean"]
     if limit is not None:
         X, y = X[:limit], y[:limit]
@@ -87,7 +93,7 @@ def _check_split(path, arrays: dict) -> None:
         if mean.shape != (PIXELS, 1) or not np.issubdtype(mean.dtype, np.floating) or not np.isfinite(mean).all():
             problems.append(f"mean is {mean.dtype} of shape {mean.shape}, expected finite floats of shape ({PIXELS}, 1)")
     if problems:
-        raise SplitFileError(f"{path} is not a split file written by prepare_data: {'; '.join(problems)}. Delete it and rerun the workflow.")
+        raise SplitFileError(f"{path} is not a split file written by prepare_split: {'; '.join(problems)}. Delete it and rerun the workflow.")
 
 
 def class_balance(labels: Mapping[str, np.ndarray], class_names: Sequence[str]) -> list[dict]:

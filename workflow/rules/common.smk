@@ -28,6 +28,7 @@ wildcard_constraints:
     run=r"lr[^_/]+_reg[^_/]+",
     reg=r"[0-9.e+-]+",
     replicate=r"[1-9][0-9]*",
+    split="|".join(SPLITS),
 
 
 def repo_file(path):
@@ -77,26 +78,14 @@ def archive_members():
     }
 
 
-def batch_input_names():
-    """Each batch the configured splits name (once), with its input name in prepare_data."""
-    return {
-        batch: member_key(batch)
-        for batch in sorted({b for split in SPLITS for b in config["splits"][split]})
-    }
-
-
-def batch_files():
-    """The files of the batches the configured splits name, by input name."""
+def split_batch_files(wildcards):
+    """Input function: the extracted files of one split's batches, in the split's order."""
     members = archive_members()
-    return {key: members[key] for key in batch_input_names().values()}
+    return [members[member_key(batch)] for batch in config["splits"][wildcards.split]]
 
 
 def split_files():
     return {split: f"results/data/{split}.npz" for split in SPLITS}
-
-
-def split_batches():
-    return {split: list(config["splits"][split]) for split in SPLITS}
 
 
 def training_setup():
@@ -302,7 +291,7 @@ def final_replicate_files(name):
 SINGLE_JOB_RULES = (
     "download_data",
     "extract_data",
-    "prepare_data",
+    "describe_data",
     "check_gradients",
     "study_momentum",
     "select_coarse",
@@ -319,6 +308,9 @@ def report_benchmarks(wildcards):
         f"benchmarks_{rule}": [f"results/benchmarks/{rule}/{rule}.tsv"]
         for rule in SINGLE_JOB_RULES
     }
+    files["benchmarks_prepare_split"] = [
+        f"results/benchmarks/prepare_split/{split}.tsv" for split in SPLITS
+    ]
     for grid in GRIDS:
         files[f"benchmarks_{grid}_search"] = [
             f"results/benchmarks/{grid}_search/{name}.tsv"
@@ -335,7 +327,12 @@ def report_benchmarks(wildcards):
 def benchmark_rules():
     """The rules report_benchmarks gives files for."""
     replicates = ["train_final_replicate"] if len(final_replicates()) > 1 else []
-    return [*SINGLE_JOB_RULES, *(f"{grid}_search" for grid in GRIDS), *replicates]
+    return [
+        *SINGLE_JOB_RULES,
+        "prepare_split",
+        *(f"{grid}_search" for grid in GRIDS),
+        *replicates,
+    ]
 
 
 def data_outputs():

@@ -1,13 +1,36 @@
-# Build the split files (uint8 pixels, labels, training mean), the class balance and samples.
+# Build each split file (uint8 pixels, labels, training mean) from its own batches alone, so
+# changing one split's batches rebuilds that split and what reads it; then describe the
+# splits: their class balance and a grid of sample images.
 
 
-rule prepare_data:
+rule prepare_split:
     input:
-        **batch_files(),
+        batches=split_batch_files,
+        code=stage_code("twolayer.stages.prepare"),
+    output:
+        split="results/data/{split}.npz",
+    log:
+        "results/logs/prepare_split/{split}.log",
+    benchmark:
+        "results/benchmarks/prepare_split/{split}.tsv"
+    conda:
+        "../envs/twolayer.yaml"
+    threads: 1
+    resources:
+        mem_mb=JOB_MEMORY_MB["prepare_split"],
+        runtime=10,
+    params:
+        batches=lambda wildcards: list(config["splits"][wildcards.split]),
+    script:
+        "../scripts/prepare_split.py"
+
+
+rule describe_data:
+    input:
+        **split_files(),
         meta=archive_members()["batches_meta"],
         code=stage_code("twolayer.stages.prepare"),
     output:
-        **split_files(),
         class_balance="results/data/class_balance.csv",
         samples=report(
             "results/data/samples.png",
@@ -15,17 +38,16 @@ rule prepare_data:
             category="Data",
         ),
     log:
-        "results/logs/prepare_data/prepare_data.log",
+        "results/logs/describe_data/describe_data.log",
     benchmark:
-        "results/benchmarks/prepare_data/prepare_data.tsv"
+        "results/benchmarks/describe_data/describe_data.tsv"
     conda:
         "../envs/twolayer.yaml"
     threads: 1
     resources:
-        mem_mb=JOB_MEMORY_MB["prepare_data"],
+        mem_mb=JOB_MEMORY_MB["describe_data"],
         runtime=10,
     params:
-        splits=split_batches(),
-        batches=batch_input_names(),
+        splits=list(SPLITS),
     script:
-        "../scripts/prepare_data.py"
+        "../scripts/describe_data.py"

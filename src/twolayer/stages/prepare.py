@@ -1,4 +1,4 @@
-"""Building the split files, the class balance and the sample grid from the extracted batches."""
+"""Building one split file from the extracted batches; describing the splits once all exist."""
 
 from __future__ import annotations
 
@@ -6,35 +6,45 @@ import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from ..cifar import load_class_names
+import numpy as np
+
+from ..cifar import NUM_CLASSES, load_class_names
 from ..io import write_csv
-from ..preprocess import build_split, class_balance, save_split
+from ..preprocess import build_split, class_balance, read_split, save_split
 
 log = logging.getLogger(__name__)
 
+# The split whose images the sample grid shows.
+SAMPLE_SPLIT = "final_train"
 
-def prepare_data(
-    batch_paths: Mapping[str, str | Path],
-    meta_path: str | Path,
-    splits: Mapping[str, Sequence[str]],
+
+def prepare_split(batch_paths: Sequence[str | Path], split_path: str | Path) -> None:
+    """Write one split file from its batches, concatenated in the given order.
+
+    A batch without images is an error (DataFormatError), so no split is empty.
+    """
+    X, y = build_split(batch_paths)
+    save_split(split_path, X, y)
+    log.info("%s: %d images from %s", split_path, len(y), ", ".join(str(path) for path in batch_paths))
+
+
+def describe_data(
     split_paths: Mapping[str, str | Path],
+    meta_path: str | Path,
     class_balance_csv: str | Path,
     samples_png: str | Path,
 ) -> None:
-    """Write one split file per named split, the class-balance table and a sample grid.
+    """Write the images per class of every split and a grid of sample images.
 
-    ``batch_paths`` maps a batch name to its extracted file; each split lists batch names.
-    A batch without images is an error (DataFormatError), so no split is empty.
+    ``split_paths`` maps a split's name to its file. Every file is read and checked before
+    anything is written; the sample grid shows the images of ``SAMPLE_SPLIT``.
     """
     from .. import plots  # matplotlib is slow to import: only the stages that draw load it
 
     class_names = load_class_names(meta_path)
-    labels = {}
-    for name, batches in splits.items():
-        X, y = build_split([batch_paths[batch] for batch in batches])
-        save_split(split_paths[name], X, y)
-        labels[name] = y
-        log.info("split %s: %d images from %s", name, len(y), ", ".join(batches))
-        if name == "final_train":
-            plots.sample_grid(X, y, class_names, samples_png)
+    arrays = {name: read_split(path) for name, path in split_paths.items()}  # every file checked before anything is written
+    labels = {name: split["y"] for name, split in arrays.items()}
+    for name, y in labels.items():
+        log.info("split %s: %d images, %s per class", name, len(y), "/".join(map(str, np.bincount(y, minlength=NUM_CLASSES))))
+    plots.sample_grid(arrays[SAMPLE_SPLIT]["X"], labels[SAMPLE_SPLIT], class_names, samples_png)
     write_csv(class_balance(labels, class_names), class_balance_csv)
