@@ -173,7 +173,8 @@ def test_each_split_is_built_from_its_own_batches_and_described_from_its_file(ar
     import pandas as pd
 
     from twolayer.preprocess import SplitFileError
-    from twolayer.stages.prepare import describe_data, prepare_split
+    from twolayer.stages.describe import describe_data
+    from twolayer.stages.prepare import prepare_split
 
     batches = tmp_path / "b"
     extract_archive(archive, member_targets(batches))

@@ -29,7 +29,7 @@ rule describe_data:
     input:
         **split_files(),
         meta=archive_members()["batches_meta"],
-        code=stage_code("twolayer.stages.prepare"),
+        code=stage_code("twolayer.stages.describe"),
     output:
         class_balance="results/data/class_balance.csv",
         samples=report(

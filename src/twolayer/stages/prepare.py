@@ -1,21 +1,14 @@
-"""Building one split file from the extracted batches; describing the splits once all exist."""
+"""Building one split file from the extracted batches."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
-from ..cifar import NUM_CLASSES, load_class_names
-from ..io import write_csv
-from ..preprocess import build_split, class_balance, read_split, save_split
+from ..preprocess import build_split, save_split
 
 log = logging.getLogger(__name__)
-
-# The split whose images the sample grid shows.
-SAMPLE_SPLIT = "final_train"
 
 
 def prepare_split(batch_paths: Sequence[str | Path], split_path: str | Path) -> None:
@@ -26,25 +19,3 @@ def prepare_split(batch_paths: Sequence[str | Path], split_path: str | Path) -> 
     X, y = build_split(batch_paths)
     save_split(split_path, X, y)
     log.info("%s: %d images from %s", split_path, len(y), ", ".join(str(path) for path in batch_paths))
-
-
-def describe_data(
-    split_paths: Mapping[str, str | Path],
-    meta_path: str | Path,
-    class_balance_csv: str | Path,
-    samples_png: str | Path,
-) -> None:
-    """Write the images per class of every split and a grid of sample images.
-
-    ``split_paths`` maps a split's name to its file. Every file is read and checked before
-    anything is written; the sample grid shows the images of ``SAMPLE_SPLIT``.
-    """
-    from .. import plots  # matplotlib is slow to import: only the stages that draw load it
-
-    class_names = load_class_names(meta_path)
-    arrays = {name: read_split(path) for name, path in split_paths.items()}  # every file checked before anything is written
-    labels = {name: split["y"] for name, split in arrays.items()}
-    for name, y in labels.items():
-        log.info("split %s: %d images, %s per class", name, len(y), "/".join(map(str, np.bincount(y, minlength=NUM_CLASSES))))
-    plots.sample_grid(arrays[SAMPLE_SPLIT]["X"], labels[SAMPLE_SPLIT], class_names, samples_png)
-    write_csv(class_balance(labels, class_names), class_balance_csv)
