@@ -252,9 +252,9 @@ def interleaved_epoch_rounds(runners: Mapping[str, Callable[[int], None]], epoch
     return seconds
 
 
-def interleaved_epoch_seconds(runners: Mapping[str, Callable[[int], None]], epochs: int, rounds: int) -> dict[str, float]:
-    """Median over the rounds of ``interleaved_epoch_rounds`` for each runner."""
-    return {name: float(np.median(values)) for name, values in interleaved_epoch_rounds(runners, epochs, rounds).items()}
+def round_medians(rounds: Mapping[str, list[float]]) -> dict[str, float]:
+    """Each runner's median over the rounds of ``interleaved_epoch_rounds``."""
+    return {name: float(np.median(values)) for name, values in rounds.items()}
 
 
 def round_ratios(rounds: Mapping[str, list[float]], ours: str, others: Sequence[str], divisor: float = 1.0) -> np.ndarray | None:
@@ -459,7 +459,7 @@ def benchmark_all(configfiles: list[str], cores: list[int], threads: int, tiny: 
             runners["ours_1_thread"] = ours_runner(n, held, batch, 1)
         runners.update(torch_runners(n, held, batch, threads))
         per_round = interleaved_epoch_rounds(runners, epochs, rounds)
-        seconds = timings[name] = {key: float(np.median(values)) for key, values in per_round.items()}
+        seconds = timings[name] = round_medians(per_round)
         ours_ratios = round_ratios(per_round, "ours", TORCH_RUNNERS)
         packed_ratios = round_ratios(per_round, "ours_packed", TORCH_RUNNERS, divisor=pack) if "ours_packed" in per_round else None
         ratios[name] = packed_ratios if name == "search" else ours_ratios
