@@ -200,6 +200,32 @@ def test_each_split_is_built_from_its_own_batches_and_described_from_its_file(ar
     assert not (tmp_path / "other.csv").exists() and not (tmp_path / "other.png").exists()
 
 
+def test_describing_the_splits_holds_the_pixels_of_at_most_two_splits_at_once(archive, tmp_path, monkeypatch):
+    """The declared memory of describe_data counts two splits' pixels, however many splits there are."""
+    import weakref
+
+    from twolayer.stages import describe
+    from twolayer.stages.prepare import prepare_split
+
+    batches = tmp_path / "b"
+    extract_archive(archive, member_targets(batches))
+    names = ["search_train", "search_val", "final_train", "test"]
+    paths = {name: tmp_path / f"{name}.npz" for name in names}
+    for name, member in zip(names, ["data_batch_1", "data_batch_2", "data_batch_3", "test_batch"]):
+        prepare_split([batches / member], paths[name])
+    read, refs, alive_at_each_read = describe.read_split, [], []
+
+    def tracked_read(path):
+        alive_at_each_read.append(sum(ref() is not None for ref in refs))
+        arrays = read(path)
+        refs.append(weakref.ref(arrays["X"]))
+        return arrays
+
+    monkeypatch.setattr(describe, "read_split", tracked_read)
+    describe.describe_data(paths, batches / "batches.meta", tmp_path / "balance.csv", tmp_path / "samples.png")
+    assert len(alive_at_each_read) == 4 and max(alive_at_each_read) <= 1, alive_at_each_read
+
+
 def test_atomic_write_leaves_nothing_on_error_and_clears_leftovers(tmp_path):
     from twolayer.io import atomic_path, write_csv
 

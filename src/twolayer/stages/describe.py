@@ -32,9 +32,13 @@ def describe_data(
     from .. import plots  # matplotlib is slow to import: only the stages that draw load it
 
     class_names = load_class_names(meta_path)
-    arrays = {name: read_split(path) for name, path in split_paths.items()}  # every file checked before anything is written
-    labels = {name: split["y"] for name, split in arrays.items()}
-    for name, y in labels.items():
-        log.info("split %s: %d images, %s per class", name, len(y), "/".join(map(str, np.bincount(y, minlength=NUM_CLASSES))))
-    plots.sample_grid(arrays[SAMPLE_SPLIT]["X"], labels[SAMPLE_SPLIT], class_names, samples_png)
+    labels = {}
+    for name, path in split_paths.items():  # every file checked before anything is written
+        split = read_split(path)
+        labels[name] = split["y"]
+        if name == SAMPLE_SPLIT:
+            sample_pixels = split["X"]  # the only pixels kept: at most two splits' pixels are held at once
+        log.info("split %s: %d images, %s per class", name, len(labels[name]),
+                 "/".join(map(str, np.bincount(labels[name], minlength=NUM_CLASSES))))
+    plots.sample_grid(sample_pixels, labels[SAMPLE_SPLIT], class_names, samples_png)
     write_csv(class_balance(labels, class_names), class_balance_csv)
