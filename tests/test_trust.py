@@ -105,7 +105,7 @@ def test_class_names_are_read_by_the_same_safe_reader(tmp_path):
         (lambda b: b.update({b"labels": b[b"labels"][:-1]}), "b'labels' must be 10 integers"),
         (lambda b: b.update({b"labels": [12] * 10}), "labels must lie in 0..9"),
         (lambda b: b.update({b"data": b[b"data"].astype(np.float64)}), "float64 array"),
-        (lambda b: b.update({b"data": b[b"data"].astype(object)}), "object array"),
+        (lambda b: b.update({b"data": b[b"data"].astype(object)}), "dtype 'O8' is not a plain numeric type"),
         (lambda b: b.pop(b"labels"), "lacks the keys"),
     ],
 )
@@ -308,13 +308,13 @@ def test_a_pickle_cannot_make_numpy_allocate_an_array_of_its_choosing(tmp_path):
 
     batch = _valid_batch()
     batch[b"data"] = _RunsCode(_reconstruct, np.ndarray, (10**12,), b"b")
-    with pytest.raises(DataFormatError, match=r"_reconstruct for ndarray of shape \(1000000000000,\)"):
+    with pytest.raises(DataFormatError, match=r"_reconstruct was asked for something other than an empty ndarray: \(numpy.ndarray, \(1000000000000,\)\)"):
         load_batch(_write(tmp_path, batch))
     batch[b"data"] = _RunsCode(np.ndarray, (10**12,), "u1")  # numpy.ndarray called directly
-    with pytest.raises(DataFormatError, match="object is not callable"):
+    with pytest.raises(DataFormatError, match="calls a _Global, which is not callable here"):
         load_batch(_write(tmp_path, batch))
     batch[b"data"] = _RunsCode(bytes, 10**12)
-    with pytest.raises(DataFormatError, match=r"bytes\(\) with arguments"):
+    with pytest.raises(DataFormatError, match=r"bytes\(\) was called with arguments"):
         load_batch(_write(tmp_path, batch))
 
 
@@ -346,3 +346,116 @@ def test_a_truncated_archive_is_reported_as_damaged_and_no_target_is_placed(tmp_
     with pytest.raises(DataFormatError, match="damaged|not a readable"):
         extract_archive(cut, member_targets(tmp_path / "out"))
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+class _Reduces:
+    """Pickles as ``function(*args)`` with ``state`` set by BUILD: how a crafted file steers NumPy."""
+
+    def __init__(self, function, args, state=None):
+        self.function, self.args, self.state = function, args, state
+
+    def __reduce__(self):
+        return (self.function, self.args) if self.state is None else (self.function, self.args, self.state)
+
+
+def _reconstructed(state):
+    from numpy._core.multiarray import _reconstruct
+
+    return _Reduces(_reconstruct, (np.ndarray, (0,), b"b"), state)
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        # an object array whose state is shorter than its shape: NumPy would read pointers past the data
+        (lambda: _reconstructed((1, (10, 3072), np.dtype("O"), False, b"\x00" * 8)), "'O8' is not a plain numeric type"),
+        # a structured dtype with a hidden object field laid over bytes the file chose
+        (lambda: _reconstructed((1, (10,), np.dtype([("a", "u8"), ("b", "O")]), False, b"\x41" * 160)), "not a plain numeric type"),
+        # a plain code whose state adds a field far larger than its item
+        (lambda: _reconstructed((1, (10, 3072), _Reduces(np.dtype, ("u1", False, True), (3, "|", None, ("a",), {"a": (np.dtype("u8"), 0)}, 1, 1, 0)), False, b"\x00" * 30720)),
+         "carries fields, a sub-array, flags or sizes"),
+        # a shape that disagrees with its data
+        (lambda: _reconstructed((1, (10, 3072), np.dtype("u1"), False, b"\x00" * 100)), "the shape disagrees with the data"),
+        (lambda: _reconstructed((1, (10, 3072, 1), np.dtype("u1"), False, b"\x00" * 30720)), "up to 2 non-negative integers"),
+        (lambda: _reconstructed((1, (-10, 3072), np.dtype("u1"), False, b"")), "up to 2 non-negative integers"),
+        (lambda: _reconstructed((1, (10, 3072), np.dtype("u1"), False, [0] * 10)), "data is a list, not raw bytes"),
+    ],
+)
+def test_arrays_whose_state_numpy_would_trust_are_refused_before_allocation(tmp_path, data, expected):
+    batch = _valid_batch()
+    batch[b"data"] = data()
+    for protocol in (2, 4):
+        path = tmp_path / f"p{protocol}"
+        path.write_bytes(pickle.dumps(batch, protocol=protocol))
+        with pytest.raises(DataFormatError, match=expected) as error:
+            load_batch(path)
+        assert str(path) in str(error.value)
+
+
+def test_a_memo_dag_of_labels_is_refused_before_it_is_expanded(tmp_path):
+    level = [0, 0]
+    for _ in range(40):  # 2**40 leaves, about 200 bytes of pickle
+        level = [level, level]
+    batch = _valid_batch()
+    batch[b"labels"] = level
+    path = _write(tmp_path, batch)
+    with pytest.raises(DataFormatError, match="refers a second time to a list"):
+        load_batch(path)
+
+
+@pytest.mark.parametrize(
+    "labels, expected",
+    [
+        ([[1, 2] for _ in range(5)] + [[3] for _ in range(5)], "list of 10 items of type list"),
+        ([True] * 10, "type bool"),
+        ([2**70] * 10, "labels must lie in 0..9"),
+        ("0123456789", "got a str"),
+    ],
+)
+def test_ragged_nested_or_odd_labels_are_named_with_the_file(tmp_path, labels, expected):
+    batch = _valid_batch()
+    batch[b"labels"] = labels
+    path = _write(tmp_path, batch)
+    with pytest.raises(DataFormatError, match=expected) as error:
+        load_batch(path)
+    assert str(path) in str(error.value)
+
+
+def test_deeply_nested_labels_are_named_with_the_file(tmp_path):
+    nested = 0
+    for _ in range(400):
+        nested = [nested]
+    batch = _valid_batch()
+    batch[b"labels"] = [nested] * 1 + list(range(9))
+    with pytest.raises(DataFormatError, match="must be 10 integers"):
+        load_batch(_write(tmp_path, batch))
+
+
+def test_a_pickle_that_builds_too_many_objects_is_refused(tmp_path, monkeypatch):
+    from twolayer import batchpickle
+
+    monkeypatch.setattr(batchpickle, "MAX_OBJECTS", 100)
+    with pytest.raises(DataFormatError, match="more than 100 objects"):
+        load_batch(_write(tmp_path, _valid_batch(200)))
+
+
+def test_damaged_pickles_end_in_a_named_error_never_a_crash(tmp_path):
+    """Every byte flip or cut of a genuine batch is read or refused with DataFormatError; nothing else escapes."""
+    genuine = pickle.dumps(_valid_batch(3), protocol=2)
+    rng = np.random.default_rng(0)
+    path = tmp_path / "data_batch_1"
+    outcomes = {"read": 0, "refused": 0}
+    for trial in range(3000):
+        damaged = bytearray(genuine)
+        if trial % 3 == 0:
+            damaged = damaged[: rng.integers(0, len(damaged))]
+        for position in rng.integers(0, len(genuine), size=1 + trial % 4):
+            if position < len(damaged):
+                damaged[position] = rng.integers(0, 256)
+        path.write_bytes(bytes(damaged))
+        try:
+            load_batch(path)
+            outcomes["read"] += 1
+        except DataFormatError:
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 1000 and outcomes["read"] > 0

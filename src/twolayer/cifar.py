@@ -5,14 +5,13 @@ The official ``cifar-10-python.tar.gz`` holds ``cifar-10-batches-py/`` with
 dicts whose ``b"data"`` is uint8 of shape (10000, 3072), each row a 32x32 image stored
 as the red plane, then green, then blue, and whose ``b"labels"`` lists 10000 ints.
 
-Nothing read here can run code: the pickles are read by an unpickler that builds only
-what that format holds, members are copied in bounded chunks, and the archive's md5 is
+Nothing read here can run code: the pickles are read by ``batchpickle``, a parser that
+builds only what that format holds, members are copied in bounded chunks, and the archive's md5 is
 checked before anything is extracted.
 """
 
 from __future__ import annotations
 
-import pickle
 import tarfile
 import zlib
 from contextlib import ExitStack
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .batchpickle import PickleFormatError, parse
 from .download import md5_mismatch_message, md5sum
 from .io import atomic_path
 
@@ -75,7 +75,8 @@ def extract_archive(archive: str | Path, targets: Mapping[str, str | Path]) -> l
     checked against the bounds below as it arrives, and only the named regular files
     are read, each in chunks and only if its size is at most ``MAX_MEMBER_BYTES``, into
     a temporary file beside its target. The targets appear, all together, only once
-    the whole table of contents has passed, so a hostile or damaged archive can neither
+    the whole table of contents has passed and the class names in ``batches.meta``
+    have been checked, so a hostile or damaged archive can neither
     write elsewhere nor leave a target behind, and extraction never holds more than
     one chunk in memory. Raises DataFormatError naming what is wrong.
     """
@@ -106,6 +107,8 @@ def extract_archive(archive: str | Path, targets: Mapping[str, str | Path]) -> l
         except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
             raise DataFormatError(f"{archive} is damaged: it cannot be read to its end ({error}).") from None
         missing = sorted(set(targets) - set(temporary))
+        if META in temporary:
+            load_class_names(temporary[META], shown_as=f"{archive}: {ARCHIVE_FOLDER}/{META}")
         if missing:
             raise DataFormatError(
                 f"{archive} lacks {', '.join(f'{ARCHIVE_FOLDER}/{m}' for m in missing)}; a CIFAR-10 python "
@@ -141,98 +144,23 @@ def _wanted_entry(archive: Path, member: tarfile.TarInfo, count: int, unpacked: 
     return name
 
 
-def _latin1_bytes(text: str, encoding: str) -> bytes:
-    """How Python 3 writes bytes into a protocol-2 pickle: ``_codecs.encode(text, "latin1")``; no other codec."""
-    if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
-        raise DataFormatError(f"a pickle asked for _codecs.encode with codec {encoding!r}; only latin1 builds bytes")
-    return text.encode("latin1")
-
-
-def _empty_bytes(*args) -> bytes:
-    """How a protocol-2 pickle writes ``b""``: ``bytes()``; any argument (a size to allocate) is refused."""
-    if args:
-        raise DataFormatError("a pickle asked for bytes() with arguments; only the empty bytes object is built")
-    return b""
-
-
-class _ArrayType:
-    """Stands for numpy.ndarray inside a pickle: accepted by _reconstruct, not callable."""
-
-    __name__ = "ndarray"
-
-
-_ARRAY_TYPE = _ArrayType()
-
-
-def _numpy_reconstructors() -> dict[tuple[str, str], object]:
-    """The few callables a pickled ndarray needs, under the module names NumPy 1 and 2 write,
-    and the latin1 encoder that protocol-2 pickles written by Python 3 use for bytes."""
-    try:
-        from numpy._core import multiarray, numeric
-    except ImportError:  # NumPy 1.x
-        from numpy.core import multiarray, numeric
-
-    def empty_array(subtype, shape, dtype):
-        """NumPy's ``_reconstruct`` as pickles use it: an empty ndarray whose state BUILD then sets."""
-        if subtype is not _ARRAY_TYPE or tuple(shape) != (0,):
-            raise DataFormatError(f"a pickle asked _reconstruct for {getattr(subtype, '__name__', subtype)} of shape {shape}")
-        return multiarray._reconstruct(np.ndarray, shape, dtype)
-
-    # A pickle names numpy.ndarray only as _reconstruct's first argument; it gets a token
-    # that nothing can call, so the pickle cannot allocate an array of its own choosing.
-    allowed = {("numpy", "ndarray"): _ARRAY_TYPE, ("numpy", "dtype"): np.dtype, ("_codecs", "encode"): _latin1_bytes}
-    for builtins in ("__builtin__", "builtins"):
-        allowed[(builtins, "bytes")] = _empty_bytes
-    for package in ("numpy.core", "numpy._core"):
-        allowed[(f"{package}.multiarray", "_reconstruct")] = empty_array
-        allowed[(f"{package}.multiarray", "scalar")] = multiarray.scalar
-        allowed[(f"{package}.numeric", "_frombuffer")] = numeric._frombuffer
-    return allowed
-
-
-class _BatchUnpickler(pickle.Unpickler):
-    """Builds dicts, lists, bytes, str, numbers and NumPy arrays; refuses every other global.
-
-    A pickle names the callables it wants called; the standard unpickler imports and
-    calls whatever it is given, which is how a crafted file runs a command. Here only
-    NumPy's own array reconstruction is reachable, and nothing else can be named.
-    """
-
-    ALLOWED = _numpy_reconstructors()
-
-    def __init__(self, handle, path: Path):
-        super().__init__(handle, encoding="bytes")
-        self.path = path
-
-    def find_class(self, module: str, name: str):
-        try:
-            return self.ALLOWED[(module, name)]
-        except KeyError:
-            raise DataFormatError(
-                f"{self.path} asks to build {module}.{name}, which a CIFAR-10 batch never contains; it was "
-                "refused and nothing in the file was run. The file is not a genuine CIFAR-10 batch: point "
-                "data.url at the real cifar-10-python.tar.gz."
-            ) from None
-
-    def persistent_load(self, pid):
-        raise DataFormatError(f"{self.path} uses persistent ids, which a CIFAR-10 batch never contains.")
-
-
-def _unpickle(path: Path) -> dict:
+def _unpickle(path: Path, shown: str | Path | None = None) -> dict:
+    """The dict a batch file holds, read by ``batchpickle.parse``: nothing in the file runs."""
     size = path.stat().st_size
+    shown = shown or path
     if size > MAX_MEMBER_BYTES:
         raise DataFormatError(
-            f"{path} is {size:,} bytes, more than the {MAX_MEMBER_BYTES:,} bytes a CIFAR-10 batch may have."
+            f"{shown} is {size:,} bytes, more than the {MAX_MEMBER_BYTES:,} bytes a CIFAR-10 batch may have."
         )
     try:
-        with open(path, "rb") as handle:
-            content = _BatchUnpickler(handle, path).load()
-    except DataFormatError:
-        raise
-    except Exception as error:  # any unpickling failure means the same thing here
-        raise DataFormatError(f"{path} is not a pickled CIFAR-10 batch ({type(error).__name__}: {error}).") from None
+        content = parse(path.read_bytes())
+    except PickleFormatError as error:
+        raise DataFormatError(
+            f"{shown} is not a genuine CIFAR-10 batch: {error}. It was refused and nothing in the file was run; "
+            "point data.url at the real cifar-10-python.tar.gz."
+        ) from None
     if not isinstance(content, dict):
-        raise DataFormatError(f"{path} holds a {type(content).__name__}, expected a dict.")
+        raise DataFormatError(f"{shown} holds a {type(content).__name__}, expected a dict.")
     return content
 
 
@@ -248,23 +176,89 @@ def load_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         raise DataFormatError(f"{path}: b'data' is a {described}, expected uint8 of shape (N, {PIXELS}).")
     if X.shape[0] == 0:
         raise DataFormatError(f"{path} holds no images (b'data' has 0 rows); a CIFAR-10 batch holds {IMAGES_PER_BATCH:,}.")
-    labels = content[b"labels"]
-    y = np.asarray(labels) if isinstance(labels, (list, np.ndarray)) else np.asarray(None)
-    if y.shape != (X.shape[0],) or not np.issubdtype(y.dtype, np.integer):
-        raise DataFormatError(f"{path}: b'labels' must be {X.shape[0]} integers, got {type(labels).__name__} of shape {y.shape} and type {y.dtype}.")
-    if y.min() < 0 or y.max() >= NUM_CLASSES:
-        raise DataFormatError(f"{path}: labels must lie in 0..{NUM_CLASSES - 1}, found {y.min()}..{y.max()}.")
-    return np.ascontiguousarray(X), y.astype(np.int64)
+    y = _labels(path, content[b"labels"], X.shape[0])
+    return X, y
 
 
-def load_class_names(path: str | Path) -> list[str]:
-    """The ten class names from ``batches.meta``."""
-    path = Path(path)
-    content = _unpickle(path)
+def _labels(path: Path, labels, count: int) -> np.ndarray:
+    """``count`` labels in 0..9 as int64, from a flat list of ints or an integer array; checked before conversion."""
+    if isinstance(labels, np.ndarray):
+        if labels.shape != (count,) or not np.issubdtype(labels.dtype, np.integer):
+            raise DataFormatError(f"{path}: b'labels' must be {count} integers, got a {labels.dtype} array of shape {labels.shape}.")
+        values = labels
+    elif isinstance(labels, list):
+        if len(labels) != count or not all(type(v) is int for v in labels):
+            kinds = ", ".join(sorted({type(v).__name__ for v in labels[:1000]}))
+            raise DataFormatError(
+                f"{path}: b'labels' must be {count} integers, got a list of {len(labels)} items of type {kinds or 'none'}."
+            )
+        if not all(0 <= v < NUM_CLASSES for v in labels):
+            low, high = min(labels), max(labels)
+            raise DataFormatError(f"{path}: labels must lie in 0..{NUM_CLASSES - 1}, found {low}..{high}."[:300])
+        return np.array(labels, dtype=np.int64)
+    else:
+        raise DataFormatError(f"{path}: b'labels' must be {count} integers, got a {type(labels).__name__}.")
+    if values.min() < 0 or values.max() >= NUM_CLASSES:
+        raise DataFormatError(f"{path}: labels must lie in 0..{NUM_CLASSES - 1}, found {values.min()}..{values.max()}.")
+    return values.astype(np.int64)
+
+
+# Class names reach tables, figures, CSV files and the report: each must be a short,
+# printable line that no reader takes for something else.
+MAX_CLASS_NAME = 40
+# Cells that pandas and spreadsheets read as a missing value (pandas' default na_values).
+MISSING_VALUE_WORDS = frozenset({
+    "", "#n/a", "#n/a n/a", "#na", "-1.#ind", "-1.#qnan", "-nan", "1.#ind", "1.#qnan", "<na>", "n/a", "na",
+    "null", "nan", "none",
+})
+
+
+def _class_name_problem(name: str) -> str | None:
+    if not name:
+        return "is empty"
+    if len(name) > MAX_CLASS_NAME:
+        return f"has {len(name):,} characters, more than {MAX_CLASS_NAME}"
+    if not name.isprintable():
+        return "holds a line break, tab or other control character"
+    if name != name.strip():
+        return "begins or ends with white space"
+    if name.lower() in MISSING_VALUE_WORDS:
+        return "reads as a missing value in CSV files"
+    return None
+
+
+def load_class_names(path: str | Path, shown_as: str | None = None) -> list[str]:
+    """The ten class names from ``batches.meta``, each a short printable line, all distinct.
+
+    Refuses with the file, the entry and the rule anything that would act in a table, a
+    figure or the report (line breaks, control characters, names a CSV reader takes for
+    a missing value, names too long to print, names that read alike). ``shown_as``
+    names the file in messages when ``path`` is a temporary copy.
+    """
+    content = _unpickle(Path(path), shown_as)
+    path = shown_as or path
     names = content.get(b"label_names")
     if not isinstance(names, list) or len(names) != NUM_CLASSES or not all(isinstance(n, (bytes, str)) for n in names):
         raise DataFormatError(f"{path}: b'label_names' must list {NUM_CLASSES} class names.")
-    return [name.decode(errors="replace") if isinstance(name, bytes) else name for name in names]
+    decoded = []
+    for index, name in enumerate(names):
+        try:
+            text = name.decode("utf-8") if isinstance(name, bytes) else name
+        except UnicodeDecodeError:
+            problem, text = "is not UTF-8 text", name.decode("utf-8", errors="replace")
+        else:
+            problem = _class_name_problem(text)
+        if problem is None and text.casefold() in {d.casefold() for d in decoded}:
+            problem = "repeats an earlier name (ignoring case)"
+        if problem is not None:
+            shown = text if len(text) <= MAX_CLASS_NAME else text[:MAX_CLASS_NAME] + "..."
+            raise DataFormatError(
+                f"{path}: class name {index} ({shown!r}) {problem}. A CIFAR-10 class name is a short printable "
+                f"line of 1 to {MAX_CLASS_NAME} characters, distinct from the others; the archive is not "
+                "cifar-10-python.tar.gz: point data.url at the real one."
+            )
+        decoded.append(text)
+    return decoded
 
 
 def to_images(X: np.ndarray) -> np.ndarray:
