@@ -459,3 +459,29 @@ def test_damaged_pickles_end_in_a_named_error_never_a_crash(tmp_path):
         except DataFormatError:
             outcomes["refused"] += 1
     assert outcomes["refused"] > 1000 and outcomes["read"] > 0
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        (b"cat\rdog", "control character"),
+        (b"", "is empty"),
+        (b"NA", "missing value"),
+        (b" cat", "white space"),
+        (b"x" * 100_000, "100,000 characters"),
+        (b"\xff\xfe", "not UTF-8"),
+        (b"AIRPLANE", "repeats an earlier name"),
+    ],
+)
+def test_bad_class_names_are_refused_when_the_archive_is_read(tmp_path, name, expected):
+    from synthetic import CLASSES
+
+    names = [c.encode() for c in CLASSES]
+    names[3] = name
+    members = {batch: pickle.dumps(make_batch(np.random.default_rng(0), 10, batch)) for batch in BATCHES}
+    members["batches.meta"] = pickle.dumps({b"label_names": names})
+    archive = _archive_with(tmp_path / "a.tar.gz", members)
+    with pytest.raises(DataFormatError, match=expected) as error:
+        extract_archive(archive, member_targets(tmp_path / "out"))
+    assert "cifar-10-batches-py/batches.meta: class name 3" in str(error.value)
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
