@@ -32,17 +32,23 @@ def markdown(smoke_run):
     return (smoke_run / "report" / "report.md").read_text()
 
 
+def unescape(text):
+    """Markdown text as a reader sees it: backslash-escaped punctuation as itself."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text)
+
+
 def table(markdown, caption):
-    """Rows (lists of cell strings, header first) of the pipe table above the caption."""
+    """Rows (lists of cell strings as a reader sees them, header first) of the pipe table above the caption."""
     lines = markdown.splitlines()
-    end = next(i for i, line in enumerate(lines) if line.startswith(f"Table: {caption}"))
+    end = next(i for i, line in enumerate(lines) if unescape(line).startswith(f"Table: {caption}"))
     start = end - 1
     while not lines[start].startswith("|"):
         start -= 1
     first = start
     while first > 0 and lines[first - 1].startswith("|"):
         first -= 1
-    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in lines[first : start + 1]]
+    rows = [[unescape(cell.strip()) for cell in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+            for line in lines[first : start + 1]]
     return [rows[0]] + rows[2:]  # drop the alignment row
 
 

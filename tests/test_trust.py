@@ -485,3 +485,44 @@ def test_bad_class_names_are_refused_when_the_archive_is_read(tmp_path, name, ex
         extract_archive(archive, member_targets(tmp_path / "out"))
     assert "cifar-10-batches-py/batches.meta: class name 3" in str(error.value)
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_markdown_that_smuggles_raw_typst_html_or_tex_renders_as_text(tmp_path):
+    """pandoc reads no raw passthrough, and Typst sees only the report's own files."""
+    import pymupdf
+
+    from twolayer.report import render_pdf
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SECRET-TOKEN")
+    (tmp_path / "report").mkdir()
+    markdown = tmp_path / "report" / "report.md"
+    markdown.write_text(
+        "Inline `#read(\"../secret.txt\")`{=typst} and <b>html</b> and \\input{secret.txt}.\n\n"
+        "```{=typst}\n#read(\"../secret.txt\")\n```\n"
+    )
+    render_pdf(markdown, tmp_path / "report" / "report.pdf", figures=[])
+    with pymupdf.open(tmp_path / "report" / "report.pdf") as pdf:
+        text = " ".join(page.get_text() for page in pdf)
+    assert "SECRET-TOKEN" not in text and "#read" in text
+    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == ["report.md", "report.pdf"]
+
+
+def test_report_text_helpers_keep_data_inert():
+    from twolayer.report import code, code_block, link_target, markdown_text
+
+    assert markdown_text("a|b\n# c") == "a\\|b\ufffd\\# c"
+    assert code("x``y") == "```x``y```"
+    assert code_block("a\n````\nb", "yaml").startswith("`````yaml\n")
+    with pytest.raises(ValueError, match="cannot carry"):
+        link_target("figures/a b).png")
+
+
+def test_a_rendering_step_that_hangs_is_stopped_with_a_message(monkeypatch):
+    import sys
+
+    from twolayer import report
+
+    monkeypatch.setattr(report, "RENDER_SECONDS", 0.5)
+    with pytest.raises(RuntimeError, match="did not finish within 0.5 s"):
+        report._run_limited([sys.executable, "-c", "import time; time.sleep(30)"], "typst (Typst to PDF)")

@@ -199,3 +199,42 @@ def test_sizes_larger_than_their_split_are_reported_as_used(tmp_path, archive):
     assert "mini-batch size: 200 rows in the searches, 500 in the final training (training.batch_size is 500" in report
     assert "gradcheck.samples is 5000 but only 200 rows are available" in (workdir / "results/logs/check_gradients/check_gradients.log").read_text()
     assert json.loads((workdir / "results/final/metrics.json").read_text())["batch_size"] == 500
+
+
+HOSTILE_NAMES = ['`#read("secret.txt")`{=typst}', "a|b|c", "<b>bold</b>", r"$\foo{$", "# heading",
+                 "*star* _u_", "[x](y.png)", "@cite", "dog", "1. item"]
+
+
+def test_class_names_that_look_like_code_stay_text_through_the_report(tmp_path):
+    """Names that would run Typst, add table cells or start mathtext are printed as they are, and nothing acts."""
+    archive = tmp_path / "hostile.tar.gz"
+    write_archive(archive, images_per_batch=200)
+    import tarfile
+    import io
+
+    with tarfile.open(archive) as source:
+        members = {m.name.split("/")[-1]: source.extractfile(m).read() for m in source.getmembers() if m.isfile()}
+    members["batches.meta"] = pickle.dumps({b"label_names": [name.encode() for name in HOSTILE_NAMES]})
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, payload in members.items():
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+    workdir = make_workdir(tmp_path / "run", smoke_config(archive))
+    secret = "SECRET-" + hashlib.md5(str(tmp_path).encode()).hexdigest()
+    (workdir / "secret.txt").write_text(secret)
+    run_snakemake(workdir, "--cores", "2")
+
+    import pymupdf
+
+    with pymupdf.open(workdir / "report" / "report.pdf") as pdf:
+        text = " ".join(page.get_text() for page in pdf)
+    assert secret not in text
+    flat = " ".join(text.split())
+    for name in HOSTILE_NAMES:
+        assert name in flat, name
+    markdown = (workdir / "report" / "report.md").read_text()
+    assert "\n# heading" not in markdown and "<b>" not in markdown
+    balance = [line for line in markdown.splitlines() if line.startswith("| a")]
+    cells = [len(re.split(r"(?<!\\)\|", line.strip().strip("|"))) for line in balance]
+    assert cells == [5, 6]  # the class-balance and per-class tables keep their columns

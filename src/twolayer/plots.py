@@ -40,6 +40,11 @@ def _save(fig: plt.Figure, path: str | Path) -> None:
     plt.close(fig)
 
 
+def plain_text(text: str) -> str:
+    """A label from the data as literal text: a ``$`` would otherwise start matplotlib's mathtext."""
+    return text.replace("$", r"\$")
+
+
 def _percent_axis(ax: plt.Axes) -> None:
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
 
@@ -56,7 +61,7 @@ def sample_grid(X: np.ndarray, y: np.ndarray, class_names: Sequence[str], path: 
                 ax.set_axis_off()
                 if col < len(indices):
                     ax.imshow(images[indices[col]], interpolation="nearest")
-            axes[row, 0].text(-4, 16, name, ha="right", va="center", fontsize=8)
+            axes[row, 0].text(-4, 16, plain_text(name), ha="right", va="center", fontsize=8)
         fig.subplots_adjust(wspace=0.05, hspace=0.05)
         _save(fig, path)
 
@@ -178,8 +183,9 @@ def confusion_matrix(matrix: np.ndarray, class_names: Sequence[str], path: str |
                 color = "white" if fractions[i, j] > 0.5 else "black"
                 ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=6.5, color=color)
         ticks = range(len(class_names))
-        ax.set_xticks(ticks, class_names, rotation=45, ha="right")
-        ax.set_yticks(ticks, class_names)
+        labels = [plain_text(name) for name in class_names]
+        ax.set_xticks(ticks, labels, rotation=45, ha="right")
+        ax.set_yticks(ticks, labels)
         ax.set(xlabel="predicted class", ylabel="true class", title="Confusion matrix on the test set")
         bar = fig.colorbar(image, ax=ax, format=PercentFormatter(1.0), fraction=0.046, pad=0.04)
         bar.set_label("share of the true class")

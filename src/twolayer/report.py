@@ -4,14 +4,25 @@
 report states; ``render_markdown`` fills the Jinja2 template with them (undefined
 names are errors, so no placeholder can survive); ``render_pdf`` converts the
 Markdown with pandoc to Typst and compiles that to PDF, both from pip packages.
+
+Text from the data or the configuration (class names, split and network names,
+paths, sources) is only ever text: every string the template prints is escaped for
+Markdown unless a filter below built it, pandoc reads Markdown without any raw
+passthrough (HTML, TeX, Typst), and Typst compiles in a folder that holds only the
+report's own files, within a time limit.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import string
+import subprocess
+import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import jinja2
@@ -68,19 +79,75 @@ class ReportInputs:
     benchmarks: Mapping[str, Sequence[str]]  # rule -> the benchmark files of its jobs
 
 
-def pct(value: float, digits: int = 2) -> str:
+class Markdown(str):
+    """Text that is already Markdown, built here from numbers or escaped text; printed as it is."""
+
+
+_PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
+_BACKTICKS = re.compile("`+")
+
+
+def _printable(value: str) -> str:
+    """``value`` on one line: every control character or line break becomes U+FFFD."""
+    return "".join(c if c.isprintable() else "\ufffd" for c in value)
+
+
+def markdown_text(value) -> Markdown:
+    """Any text as literal Markdown: every ASCII punctuation character backslash-escaped (pandoc reads
+    each as itself), on one line. Applied to every string the template prints."""
+    if isinstance(value, Markdown):
+        return value
+    return Markdown(_PUNCTUATION.sub(r"\\\1", _printable(str(value))))
+
+
+def _fence(text: str, character: str = "`") -> str:
+    longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
+    return character * (longest + 1)
+
+
+def code(value) -> Markdown:
+    """Text as an inline code span whose fence no backtick in it can close."""
+    text = _printable(str(value))
+    fence = _fence(text)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return Markdown(f"{fence}{pad}{text}{pad}{fence}")
+
+
+def code_block(value, language: str) -> Markdown:
+    """Text as a fenced code block whose fence no line of it can close."""
+    text = "\n".join(_printable(line) for line in str(value).splitlines())
+    fence = "`" * max(3, len(_fence(text)))
+    return Markdown(f"{fence}{language}\n{text}\n{fence}")
+
+
+_SAFE_PATH = re.compile(r"[A-Za-z0-9._/-]+")
+
+
+def link_target(value) -> Markdown:
+    """A relative figure path for a Markdown link; paths are the workflow's own, so anything else is a bug."""
+    if not _SAFE_PATH.fullmatch(str(value)):
+        raise ValueError(f"figure path {str(value)!r} holds characters a Markdown link cannot carry as they are")
+    return Markdown(value)
+
+
+def pct(value: float, digits: int = 2) -> Markdown:
     """0.50224 -> '50.22%'."""
-    return f"{100 * float(value):.{digits}f}%"
+    return Markdown(f"{100 * float(value):.{digits}f}%")
 
 
-def sci(value: float) -> str:
+def sci(value: float) -> Markdown:
     """7.8331e-3 -> '7.833e-03'."""
-    return f"{float(value):.3e}"
+    return Markdown(f"{float(value):.3e}")
 
 
-def points(value: float) -> str:
+def points(value: float) -> Markdown:
     """A difference of fractions in percentage points, signed: -0.0045 -> '-0.45'."""
-    return f"{100 * float(value):+.2f}"
+    return Markdown(f"{100 * float(value):+.2f}")
+
+
+def _finalize(value):
+    """What ``{{ ... }}`` prints: strings escaped as text, numbers and filter-built Markdown as they are."""
+    return markdown_text(value) if isinstance(value, str) else value
 
 
 def _relative(path: str | Path, start: str | Path) -> str:
@@ -361,8 +428,9 @@ def environment(template_dir: str | Path) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
+        finalize=_finalize,
     )
-    env.filters.update(pct=pct, sci=sci, points=points)
+    env.filters.update(pct=pct, sci=sci, points=points, code=code, code_block=code_block, link=link_target)
     return env
 
 
@@ -374,21 +442,57 @@ def render_markdown(template: str | Path, context: Mapping, out_md: str | Path) 
     return text
 
 
-def render_pdf(markdown: str | Path, out_pdf: str | Path, root: str | Path = ".") -> None:
-    """Markdown -> Typst (pandoc, from pypandoc_binary) -> PDF (typst), images relative to the Markdown."""
-    import pypandoc
-    import typst
+# Markdown as pandoc reads it here: no raw HTML, TeX or attribute-tagged raw blocks, so no
+# text can reach Typst as code.
+PANDOC_FORMAT = "markdown-raw_html-raw_tex-raw_attribute-latex_macros"
+# Measured: pandoc takes under 2 s and Typst under 10 s for the study's report; a text
+# that keeps either busy far longer is refused instead of hanging the workflow.
+RENDER_SECONDS = 300
 
-    markdown = Path(markdown)
-    # The Typst source sits beside the Markdown so that relative image paths resolve alike.
-    fd, typ = tempfile.mkstemp(dir=markdown.parent, prefix=f".{markdown.stem}.", suffix=".typ")
-    os.close(fd)
+
+def _run_limited(command: list[str], what: str) -> None:
     try:
-        pypandoc.convert_file(str(markdown), "typst", format="markdown", outputfile=typ, extra_args=["--standalone", "--columns=10000"])
+        done = subprocess.run(command, capture_output=True, text=True, timeout=RENDER_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"{what} did not finish within {RENDER_SECONDS} s and was stopped; report.md is kept for inspection.") from None
+    if done.returncode != 0:
+        raise RuntimeError(f"{what} failed (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
+
+
+def render_pdf(markdown: str | Path, out_pdf: str | Path, figures: Sequence[str | Path]) -> None:
+    """Markdown -> Typst (pandoc, from pypandoc_binary) -> PDF (typst), images relative to the Markdown.
+
+    Typst compiles in a fresh folder that holds the Typst source and copies of
+    ``figures`` at the same relative places, and nothing else: whatever the text says,
+    no other file can be read into the PDF. Each step runs in its own process within
+    ``RENDER_SECONDS``.
+    """
+    import pypandoc
+
+    markdown = Path(markdown).resolve()
+    figures = [Path(figure).resolve() for figure in figures]
+    base = Path(os.path.commonpath([markdown.parent, *(figure.parent for figure in figures)]))
+    with tempfile.TemporaryDirectory(prefix=".report-", dir=markdown.parent) as stage:
+        stage = Path(stage)
+        typ = stage / markdown.relative_to(base).with_suffix(".typ")
+        typ.parent.mkdir(parents=True, exist_ok=True)
+        for figure in figures:
+            copy = stage / figure.relative_to(base)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(figure, copy)
+        _run_limited(
+            [pypandoc.get_pandoc_path(), str(markdown), "--from", PANDOC_FORMAT, "--to", "typst", "--standalone",
+             "--columns=10000", "--output", str(typ)],
+            "pandoc (Markdown to Typst)",
+        )
+        compiled = stage / "report.pdf"
+        _run_limited(
+            [sys.executable, "-c", "import sys, typst; typst.compile(sys.argv[1], output=sys.argv[2], root=sys.argv[3])",
+             str(typ), str(compiled), str(stage)],
+            "typst (Typst to PDF)",
+        )
         with atomic_path(out_pdf) as pdf:
-            typst.compile(typ, output=str(pdf), root=str(Path(root).resolve()))
-    finally:
-        os.unlink(typ)
+            shutil.copyfile(compiled, pdf)
 
 
 def write_report(
@@ -404,5 +508,6 @@ def write_report(
     published = yaml.safe_load(Path(published_path).read_text())
     context = build_context(inputs, config, published, Path(out_md).parent, repo)
     render_markdown(template, context, out_md)
-    render_pdf(out_md, out_pdf, root=".")
+    figures = [getattr(inputs, field.name) for field in fields(ReportInputs) if field.name.endswith(("_png", "_heatmap", "_curves"))]
+    render_pdf(out_md, out_pdf, figures)
     return context
