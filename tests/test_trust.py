@@ -7,6 +7,7 @@ import json
 import pickle
 import subprocess
 import tarfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -526,3 +527,50 @@ def test_a_rendering_step_that_hangs_is_stopped_with_a_message(monkeypatch):
     monkeypatch.setattr(report, "RENDER_SECONDS", 0.5)
     with pytest.raises(RuntimeError, match="did not finish within 0.5 s"):
         report._run_limited([sys.executable, "-c", "import time; time.sleep(30)"], "typst (Typst to PDF)")
+
+
+def _tar_gz(path, blocks: bytes) -> Path:
+    import gzip
+
+    path.write_bytes(gzip.compress(blocks + b"\0" * 1024, compresslevel=1))
+    return path
+
+
+def _header(name: str, size: int, kind=tarfile.REGTYPE) -> bytes:
+    info = tarfile.TarInfo(name)
+    info.size, info.type = size, kind
+    return info.tobuf(format=tarfile.USTAR_FORMAT)
+
+
+@pytest.mark.parametrize("kind", [tarfile.GNUTYPE_LONGNAME, tarfile.XHDTYPE, tarfile.XGLTYPE])
+def test_extended_headers_are_bounded_before_tarfile_reads_them(tmp_path, kind):
+    """A 1 GiB long-name header (a few bytes once compressed) is refused from its size alone."""
+    import time
+
+    archive = _tar_gz(tmp_path / "a.tar.gz", _header("././@LongLink", 2**30, kind) + b"x" * 4096)
+    started = time.perf_counter()
+    with pytest.raises(DataFormatError, match=r"long-name or PAX header of 1,073,741,824 bytes") as error:
+        extract_archive(archive, member_targets(tmp_path / "out"))
+    assert time.perf_counter() - started < 5 and str(archive) in str(error.value)
+
+
+def test_a_pax_header_of_quadratic_size_is_refused_at_once(tmp_path):
+    import time
+
+    payload = b"0" * (256 * 1024 - 4) + b" a=\n"
+    blocks = _header("pax", len(payload), tarfile.XHDTYPE) + payload + b"\0" * (-len(payload) % 512)
+    archive = _tar_gz(tmp_path / "a.tar.gz", blocks)
+    started = time.perf_counter()
+    with pytest.raises(DataFormatError, match="PAX header of 262,144 bytes"):
+        extract_archive(archive, member_targets(tmp_path / "out"))
+    assert time.perf_counter() - started < 5
+
+
+def test_a_header_size_smaller_than_its_data_is_reported_as_damage(tmp_path):
+    """The next 'header' read is then the member's own data: damage, not a member that is missing."""
+    payload = pickle.dumps(_valid_batch(10))
+    blocks = _header("cifar-10-batches-py/data_batch_1", 100) + payload + b"\0" * (-len(payload) % 512)
+    archive = _tar_gz(tmp_path / "a.tar.gz", blocks)
+    with pytest.raises(DataFormatError, match=r"entry header at byte 1,024 is broken") as error:
+        extract_archive(archive, member_targets(tmp_path / "out"))
+    assert "lacks" not in str(error.value)
