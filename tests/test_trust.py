@@ -574,3 +574,40 @@ def test_a_header_size_smaller_than_its_data_is_reported_as_damage(tmp_path):
     with pytest.raises(DataFormatError, match=r"entry header at byte 1,024 is broken") as error:
         extract_archive(archive, member_targets(tmp_path / "out"))
     assert "lacks" not in str(error.value)
+
+
+def test_a_source_whose_size_stat_hides_is_stopped_at_the_cap(tmp_path, monkeypatch):
+    """/proc/self/pagemap is 0 bytes to stat and hundreds of GiB to read."""
+    from twolayer import download
+
+    monkeypatch.setattr(download, "MAX_ARCHIVE_BYTES", 4 * 2**20)
+    target = tmp_path / "out" / "archive.tar.gz"
+    with pytest.raises(DataSourceError, match="more than 4,194,304 bytes"):
+        fetch_archive("/proc/self/pagemap", "0" * 32, target, retries=0)
+    assert not target.exists() and not list((tmp_path / "out").iterdir())
+
+
+def test_a_full_disk_is_named_as_such_and_not_retried(tmp_path, monkeypatch):
+    import contextlib
+
+    from twolayer import download
+
+    attempts = []
+
+    @contextlib.contextmanager
+    def full_disk(path):
+        attempts.append(path)
+        yield Path("/dev/full")  # every write to it fails with ENOSPC
+
+    monkeypatch.setattr(download, "atomic_path", full_disk)
+    archive = write_archive(tmp_path / "a.tar.gz", images_per_batch=5)
+    with pytest.raises(DataSourceError, match="is full; nothing was kept. Free space there") as error:
+        fetch_archive(str(archive), md5sum(archive), tmp_path / "resources" / "a.tar.gz", retries=3, backoff=5)
+    assert len(attempts) == 1 and "network" not in str(error.value)
+
+
+def test_a_symlink_loop_as_the_source_is_named_as_a_loop(tmp_path):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    with pytest.raises(DataSourceError, match="symbolic link that leads back to itself"):
+        fetch_archive(str(tmp_path / "a"), "0" * 32, tmp_path / "out.tar.gz", retries=0)

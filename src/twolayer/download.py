@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import http.client
 import logging
-import shutil
+import os
+import stat
 import time
 import urllib.error
 import urllib.parse
@@ -91,25 +93,74 @@ class _TooLarge(Exception):
         self.size = size
 
 
+class _WriteFailed(Exception):
+    """Writing the local copy failed (a full disk, a read-only folder): not the source's fault, not retried."""
+
+    def __init__(self, error: OSError):
+        self.error = error
+
+
+def _copy_chunks(read, out) -> int:
+    """Copy ``read(CHUNK)`` blocks into ``out`` and return the bytes copied; stop past ``MAX_ARCHIVE_BYTES``
+    whatever the source claimed its size to be (``stat`` says 0 for /proc files, for one)."""
+    copied = 0
+    for block in iter(lambda: read(CHUNK), b""):
+        copied += len(block)
+        if copied > MAX_ARCHIVE_BYTES:
+            raise _TooLarge(f"more than {MAX_ARCHIVE_BYTES:,} bytes")
+        try:
+            out.write(block)
+        except OSError as error:
+            raise _WriteFailed(error) from None
+    try:
+        out.flush()
+    except OSError as error:
+        raise _WriteFailed(error) from None
+    return copied
+
+
 def _copy_into(source: str, tmp: Path, timeout: float) -> None:
     local = _local_path(source)
     if local is not None:
         if local.stat().st_size > MAX_ARCHIVE_BYTES:
             raise _TooLarge(f"{local.stat().st_size:,} bytes")
-        shutil.copyfile(local, tmp)
+        with open(local, "rb") as handle, open(tmp, "wb") as out:
+            _copy_chunks(handle.read, out)
         return
     with urllib.request.urlopen(source, timeout=timeout) as response, open(tmp, "wb") as out:
         expected = response.headers.get("Content-Length")
         if expected is not None and int(expected) > MAX_ARCHIVE_BYTES:
             raise _TooLarge(f"{int(expected):,} bytes")
-        copied = 0
-        for block in iter(lambda: response.read(CHUNK), b""):
-            out.write(block)
-            copied += len(block)
-            if copied > MAX_ARCHIVE_BYTES:
-                raise _TooLarge(f"more than {MAX_ARCHIVE_BYTES:,} bytes")
+        copied = _copy_chunks(response.read, out)
         if expected is not None and copied != int(expected):
             raise OSError(f"the transfer was cut short after {copied} of {expected} bytes")
+
+
+def _check_local_source(local: Path, destination: Path) -> None:
+    """Refuse, naming what is wrong, a local source that is missing, a loop, not a file, or unreadable."""
+    fix = f"Build or copy the archive there, or fix data.url in config.yaml. {_how_to_use_a_local_copy(destination)}"
+    try:
+        status = os.stat(local)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise DataSourceError(
+                f"The configured dataset archive {local} is a symbolic link that leads back to itself (a loop), "
+                f"so there is no file to read. Point the link at the archive itself. {fix}"
+            ) from None
+        if error.errno == errno.ENOENT:
+            raise DataSourceError(f"The configured dataset archive {local} does not exist. {fix}") from None
+        raise DataSourceError(f"The configured dataset archive {local} cannot be examined ({error.strerror}). {fix}") from None
+    if not stat.S_ISREG(status.st_mode):
+        kind = "a directory" if stat.S_ISDIR(status.st_mode) else "not a regular file"
+        raise DataSourceError(
+            f"The configured dataset archive {local} is {kind}. Set data.url in config.yaml "
+            f"to the cifar-10-python.tar.gz file itself. {_how_to_use_a_local_copy(destination)}"
+        )
+    try:
+        with open(local, "rb"):
+            pass
+    except OSError as error:
+        raise DataSourceError(f"The configured dataset archive {local} cannot be read ({error.strerror}). {fix}") from None
 
 
 def fetch_archive(
@@ -141,17 +192,8 @@ def fetch_archive(
     destination = Path(destination)
     md5 = md5.lower()
     local = _local_path(source)
-    if local is not None and local.exists() and not local.is_file():
-        kind = "a directory" if local.is_dir() else "not a regular file"
-        raise DataSourceError(
-            f"The configured dataset archive {local} is {kind}. Set data.url in config.yaml "
-            f"to the cifar-10-python.tar.gz file itself. {_how_to_use_a_local_copy(destination)}"
-        )
-    if local is not None and not local.is_file():
-        raise DataSourceError(
-            f"The configured dataset archive {local} does not exist. Build or copy the archive there, "
-            f"or fix data.url in config.yaml. {_how_to_use_a_local_copy(destination)}"
-        )
+    if local is not None:
+        _check_local_source(local, destination)
     last_error: Exception | None = None
     for attempt in range(retries + 1):
         if attempt:
@@ -164,6 +206,17 @@ def fetch_archive(
                 actual = md5sum(tmp)
                 if actual != md5:
                     raise _ChecksumMismatch(actual)
+        except _WriteFailed as failed:
+            if failed.error.errno in (errno.ENOSPC, errno.EDQUOT):
+                problem = f"the disk holding {destination.parent} is full"
+                fix = "Free space there (the archive needs about 170 MB, its extracted batches about 180 MB more)"
+            else:
+                problem = f"{destination.parent} cannot be written ({failed.error.strerror})"
+                fix = "Make that folder writable, or run the workflow from a folder you can write to"
+            raise DataSourceError(
+                f"Copying {source} failed because {problem}; nothing was kept. {fix}, then run the workflow "
+                "again: the source itself was fine, so this was not retried."
+            ) from None
         except _TooLarge as large:
             raise DataSourceError(
                 f"The source {source} is {large.size}, more than the {MAX_ARCHIVE_BYTES:,} bytes this workflow "
