@@ -238,4 +238,4 @@ def test_atomic_write_leaves_nothing_on_error_and_clears_leftovers(tmp_path):
             raise RuntimeError("crash while writing")
     assert not target.exists() and not leftover.exists()
     write_csv([{"a": 0.1}], target)
-    assert target.read_text() == "a\n0.1\n" and [p.name for p in tmp_path.iterdir()] == ["table.csv"]
+    assert target.read_text() == "a\n0.1\n" and sorted(p.name for p in tmp_path.iterdir()) == [".table.csv.sha256", "table.csv"]

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from markdown_text import unescape
 from twolayer.replicates import describe, locate, verdict, welch_p_value
 from workflow_runner import make_workdir, run_snakemake, smoke_config
 
@@ -80,7 +81,7 @@ def test_replicate_zero_is_the_model_of_a_run_without_replicates(smoke_run, tmp_
 
 def test_the_reports_statistics_are_those_of_the_replicate_files(smoke_run):
     metrics = _replicate_metrics(smoke_run)
-    report = (smoke_run / "report/report.md").read_text()
+    report = unescape((smoke_run / "report/report.md").read_text())
     for key, label in (("test_accuracy", "test accuracy"), ("train_accuracy", "training accuracy")):
         values = np.array([m[key] for m in metrics])
         mean, std = values.mean(), values.std(ddof=1)
@@ -135,7 +136,7 @@ def test_the_sentence_about_the_published_value_follows_the_numbers(smoke_run, t
         from twolayer.report import build_context
 
         context = build_context(_report_inputs(smoke_run), config, published, tmp_path, REPO)
-        texts[name] = render_markdown(REPO / "report/template.md.j2", context, tmp_path / f"{name}.md")
+        texts[name] = unescape(render_markdown(REPO / "report/template.md.j2", context, tmp_path / f"{name}.md"))
     assert "The published value lies inside the 95% interval for the mean of the 3 replicates" in texts["inside"]
     assert "The published value lies above both the 95% interval for the mean and the range of the 3 replicates" in texts["outside"]
     assert "1.5 points" not in texts["inside"] + texts["outside"]

@@ -6,6 +6,7 @@ import pandas as pd
 import pymupdf
 import pytest
 
+from markdown_text import unescape
 from workflow_runner import run_snakemake
 
 pytestmark = pytest.mark.slow
@@ -30,11 +31,6 @@ FIGURES = 8  # samples, momentum, two heat maps, two top-run curves, final curve
 @pytest.fixture(scope="module")
 def markdown(smoke_run):
     return (smoke_run / "report" / "report.md").read_text()
-
-
-def unescape(text):
-    """Markdown text as a reader sees it: backslash-escaped punctuation as itself."""
-    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text)
 
 
 def table(markdown, caption):

@@ -506,7 +506,7 @@ def test_markdown_that_smuggles_raw_typst_html_or_tex_renders_as_text(tmp_path):
     with pymupdf.open(tmp_path / "report" / "report.pdf") as pdf:
         text = " ".join(page.get_text() for page in pdf)
     assert "SECRET-TOKEN" not in text and "#read" in text
-    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == ["report.md", "report.pdf"]
+    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == [".report.pdf.sha256", "report.md", "report.pdf"]
 
 
 def test_report_text_helpers_keep_data_inert():
@@ -595,7 +595,7 @@ def test_a_full_disk_is_named_as_such_and_not_retried(tmp_path, monkeypatch):
     attempts = []
 
     @contextlib.contextmanager
-    def full_disk(path):
+    def full_disk(path, record=True):
         attempts.append(path)
         yield Path("/dev/full")  # every write to it fails with ENOSPC
 
@@ -611,3 +611,22 @@ def test_a_symlink_loop_as_the_source_is_named_as_a_loop(tmp_path):
     (tmp_path / "b").symlink_to(tmp_path / "a")
     with pytest.raises(DataSourceError, match="symbolic link that leads back to itself"):
         fetch_archive(str(tmp_path / "a"), "0" * 32, tmp_path / "out.tar.gz", retries=0)
+
+
+def test_results_are_checked_against_what_their_jobs_wrote(tmp_path, monkeypatch):
+    from twolayer.io import ChangedResultError, check_unchanged, digest_path, write_csv
+
+    monkeypatch.chdir(tmp_path)
+    table = Path("results/final/history.csv")
+    write_csv([{"epoch": 1, "cost": 0.5}], table)
+    check_unchanged([table, "config.yaml"])  # as written; a file that is not there is not a result
+    table.write_text(table.read_text().replace("0.5", "0.4"))
+    with pytest.raises(ChangedResultError, match=r"history.csv was changed after the job .* rm results/final/history.csv"):
+        check_unchanged([table])
+    digest_path(table).unlink()
+    with pytest.raises(ChangedResultError, match="has no record of the job that wrote it"):
+        check_unchanged([table])
+    log = Path("results/logs/x.log")
+    log.parent.mkdir(parents=True)
+    log.write_text("Snakemake's own files carry no record")
+    check_unchanged([log])

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -238,3 +239,56 @@ def test_class_names_that_look_like_code_stay_text_through_the_report(tmp_path):
     balance = [line for line in markdown.splitlines() if line.startswith("| a")]
     cells = [len(re.split(r"(?<!\\)\|", line.strip().strip("|"))) for line in balance]
     assert cells == [5, 6]  # the class-balance and per-class tables keep their columns
+
+
+def _edit_json(key, value):
+    def edit(path):
+        record = json.loads(path.read_text())
+        record[key] = value
+        path.write_text(json.dumps(record, indent=2) + "\n")
+
+    return edit
+
+
+def _swap_first_rows(path):
+    lines = path.read_text().splitlines(keepends=True)
+    lines[1], lines[2] = lines[2], lines[1]
+    path.write_text("".join(lines))
+
+
+def _respell_numbers(path):
+    """What a spreadsheet does on save: the same table, numbers rounded and rewritten, CRLF line ends."""
+    frame = pd.read_csv(path)
+    frame.round(4).to_csv(path, index=False, float_format="%.6f", lineterminator="\r\n")
+
+
+@pytest.mark.parametrize(
+    "relative, edit",
+    [
+        ("results/final/metrics.json", _edit_json("test_accuracy", 0.999)),
+        ("results/data/source.json", _edit_json("md5", "c58f30108f718f92721af3b95e74349a")),
+        ("results/fine/top3.csv", _swap_first_rows),
+        ("results/final/history.csv", _respell_numbers),
+        ("results/final/per_class_accuracy.csv", _respell_numbers),
+        ("results/selection/summary.csv", _swap_first_rows),
+    ],
+)
+def test_a_result_edited_after_its_job_is_refused_before_anything_reads_it(smoke_run, tmp_path, relative, edit):
+    # tmp_path lies as deep as the smoke run's folder, so the relative code paths the rules name stay the same
+    workdir = tmp_path
+    shutil.copytree(smoke_run, workdir, symlinks=True, dirs_exist_ok=True)
+    assert "Nothing to be done" in run_snakemake(workdir, "-n", "--cores", "2").stdout + run_snakemake(workdir, "-n", "--cores", "2").stderr
+    edit(workdir / relative)
+    result = run_snakemake(workdir, "--cores", "2", check=False)
+    output = _failure(result)
+    assert f"{relative} was changed after the job that wrote it finished" in output
+    assert f"rm {relative}" in output
+    assert not (workdir / "report" / "report.md").exists() or (
+        (workdir / "report" / "report.md").read_bytes() == (smoke_run / "report" / "report.md").read_bytes()
+    )
+    if relative == "results/fine/top3.csv":
+        # the advice works: deleting the file recomputes it, and what reads it runs again
+        (workdir / relative).unlink()
+        run_snakemake(workdir, "--cores", "2")
+        assert (workdir / relative).read_bytes() == (smoke_run / relative).read_bytes()
+        assert (workdir / "report" / "report.md").exists()

@@ -201,7 +201,7 @@ def fetch_archive(
             log.warning("attempt %d of %d failed (%s); retrying in %.1f s", attempt, retries + 1, last_error, wait)
             time.sleep(wait)
         try:
-            with atomic_path(destination) as tmp:
+            with atomic_path(destination, record=False) as tmp:  # the md5 is the archive's record
                 _copy_into(source, tmp, timeout)
                 actual = md5sum(tmp)
                 if actual != md5:

@@ -1,14 +1,17 @@
-"""Atomic file writing and the small readers and writers the stages share.
+"""Atomic file writing, a record of what was written, and the small readers and writers the stages share.
 
 Every result file is written to a temporary name in its own folder and renamed
 into place, so an interrupted job never leaves a half-written file under the
-final name.
+final name. Beside it goes a hidden ``.NAME.sha256`` with the digest of what the
+job wrote; ``check_unchanged`` compares a file with it before a job reads it, so a
+result edited by hand or by a spreadsheet is refused instead of reaching the report.
 """
 
 from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import json
 import math
 import os
@@ -29,24 +32,91 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
+CHUNK = 1 << 20
+# Folders under results/ that Snakemake writes itself (job logs and benchmark tables).
+SNAKEMAKE_FOLDERS = ("results/logs/", "results/benchmarks/")
+
+
+class ChangedResultError(RuntimeError):
+    """A result file is not what its job wrote."""
+
+
+def sha256sum(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def digest_path(path: str | os.PathLike) -> Path:
+    """Where the digest of what a job wrote to ``path`` is kept: a hidden file beside it."""
+    path = Path(path)
+    return path.parent / f".{path.name}.sha256"
+
+
+def _record_digest(written: Path, path: Path) -> None:
+    record = digest_path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{record.name}.", suffix=".part")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(sha256sum(written) + "\n")
+    os.chmod(tmp, 0o666 & ~_UMASK)
+    os.replace(tmp, record)
+
+
+def check_unchanged(paths: Sequence[str | os.PathLike]) -> None:
+    """Refuse any file among ``paths`` that differs from what its job wrote.
+
+    A file under ``results/`` (but for the logs and benchmarks Snakemake writes) must
+    have its digest record and match it; any other file is checked when it has one.
+    Raises ChangedResultError naming the file and the fix, before anything reads it.
+    """
+    for path in map(Path, paths):
+        if not path.is_file():
+            continue
+        record = digest_path(path)
+        posix = path.as_posix()
+        required = posix.startswith("results/") and not posix.startswith(SNAKEMAKE_FOLDERS)
+        if not record.is_file():
+            if required:
+                raise ChangedResultError(
+                    f"{path} has no record of the job that wrote it ({record} is missing): it was put there by "
+                    f"hand, or by a version of this workflow that kept no records. Nothing was read from it. "
+                    f"Delete it (rm {path}) and run the workflow again to recompute it."
+                )
+            continue
+        expected = record.read_text().strip()
+        if sha256sum(path) != expected:
+            raise ChangedResultError(
+                f"{path} was changed after the job that wrote it finished (edited by hand, by a spreadsheet, or "
+                f"copied over), so it is not a result of this workflow and nothing was read from it. Delete it "
+                f"(rm {path}) and run the workflow again to recompute it."
+            )
+
+
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, record: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds.
 
     The temporary name keeps the final suffix, so libraries that pick a format from
     it (matplotlib, numpy) still do the right thing. On error it is removed; one that
-    a killed process left behind is removed the next time the file is written.
+    a killed process left behind is removed the next time the file is written. With
+    ``record``, the digest of what was written is kept beside it for ``check_unchanged``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.part{glob.escape(path.suffix)}"):
-        stale.unlink(missing_ok=True)  # left by an earlier attempt that was killed mid-write
+    name = glob.escape(path.name)
+    for pattern in (f".{name}.*.part{glob.escape(path.suffix)}", f".{name}.sha256.*.part"):
+        for stale in path.parent.glob(pattern):
+            stale.unlink(missing_ok=True)  # left by an earlier attempt that was killed mid-write
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".part{path.suffix}")
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes the file private; results are ordinary files
     tmp = Path(tmp)
     try:
         yield tmp
+        if record:
+            _record_digest(tmp, path)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

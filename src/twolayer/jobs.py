@@ -5,19 +5,30 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
 from . import parallel
+from .io import check_unchanged
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+def _flat(inputs) -> Iterator[str]:
+    """Snakemake's input list as file paths (a named input may itself be a list)."""
+    for item in inputs:
+        if isinstance(item, (str, Path)):
+            yield str(item)
+        else:
+            yield from _flat(item)
+
+
 @contextlib.contextmanager
-def job(log_path: str | Path, threads: int) -> Iterator[logging.Logger]:
-    """Send the package's log records to ``log_path`` (and stderr) and compute on ``threads`` threads.
+def job(log_path: str | Path, threads: int, inputs: Iterable[str | Path] = ()) -> Iterator[logging.Logger]:
+    """Check ``inputs`` against what their jobs wrote, send the package's log records to
+    ``log_path`` (and stderr) and compute on ``threads`` threads.
 
     BLAS is held to one thread and the large products are split into fixed slices run
     on ``threads`` threads (``twolayer.parallel``): a job computes on exactly the cores
@@ -32,6 +43,7 @@ def job(log_path: str | Path, threads: int) -> Iterator[logging.Logger]:
     logger = logging.getLogger("twolayer")
     logger.info("package twolayer from %s", Path(__file__).resolve().parent)
     try:
+        check_unchanged([path for path in _flat(inputs)])
         with threadpool_limits(limits=1):
             parallel.set_threads(threads)
             yield logger

@@ -9,6 +9,7 @@ from twolayer.cifar import ARCHIVE_FOLDER, MEMBERS
 from twolayer.codedeps import code_files
 from twolayer.config import validate_config
 from twolayer.download import TransferSettings
+from twolayer.io import check_unchanged
 from twolayer.memory import available_memory_mb, check_memory, job_memory_mb
 from twolayer.search import derive_fine_grid, format_value, grid_values, point_values
 
@@ -118,7 +119,9 @@ def search_jobs(grid):
 def grid_axes(grid):
     """(learning rates, regularizations) of a grid: from the config, or derived after the coarse checkpoint."""
     if grid == "fine" and derived_fine():
-        top = pd.read_csv(checkpoints.select_coarse.get().output.top)
+        top_file = checkpoints.select_coarse.get().output.top
+        check_unchanged([top_file])  # read here, outside any job
+        top = pd.read_csv(top_file)
         derived = config["fine"]["derived"]
         return derive_fine_grid(
             top, derived["learning_rates"], derived["regularizations"], derived["widen"]
