@@ -621,7 +621,7 @@ def test_results_are_checked_against_what_their_jobs_wrote(tmp_path, monkeypatch
     write_csv([{"epoch": 1, "cost": 0.5}], table)
     check_unchanged([table, "config.yaml"])  # as written; a file that is not there is not a result
     table.write_text(table.read_text().replace("0.5", "0.4"))
-    with pytest.raises(ChangedResultError, match=r"history.csv was changed after the job .* rm results/final/history.csv"):
+    with pytest.raises(ChangedResultError, match=r"history.csv was changed after the job .*rm results/final/history.csv"):
         check_unchanged([table])
     digest_path(table).unlink()
     with pytest.raises(ChangedResultError, match="has no record of the job that wrote it"):
