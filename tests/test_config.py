@@ -204,3 +204,51 @@ def test_a_grid_too_large_to_plan_is_refused_with_its_size():
     config["coarse"]["learning_rates"] = {"linspace": [0.1, 1.0, 10**9]}
     with pytest.raises(ConfigError, match=r"coarse\.learning_rates"):  # refused before the values are built
         validate_config(config, SCHEMA)
+
+
+@pytest.mark.parametrize("path", ["final.replicates", "training.hidden_size", "training.batch_size", "seed", "coarse.epochs"])
+def test_integral_floats_become_integers_before_any_job(path):
+    *_, last = path.split(".")
+    node = DEFAULT
+    for key in path.split(".")[:-1]:
+        node = node[key]
+    config = with_change(path, float(node[last]))
+    validate_config(config, SCHEMA)
+    value = config
+    for key in path.split("."):
+        value = value[key]
+    assert type(value) is int and value == node[last]
+
+
+def test_a_non_integral_float_for_an_integer_key_is_refused():
+    with pytest.raises(ConfigError, match=r"final.replicates = 2.5"):
+        validate_config(with_change("final.replicates", 2.5), SCHEMA)
+
+
+def test_momentum_values_that_would_share_a_figure_file_are_refused():
+    with pytest.raises(ConfigError, match=r"0.9, 0.9000001 are distinct values but share the name '0.9'"):
+        validate_config(with_change("momentum.values", [0.3, 0.9, 0.9000001]), SCHEMA)
+
+
+def test_a_derived_fine_grid_over_the_bound_is_refused_before_planning():
+    config = with_change("fine.grid_from", "coarse")
+    config["fine"]["derived"] = {"learning_rates": 200, "regularizations": 200, "widen": 1.5}
+    with pytest.raises(ConfigError, match=r"fine.derived: 200 learning rates x 200 regularizations = 40,000 grid points"):
+        validate_config(config, SCHEMA)
+
+
+def test_repeated_yaml_keys_are_refused_with_their_lines(tmp_path):
+    source = tmp_path / "config.yaml"
+    source.write_text("seed: 1\ntraining:\n  momentum: 0.9\n  momentum: 0.5\nseed: 2\n")
+    config = copy.deepcopy(DEFAULT)
+    with pytest.raises(ConfigError) as error:
+        validate_config(config, SCHEMA, sources=(source,))
+    message = str(error.value)
+    assert "'momentum' on line 4 repeats the key of line 3" in message
+    assert "'seed' on line 5 repeats the key of line 1" in message and str(source) in message
+
+
+def test_an_md5_in_upper_case_is_the_same_md5():
+    config = with_change("data.md5", DEFAULT["data"]["md5"].upper())
+    validate_config(config, SCHEMA)
+    assert config["data"]["md5"] == DEFAULT["data"]["md5"].lower()

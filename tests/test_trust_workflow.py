@@ -292,3 +292,25 @@ def test_a_result_edited_after_its_job_is_refused_before_anything_reads_it(smoke
         run_snakemake(workdir, "--cores", "2")
         assert (workdir / relative).read_bytes() == (smoke_run / relative).read_bytes()
         assert (workdir / "report" / "report.md").exists()
+
+
+def test_spellings_that_mean_the_same_value_rerun_nothing(smoke_run, tmp_path):
+    """An md5 in upper case and integers written as 3.0 are the same configuration."""
+    config = yaml.safe_load((smoke_run / "config.yaml").read_text())
+    extra = tmp_path / "same.yaml"
+    extra.write_text(yaml.safe_dump({
+        "data": {**config["data"], "md5": config["data"]["md5"].upper()},
+        "final": {**config["final"], "replicates": float(config["final"]["replicates"])},
+        "training": {**config["training"], "batch_size": float(config["training"]["batch_size"])},
+    }))
+    result = run_snakemake(smoke_run, "-n", "--cores", "2", "--configfile", str(smoke_run / "config.yaml"), str(extra))
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_a_config_file_with_a_repeated_key_fails_before_any_job(tmp_path, archive):
+    workdir = make_workdir(tmp_path, smoke_config(archive))
+    text = (workdir / "config.yaml").read_text()
+    (workdir / "config.yaml").write_text(text + "seed: 7\n")
+    output = _failure(run_snakemake(workdir, "-n", "--cores", "2", check=False))
+    assert "'seed' on line" in output and "YAML keeps only the last value; remove one" in output
+    assert not (workdir / "results").exists()

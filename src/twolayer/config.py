@@ -1,9 +1,12 @@
 """Validation of the study's configuration, with readable errors, before any job runs.
 
-``validate_config`` turns numbers written as text into numbers, fills in the schema's
-defaults, then rejects in one message everything that is wrong: values the schema
-forbids, NaN and infinity anywhere, grids that cannot be built or are too large to
-plan, and splits that would leak the test set or the validation set into training.
+``validate_config`` turns numbers written as text into numbers and integral floats
+(``2.0``) into integers where the schema wants integers, fills in the schema's defaults,
+then rejects in one message everything that is wrong: duplicate keys in the YAML
+files, values the schema forbids, NaN and infinity anywhere, grids (configured or
+derived) that cannot be built or are too large to plan, names of runs and figures
+that would collide, and splits that would leak the test set or the validation set
+into training. The md5 is written in lower case, so its spelling changes nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +31,43 @@ TEST_BATCH = "test_batch"
 
 class ConfigError(ValueError):
     """The configuration breaks the schema; the message lists every problem."""
+
+
+# JSON Schema counts 2.0 as an integer; the code that reads the config would then get a
+# float where it needs an int (a range, an array shape), so only true integers pass here.
+_Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda checker, instance: isinstance(instance, int) and not isinstance(instance, bool)
+    ),
+)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that records every key a mapping repeats (a plain loader keeps the last one silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key != "<<" and key in seen:
+                self.duplicates.append(f"{key!r} on line {line} repeats the key of line {seen[key]}")
+            seen.setdefault(key, line)
+        return super().construct_mapping(node, deep=deep)
+
+
+def duplicate_keys(path: str | Path) -> list[str]:
+    """Every repeated key in a YAML (or JSON) config file, with its lines; [] for a file YAML cannot read."""
+    loader = _UniqueKeyLoader(Path(path).read_text())
+    loader.duplicates = []
+    try:
+        loader.get_single_data()
+    except yaml.YAMLError:
+        return []
+    finally:
+        loader.dispose()
+    return loader.duplicates
 
 
 def _where(path) -> str:
@@ -93,6 +133,10 @@ def _parse_text(text: str, expected: list[str]):
     return None
 
 
+def _integral(value) -> bool:
+    return isinstance(value, float) and value.is_integer()
+
+
 def _type_errors(errors) -> Iterator[jsonschema.ValidationError]:
     for error in errors:
         if error.validator == "type":
@@ -112,11 +156,15 @@ def _coerce_text(config: MutableMapping, validator: jsonschema.Validator) -> Non
     for _ in range(100):  # each pass fixes what the last one's errors revealed
         changed = False
         for error in _type_errors(validator.iter_errors(config)):
+            expected = _as_list(error.validator_value)
+            value = None
             if isinstance(error.instance, str):
-                value = _parse_text(error.instance, _as_list(error.validator_value))
-                if value is not None:
-                    _set(config, error.absolute_path, value)
-                    changed = True
+                value = _parse_text(error.instance, expected)
+            if _integral(value if value is not None else error.instance) and "integer" in expected:
+                value = int(value if value is not None else error.instance)  # 2.0 -> 2; 2.5 stays an error
+            if value is not None:
+                _set(config, error.absolute_path, value)
+                changed = True
         if not changed:
             return
 
@@ -176,8 +224,40 @@ def _leakage(splits: Mapping) -> list[str]:
     return problems
 
 
+def _too_many_points(grid: str, learning_rates: int, regularizations: int, derived: bool = False) -> list[str]:
+    points = learning_rates * regularizations
+    if points <= MAX_GRID_POINTS:
+        return []
+    where = f"{grid}.derived" if derived else grid
+    return [
+        f"{where}: {learning_rates} learning rates x {regularizations} regularizations = {points:,} grid points, "
+        f"more than the {MAX_GRID_POINTS:,} this workflow plans; search a smaller grid (a coarse one first, then a "
+        "finer one around its best runs)."
+    ]
+
+
+def _collisions(config: Mapping) -> list[str]:
+    """Values that would give two figures one file name."""
+    # Grid values are already refused when they share a run id (search.grid_values).
+    return _same_names("momentum.values", config["momentum"]["values"], lambda v: f"{v:g}", "figure files momentum_<m>.png")
+
+
+def _same_names(where: str, values, name, what: str) -> list[str]:
+    by_name: dict[str, list] = {}
+    for value in values:
+        by_name.setdefault(name(value), []).append(value)
+    return [
+        f"{where}: {', '.join(map(repr, group))} are distinct values but share the name {key!r} in the {what}; "
+        "give values that differ in their first six significant digits"
+        for key, group in by_name.items() if len(group) > 1
+    ]
+
+
 def _grid_problems(config: Mapping) -> list[str]:
     problems = []
+    if config["fine"]["grid_from"] == "coarse":
+        derived = config["fine"]["derived"]
+        problems += _too_many_points("fine", derived["learning_rates"], derived["regularizations"], derived=True)
     for grid in ("coarse", "fine"):
         sizes = {}
         for axis in ("learning_rates", "regularizations"):
@@ -191,19 +271,18 @@ def _grid_problems(config: Mapping) -> list[str]:
                 problems.append(f"{grid}.{axis}: every learning rate must be > 0, got {values}")
             if axis == "regularizations" and min(values) < 0:
                 problems.append(f"{grid}.{axis}: every regularization must be >= 0, got {values}")
-        if len(sizes) == 2 and sizes["learning_rates"] * sizes["regularizations"] > MAX_GRID_POINTS:
-            problems.append(
-                f"{grid}: {sizes['learning_rates']} learning rates x {sizes['regularizations']} regularizations = "
-                f"{sizes['learning_rates'] * sizes['regularizations']:,} grid points, more than the {MAX_GRID_POINTS:,} "
-                "this workflow plans; search a smaller grid (a coarse one first, then a finer one around its best runs)."
-            )
+        if len(sizes) == 2:
+            problems += _too_many_points(grid, sizes["learning_rates"], sizes["regularizations"])
     return problems
 
 
-def validate_config(config: MutableMapping, schema_path: str | Path) -> None:
-    """Check ``config`` in place: coerce numeric text, apply defaults, raise ConfigError listing every problem."""
+def validate_config(config: MutableMapping, schema_path: str | Path, sources: tuple[str | Path, ...] = ()) -> None:
+    """Check ``config`` in place: coerce numeric text, apply defaults, raise ConfigError listing every problem.
+
+    ``sources`` are the YAML files the configuration was read from, checked for repeated keys.
+    """
     schema = yaml.safe_load(Path(schema_path).read_text())
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = _Validator(schema)
     _coerce_text(config, validator)
     _apply_defaults(config, schema, schema)
     non_finite = {tuple(path): value for path, value in _non_finite(config)}
@@ -212,8 +291,13 @@ def validate_config(config: MutableMapping, schema_path: str | Path) -> None:
     ]
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     problems += [_describe(e) for e in errors if tuple(e.absolute_path) not in non_finite]
+    problems += [f"{source}: {duplicate} (YAML keeps only the last value; remove one)"
+                 for source in sources for duplicate in duplicate_keys(source)]
     if not problems:
+        config["data"]["md5"] = config["data"]["md5"].lower()
         problems += _grid_problems(config)
+        if not problems:
+            problems += _collisions(config)
         problems += _leakage(config["splits"])
         for name, spec in config["gradcheck"]["networks"].items():
             if len(spec["regularization"]) not in (1, len(spec["hidden_sizes"]) + 1):

@@ -57,14 +57,32 @@ def locate(value: float, summary: dict) -> dict:
     }
 
 
-def verdict(location: dict, summary: dict) -> str:
-    """One sentence, in words chosen from the numbers, on where a published value falls."""
+def interval_fits(summary: dict, low: float = 0.0, high: float = float("inf")) -> bool:
+    """Whether the t interval lies within the values the quantity can take ([0, 1] for an accuracy).
+
+    With few replicates the interval can reach past them (with 2, the t quantile is 12.7):
+    it then bounds nothing and is not stated as a range.
+    """
+    return bool(summary["n"] > 1 and low <= summary["ci_low"] and summary["ci_high"] <= high)
+
+
+def verdict(location: dict, summary: dict, low: float = 0.0, high: float = 1.0) -> str:
+    """One sentence, in words chosen from the numbers, on where a published value falls.
+
+    ``low`` and ``high`` bound the quantity (an accuracy by default); an interval that
+    reaches past them is said to be too wide to judge by, and only the range is used.
+    """
     n = summary["n"]
     if n == 1:
         side = "above" if location["value"] > summary["mean"] else "below" if location["value"] < summary["mean"] else "at"
         return (f"With a single replicate there is no spread to judge the difference by; the published value "
                 f"lies {side} this run.")
     level = f"{100 * summary['confidence']:g}%"
+    if not interval_fits(summary, low, high):
+        where = "inside" if location["in_range"] else "outside"
+        return (f"With {n} replicates the {level} t interval for the mean reaches past the values the quantity can "
+                f"take, so it is too wide to judge the difference by; the published value lies {where} the range "
+                f"of the {n} replicates.")
     if location["in_interval"]:
         return (f"The published value lies inside the {level} interval for the mean of the {n} replicates: "
                 f"the difference is within seed-to-seed noise.")

@@ -34,7 +34,7 @@ from .gradcheck import GATE_FLOOR, GATE_FULL_LIMIT, GATE_LARGEST
 from .io import atomic_path, read_json
 from .network import two_layer_network
 from .provenance import config_digest, git_commit, stage_table, versions
-from .replicates import SIGNIFICANCE, locate, verdict, welch_p_from_summaries
+from .replicates import SIGNIFICANCE, interval_fits, locate, verdict, welch_p_from_summaries
 
 STATISTIC_LABELS = {
     "sum_abs_diff": "sum of abs. differences",
@@ -359,7 +359,7 @@ def build_context(inputs: ReportInputs, config: Mapping, published: Mapping, rep
     per_class = per_class.assign(mean=class_spread["mean"], std=class_spread["std"])
     ranked = per_class.sort_values("mean", ascending=False, kind="stable")
     statistics = {
-        key: {**row, "n": int(row["n"])}
+        key: {**row, "n": int(row["n"]), "interval_fits": interval_fits(row, 0.0, 1.0 if key.endswith("accuracy") else float("inf"))}
         for key, row in pd.read_csv(inputs.final_statistics).set_index("quantity").to_dict("index").items()
     }
     replicates = pd.read_csv(inputs.final_replicates)

@@ -14,7 +14,9 @@ from twolayer.memory import available_memory_mb, check_memory, job_memory_mb
 from twolayer.search import derive_fine_grid, format_value, grid_values, point_values
 
 validate_config(
-    config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
+    config,
+    Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml",
+    sources=tuple(str(path) for path in workflow.configfiles),
 )
 
 # Where this workflow's package lives, for the conda environment's post-deploy script
