@@ -252,3 +252,11 @@ def test_an_md5_in_upper_case_is_the_same_md5():
     config = with_change("data.md5", DEFAULT["data"]["md5"].upper())
     validate_config(config, SCHEMA)
     assert config["data"]["md5"] == DEFAULT["data"]["md5"].lower()
+
+
+@pytest.mark.parametrize("name", ["two\nlayer", "`#read(\"x\")`{=typst}", "", "a" * 41])
+def test_gradient_check_network_names_are_short_plain_words(name):
+    config = copy.deepcopy(DEFAULT)
+    config["gradcheck"]["networks"][name] = config["gradcheck"]["networks"]["one_layer"]
+    with pytest.raises(ConfigError, match="gradcheck.networks"):
+        validate_config(config, SCHEMA)
