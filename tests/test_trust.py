@@ -630,3 +630,17 @@ def test_results_are_checked_against_what_their_jobs_wrote(tmp_path, monkeypatch
     log.parent.mkdir(parents=True)
     log.write_text("Snakemake's own files carry no record")
     check_unchanged([log])
+
+
+def test_a_full_disk_during_extraction_is_named_and_the_archive_not_blamed(tmp_path, monkeypatch):
+    import contextlib
+
+    @contextlib.contextmanager
+    def full_disk(path, record=True):
+        yield Path("/dev/full")
+
+    monkeypatch.setattr(cifar, "atomic_path", full_disk)
+    archive = write_archive(tmp_path / "a.tar.gz", images_per_batch=5)
+    with pytest.raises(cifar.ExtractionWriteError, match="the disk holding it is full. The archive is fine") as error:
+        extract_archive(archive, member_targets(tmp_path / "out"))
+    assert "damaged" not in str(error.value)

@@ -12,6 +12,7 @@ checked before anything is extracted.
 
 from __future__ import annotations
 
+import errno
 import tarfile
 import zlib
 from contextlib import ExitStack
@@ -84,6 +85,23 @@ class _BoundedTarInfo(tarfile.TarInfo):
             ) from None
 
 
+class ExtractionWriteError(OSError):
+    """A member could not be written (a full disk, a read-only folder): the archive is not at fault."""
+
+
+def _write(out, block: bytes, target) -> None:
+    try:
+        out.write(block)
+        out.flush()
+    except OSError as error:
+        problem = "the disk holding it is full" if error.errno in (errno.ENOSPC, errno.EDQUOT) else error.strerror
+        raise ExtractionWriteError(
+            error.errno,
+            f"Extracting to {target} failed: {problem}. The archive is fine and nothing was placed; free space "
+            "there (the batches take about 180 MB) or make the folder writable, then run the workflow again.",
+        ) from None
+
+
 def _member_name(name: str) -> str:
     """An archive entry's path without leading ``./`` (archives made with ``tar czf x ./folder``)."""
     while name.startswith("./"):
@@ -142,7 +160,9 @@ def extract_archive(archive: str | Path, targets: Mapping[str, str | Path]) -> l
                     temporary[name] = staged.enter_context(atomic_path(targets[name]))
                 with tar.extractfile(member) as source, open(temporary[name], "wb") as out:
                     for block in iter(lambda: source.read(CHUNK), b""):
-                        out.write(block)
+                        _write(out, block, targets[name])
+        except ExtractionWriteError:
+            raise
         except DataFormatError as error:
             if str(error).startswith(str(archive)):
                 raise
