@@ -42,7 +42,7 @@ def test_a_batch_that_would_run_code_fails_prepare_split_and_runs_nothing(tmp_pa
     output = _failure(result)
     assert "Error in rule prepare_split" in output
     log = (workdir / "results/logs/prepare_split/final_train.log").read_text()
-    assert "data_batch_3 asks to build" in log and "nothing in the file was run" in log
+    assert "data_batch_3 is not a genuine CIFAR-10 batch: it asks to build" in log and "nothing in the file was run" in log
     assert not marker.exists()
     assert not (workdir / "results/data/final_train.npz").exists()
 
@@ -314,3 +314,38 @@ def test_a_config_file_with_a_repeated_key_fails_before_any_job(tmp_path, archiv
     output = _failure(run_snakemake(workdir, "-n", "--cores", "2", check=False))
     assert "'seed' on line" in output and "YAML keeps only the last value; remove one" in output
     assert not (workdir / "results").exists()
+
+
+def _object_array_with_a_short_state():
+    from test_trust import _reconstructed
+
+    return _reconstructed((1, (200, 3072), np.dtype("O"), False, b"\x00" * 8))
+
+
+def _labels_as_a_memo_dag():
+    batch = make_batch(np.random.default_rng(0), 200, "data_batch_3")
+    level = [0, 0]
+    for _ in range(40):
+        level = [level, level]
+    batch[b"labels"] = level
+    return batch
+
+
+@pytest.mark.parametrize(
+    "payload, expected",
+    [
+        (lambda: {**make_batch(np.random.default_rng(0), 200, "data_batch_3"), b"data": _object_array_with_a_short_state()},
+         "dtype 'O8' is not a plain numeric type"),
+        (_labels_as_a_memo_dag, "refers a second time to a list"),
+    ],
+)
+def test_a_batch_that_would_crash_numpy_fails_prepare_split_with_a_message(tmp_path, payload, expected):
+    """The hostile archive's own md5 is configured: only the reader stands between it and NumPy."""
+    archive = write_archive(tmp_path / "hostile.tar.gz", images_per_batch=200, overrides={"data_batch_3": payload()})
+    workdir = make_workdir(tmp_path / "run", smoke_config(archive))
+    result = run_snakemake(workdir, "--cores", "1", "data", check=False)
+    output = _failure(result)
+    assert "Error in rule prepare_split" in output and "Signal" not in output and "signal" not in output
+    log = (workdir / "results/logs/prepare_split/final_train.log").read_text()
+    assert "data_batch_3 is not a genuine CIFAR-10 batch" in log and expected in log
+    assert not (workdir / "results/data/final_train.npz").exists()

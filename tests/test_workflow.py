@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from markdown_text import unescape
 from workflow_runner import REPO, make_workdir, run_snakemake, smoke_config
 
 pytestmark = pytest.mark.slow
@@ -339,6 +340,6 @@ def test_the_report_reads_only_the_benchmark_files_of_this_configuration(smoke_r
     stale.write_text((workdir / "results/benchmarks/select_coarse/select_coarse.tsv").read_text().replace("\n", "\n9999", 1))
     assert "Nothing to be done" in run_snakemake(workdir, "-n").stdout
     run_snakemake(workdir, "--cores", "1", "--forcerun", "render_report", "report")
-    report = (workdir / "report/report.md").read_text()
+    report = unescape((workdir / "report/report.md").read_text())
     row = next(line for line in report.splitlines() if line.startswith("| coarse_search |"))
     assert row.split("|")[2].strip() == "2"  # the smoke grid's two row jobs, not the stale file
