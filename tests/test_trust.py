@@ -513,6 +513,7 @@ def test_report_text_helpers_keep_data_inert():
     from twolayer.report import code, code_block, link_target, markdown_text
 
     assert markdown_text("a|b\n# c") == "a\\|b\ufffd\\# c"
+    assert markdown_text("0.36") == "0.36" and markdown_text("1. item") == "1\\. item" and markdown_text("- x") == "\\- x"
     assert code("x``y") == "```x``y```"
     assert code_block("a\n````\nb", "yaml").startswith("`````yaml\n")
     with pytest.raises(ValueError, match="cannot carry"):

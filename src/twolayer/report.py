@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import string
 import subprocess
 import sys
 import tempfile
@@ -83,7 +82,11 @@ class Markdown(str):
     """Text that is already Markdown, built here from numbers or escaped text; printed as it is."""
 
 
-_PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
+# The characters that can open or close Markdown anywhere in a line (emphasis, code, links,
+# raw HTML and entities, attributes, tables, math, citations, super- and subscripts), and
+# what acts only at the start of a line (lists, block quotes, headings' underlines, divs).
+_ACTIVE = re.compile(r"([\\`*_{}\[\]<>#|$@^~!&])")
+_LINE_START = re.compile(r"^(?:[-+:=%]|\d+[.)](?=\s|$))")
 _BACKTICKS = re.compile("`+")
 
 
@@ -93,11 +96,16 @@ def _printable(value: str) -> str:
 
 
 def markdown_text(value) -> Markdown:
-    """Any text as literal Markdown: every ASCII punctuation character backslash-escaped (pandoc reads
-    each as itself), on one line. Applied to every string the template prints."""
+    """Any text as literal Markdown on one line: every character that could act is backslash-escaped
+    (pandoc reads it as itself), so plain words and numbers stay readable in report.md. Applied to
+    every string the template prints."""
     if isinstance(value, Markdown):
         return value
-    return Markdown(_PUNCTUATION.sub(r"\\\1", _printable(str(value))))
+    text = _ACTIVE.sub(r"\\\1", _printable(str(value)))
+    start = _LINE_START.match(text)
+    if start:
+        text = f"{text[:start.end() - 1]}\\{text[start.end() - 1:]}"
+    return Markdown(text)
 
 
 def _fence(text: str, character: str = "`") -> str:
