@@ -645,3 +645,11 @@ def test_a_full_disk_during_extraction_is_named_and_the_archive_not_blamed(tmp_p
     with pytest.raises(cifar.ExtractionWriteError, match="the disk holding it is full. The archive is fine") as error:
         extract_archive(archive, member_targets(tmp_path / "out"))
     assert "damaged" not in str(error.value)
+
+
+def test_a_chain_of_thousands_of_extended_headers_is_refused_not_a_recursion_error(tmp_path):
+    payload = b"x" * 10 + b"\0"
+    link = _header("././@LongLink", len(payload), tarfile.GNUTYPE_LONGNAME) + payload + b"\0" * (-len(payload) % 512)
+    archive = _tar_gz(tmp_path / "a.tar.gz", link * 3000)
+    with pytest.raises(DataFormatError, match="preceded by more than 8 long-name or PAX headers"):
+        extract_archive(archive, member_targets(tmp_path / "out"))

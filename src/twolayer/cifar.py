@@ -47,6 +47,9 @@ CHUNK = 1 << 20
 # header: 4 KiB 0.03 s, 16 KiB 0.28 s, 64 KiB 5.0 s, 256 KiB 69 s). The official archive
 # has none; a long path needs about 4 KiB.
 MAX_EXTENDED_HEADER_BYTES = 8 * 2**10
+# tarfile reads an entry's extended headers by recursion; a chain of thousands would end
+# in a RecursionError.
+MAX_EXTENDED_HEADERS_PER_ENTRY = 8
 _EXTENDED_HEADER_TYPES = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE,
                           tarfile.SOLARIS_XHDTYPE)
 
@@ -72,9 +75,17 @@ class _BoundedTarInfo(tarfile.TarInfo):
             )
         return info
 
+    _chain = 0  # headers being read for one entry: each extended header makes tarfile read the next
+
     @classmethod
     def fromtarfile(cls, tarfile_):
+        cls._chain += 1
         try:
+            if cls._chain > MAX_EXTENDED_HEADERS_PER_ENTRY:
+                raise DataFormatError(
+                    f"an entry at byte {tarfile_.offset:,} is preceded by more than {MAX_EXTENDED_HEADERS_PER_ENTRY} "
+                    "long-name or PAX headers; a real entry has at most two"
+                )
             return super().fromtarfile(tarfile_)
         except (tarfile.InvalidHeaderError, tarfile.TruncatedHeaderError) as error:
             if tarfile_.offset == 0:
@@ -83,6 +94,8 @@ class _BoundedTarInfo(tarfile.TarInfo):
                 f"the entry header at byte {tarfile_.offset:,} is broken ({error}): a size in the headers "
                 "disagrees with the data, or the archive was damaged"
             ) from None
+        finally:
+            cls._chain -= 1
 
 
 class ExtractionWriteError(OSError):
