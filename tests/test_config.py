@@ -260,3 +260,11 @@ def test_gradient_check_network_names_are_short_plain_words(name):
     config["gradcheck"]["networks"][name] = config["gradcheck"]["networks"]["one_layer"]
     with pytest.raises(ConfigError, match="gradcheck.networks"):
         validate_config(config, SCHEMA)
+
+
+def test_integral_numbers_written_as_text_become_integers():
+    config = with_change("final.replicates", "3.0")
+    config["training"]["batch_size"] = "1e2"
+    validate_config(config, SCHEMA)
+    assert (config["final"]["replicates"], config["training"]["batch_size"]) == (3, 100)
+    assert type(config["training"]["batch_size"]) is int

@@ -126,6 +126,8 @@ def _parse_text(text: str, expected: list[str]):
             pass
     if isinstance(parsed, float) and not math.isfinite(parsed) and set(expected) & {"integer", "number"}:
         return parsed  # reported as NaN or infinity, not as text
+    if isinstance(parsed, float) and parsed.is_integer() and "integer" in expected:
+        return int(parsed)  # "2.0" or "1e3" where an integer is wanted
     types = {"integer": int, "number": (int, float), "boolean": bool}
     if any(isinstance(parsed, types[name]) for name in expected if name in types):
         if not (isinstance(parsed, bool) and "boolean" not in expected):
