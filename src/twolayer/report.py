@@ -87,6 +87,7 @@ class Markdown(str):
 # what acts only at the start of a line (lists, block quotes, headings' underlines, divs).
 _ACTIVE = re.compile(r"([\\`*_{}\[\]<>#|$@^~!&])")
 _LINE_START = re.compile(r"^(?:[-+:=%]|\d+[.)](?=\s|$))")
+_TYPST_SHORTHANDS = re.compile(r"(\.(?=\.)|-(?=\?))")
 _BACKTICKS = re.compile("`+")
 
 
@@ -102,6 +103,9 @@ def markdown_text(value) -> Markdown:
     if isinstance(value, Markdown):
         return value
     text = _ACTIVE.sub(r"\\\1", _printable(str(value)))
+    # Typst reads "..." as an ellipsis and "-?" as a soft hyphen, and pandoc's Typst writer
+    # passes both through; an invisible word joiner keeps the characters as they were.
+    text = _TYPST_SHORTHANDS.sub("\\1\u2060", text)
     start = _LINE_START.match(text)
     if start:
         text = f"{text[:start.end() - 1]}\\{text[start.end() - 1:]}"
@@ -451,8 +455,9 @@ def render_markdown(template: str | Path, context: Mapping, out_md: str | Path) 
 
 
 # Markdown as pandoc reads it here: no raw HTML, TeX or attribute-tagged raw blocks, so no
-# text can reach Typst as code.
-PANDOC_FORMAT = "markdown-raw_html-raw_tex-raw_attribute-latex_macros"
+# text can reach Typst as code; no smart punctuation, so quotes and dashes in a name print
+# as they are.
+PANDOC_FORMAT = "markdown-raw_html-raw_tex-raw_attribute-latex_macros-smart"
 # Measured: pandoc takes under 2 s and Typst under 10 s for the study's report; a text
 # that keeps either busy far longer is refused instead of hanging the workflow.
 RENDER_SECONDS = 300
