@@ -653,3 +653,42 @@ def test_a_chain_of_thousands_of_extended_headers_is_refused_not_a_recursion_err
     archive = _tar_gz(tmp_path / "a.tar.gz", link * 3000)
     with pytest.raises(DataFormatError, match="preceded by more than 8 long-name or PAX headers"):
         extract_archive(archive, member_targets(tmp_path / "out"))
+
+
+@pytest.mark.parametrize("body", [b"(" * 600_000, b"N" + b"\x94" * 600_000, b"N" + b"q\x00" * 600_000])
+def test_marks_and_memo_entries_count_against_the_object_budget(tmp_path, body):
+    """A file of nothing but MARK or memo opcodes would otherwise grow lists and dicts many times its size."""
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(b"\x80\x04" + body + b".")
+    with pytest.raises(DataFormatError, match="more than 500,000 objects"):
+        load_batch(path)
+
+
+def test_a_negative_size_in_a_header_is_refused(tmp_path):
+    header = bytearray(_header("cifar-10-batches-py/data_batch_1", 0))
+    header[124:136] = b"\xff" * 12  # base-256: -1
+    header[148:156] = b" " * 8
+    header[148:155] = f"{sum(header):06o}\0".encode()
+    archive = _tar_gz(tmp_path / "a.tar.gz", bytes(header))
+    with pytest.raises(DataFormatError, match="negative"):
+        extract_archive(archive, member_targets(tmp_path / "out"))
+
+
+def test_a_local_source_that_fails_while_read_is_named_and_not_retried(tmp_path, monkeypatch):
+    import errno
+
+    from twolayer import download
+
+    archive = write_archive(tmp_path / "a.tar.gz", images_per_batch=5)
+    reads = []
+
+    def failing_reader(handle, path):
+        def read(size):
+            reads.append(size)
+            raise download._ReadFailed(path, OSError(errno.EIO, "Input/output error"))
+        return read
+
+    monkeypatch.setattr(download, "_local_reader", failing_reader)
+    with pytest.raises(DataSourceError, match=r"Reading the configured dataset archive .* failed \(Input/output error\)"):
+        fetch_archive(str(archive), md5sum(archive), tmp_path / "out" / "a.tar.gz", retries=3, backoff=5)
+    assert len(reads) == 1

@@ -15,8 +15,9 @@ the objects itself:
   reconstructors and the two byte-string builders of protocol 2, and each is
   answered here, with plain numeric dtypes only (no object, structured, sub-array
   or flexible type) and raw data whose length equals its shape times its item size;
-- at most ``MAX_OBJECTS`` objects are built, so time and memory stay a small
-  multiple of the file's size.
+- at most ``MAX_OBJECTS`` objects, container slots, marks and memo entries are made,
+  so time and memory stay a small multiple of the file's size (a 31 MB batch peaks
+  at about 3 times its size).
 
 Everything else is refused with a ``PickleFormatError`` that says what was found.
 """
@@ -29,9 +30,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# A CIFAR-10 batch builds about two objects per image (its label and its file name);
-# a file within the 64 MiB member cap holds at most 21,845 images of 3,072 bytes.
-MAX_OBJECTS = 200_000
+# A CIFAR-10 batch makes about 5 objects, slots and memo entries per image (its label and
+# its file name) and, written by Python 3 at protocol 2, about 11 (each byte string is a
+# call); a file within the 64 MiB member cap holds at most 21,845 images of 3,072 bytes,
+# which comes to about 240,000. Each counts some 100 bytes at most: 50 MB in all.
+MAX_OBJECTS = 500_000
 # The plain numeric types an array or scalar may have (NumPy's dtype codes without byte order).
 NUMERIC_CODES = frozenset({"b1", "i1", "u1", "i2", "u2", "i4", "u4", "i8", "u8", "f4", "f8"})
 MAX_ARRAY_DIMENSIONS = 2
@@ -231,11 +234,15 @@ def parse(data: bytes):
     memo: dict[int, object] = {}
     built = 0
 
-    def push(value) -> None:
+    def count(n: int = 1) -> None:
+        """Every object, container slot, mark and memo entry counts against MAX_OBJECTS."""
         nonlocal built
-        built += 1
+        built += n
         if built > MAX_OBJECTS:
             raise PickleFormatError(f"the file builds more than {MAX_OBJECTS:,} objects, far more than a CIFAR-10 batch")
+
+    def push(value) -> None:
+        count()
         stack.append(value)
 
     def pop():
@@ -257,18 +264,18 @@ def parse(data: bytes):
         return stack[-1]
 
     def set_items(target: dict, items: list) -> None:
-        nonlocal built
         if len(items) % 2:
             raise PickleFormatError("a dict is given a key without a value")
         for key, value in zip(items[::2], items[1::2]):
             if not isinstance(key, (str, bytes)):
                 raise PickleFormatError(f"a dict key is a {type(key).__name__}; a CIFAR-10 batch has only string keys")
             target[key] = value
-        built += len(items) // 2
+        count(len(items) // 2)
 
     def memoize(index: int) -> None:
         if not stack:
             raise PickleFormatError("the file memoizes an empty stack")
+        count()
         memo[index] = stack[-1]
 
     def recall(index: int) -> None:
@@ -305,6 +312,7 @@ def parse(data: bytes):
         elif opcode == b"\x95":
             reader.take(8)  # FRAME: its contents are read as they come
         elif opcode == b"(":
+            count()
             marks.append(len(stack))
         elif opcode == b"}":
             push({})
@@ -326,11 +334,11 @@ def parse(data: bytes):
         elif opcode == b"a":
             value = pop()
             top(list).append(value)
-            built += 1
+            count()
         elif opcode == b"e":
             items = pop_mark()
             top(list).extend(items)
-            built += len(items)
+            count(len(items))
         elif opcode == b"s":
             value, key = pop(), pop()
             set_items(top(dict), [key, value])

@@ -68,6 +68,8 @@ class _BoundedTarInfo(tarfile.TarInfo):
     @classmethod
     def frombuf(cls, buf, encoding, errors):
         info = super().frombuf(buf, encoding, errors)
+        if info.size < 0:
+            raise DataFormatError(f"an entry header gives the size {info.size:,} (negative); it was not read")
         if info.type in _EXTENDED_HEADER_TYPES and info.size > MAX_EXTENDED_HEADER_BYTES:
             raise DataFormatError(
                 f"it has a long-name or PAX header of {info.size:,} bytes, more than the "

@@ -119,13 +119,30 @@ def _copy_chunks(read, out) -> int:
     return copied
 
 
+class _ReadFailed(Exception):
+    """Reading a local source failed (a bad disk, a file that vanished): not a network fault, not retried."""
+
+    def __init__(self, path: Path, error: OSError):
+        self.path, self.error = path, error
+
+
+def _local_reader(handle, path: Path):
+    def read(size: int) -> bytes:
+        try:
+            return handle.read(size)
+        except OSError as error:
+            raise _ReadFailed(path, error) from None
+
+    return read
+
+
 def _copy_into(source: str, tmp: Path, timeout: float) -> None:
     local = _local_path(source)
     if local is not None:
         if local.stat().st_size > MAX_ARCHIVE_BYTES:
             raise _TooLarge(f"{local.stat().st_size:,} bytes")
         with open(local, "rb") as handle, open(tmp, "wb") as out:
-            _copy_chunks(handle.read, out)
+            _copy_chunks(_local_reader(handle, local), out)
         return
     with urllib.request.urlopen(source, timeout=timeout) as response, open(tmp, "wb") as out:
         expected = response.headers.get("Content-Length")
@@ -216,6 +233,12 @@ def fetch_archive(
             raise DataSourceError(
                 f"Copying {source} failed because {problem}; nothing was kept. {fix}, then run the workflow "
                 "again: the source itself was fine, so this was not retried."
+            ) from None
+        except _ReadFailed as failed:
+            raise DataSourceError(
+                f"Reading the configured dataset archive {failed.path} failed ({failed.error.strerror or failed.error}); "
+                "nothing was kept. Check the file and the disk it is on (copy it again if it is damaged), or fix "
+                f"data.url in config.yaml. {_how_to_use_a_local_copy(destination)}"
             ) from None
         except _TooLarge as large:
             raise DataSourceError(
