@@ -468,6 +468,9 @@ def test_damaged_pickles_end_in_a_named_error_never_a_crash(tmp_path):
         (b"cat\rdog", "control character"),
         (b"", "is empty"),
         (b"NA", "missing value"),
+        (b"1.0", "reads as a number"),
+        (b"True", "truth value"),
+        (b"\xe2\x80\xae", "control character"),  # right-to-left override
         (b" cat", "white space"),
         (b"x" * 100_000, "100,000 characters"),
         (b"\xff\xfe", "not UTF-8"),

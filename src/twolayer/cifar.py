@@ -302,7 +302,17 @@ def _class_name_problem(name: str) -> str | None:
         return "begins or ends with white space"
     if name.lower() in MISSING_VALUE_WORDS:
         return "reads as a missing value in CSV files"
+    if name.lower() in ("true", "false") or _reads_as_number(name):
+        return "reads as a number or a truth value in CSV files"
     return None
+
+
+def _reads_as_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def load_class_names(path: str | Path, shown_as: str | None = None) -> list[str]:
