@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import http.client
 import logging
 import os
@@ -15,7 +14,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from .io import atomic_path
+from .io import atomic_path, file_digest
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +51,7 @@ TRANSFER_ERRORS = (OSError, http.client.HTTPException, ValueError)
 
 def md5sum(path: str | Path) -> str:
     """Hex md5 digest of a file, read in chunks."""
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_digest(path, "md5")
 
 
 def md5_mismatch_message(archive: str | Path, actual: str, expected: str) -> str:

@@ -43,7 +43,7 @@ def job(log_path: str | Path, threads: int, inputs: Iterable[str | Path] = ()) -
     logger = logging.getLogger("twolayer")
     logger.info("package twolayer from %s", Path(__file__).resolve().parent)
     try:
-        check_unchanged([path for path in _flat(inputs)])
+        check_unchanged(list(_flat(inputs)))
         with threadpool_limits(limits=1):
             parallel.set_threads(threads)
             yield logger
