@@ -61,6 +61,10 @@ class DataFormatError(ValueError):
 _REAL_ARCHIVE = "Delete it and fetch it again, or point data.url at a good copy of cifar-10-python.tar.gz."
 
 
+class _HeaderRefused(Exception):
+    """A tar header that ``_BoundedTarInfo`` will not let tarfile read; extract_archive names the archive."""
+
+
 class _BoundedTarInfo(tarfile.TarInfo):
     """A tar header that refuses, before tarfile reads them, extended headers over their bound,
     and reports a header that fails its checksum as damage instead of as the archive's end."""
@@ -69,9 +73,9 @@ class _BoundedTarInfo(tarfile.TarInfo):
     def frombuf(cls, buf, encoding, errors):
         info = super().frombuf(buf, encoding, errors)
         if info.size < 0:
-            raise DataFormatError(f"an entry header gives the size {info.size:,} (negative); it was not read")
+            raise _HeaderRefused(f"an entry header gives the size {info.size:,} (negative); it was not read")
         if info.type in _EXTENDED_HEADER_TYPES and info.size > MAX_EXTENDED_HEADER_BYTES:
-            raise DataFormatError(
+            raise _HeaderRefused(
                 f"it has a long-name or PAX header of {info.size:,} bytes, more than the "
                 f"{MAX_EXTENDED_HEADER_BYTES:,} bytes any path needs; it was not read"
             )
@@ -84,7 +88,7 @@ class _BoundedTarInfo(tarfile.TarInfo):
         cls._chain += 1
         try:
             if cls._chain > MAX_EXTENDED_HEADERS_PER_ENTRY:
-                raise DataFormatError(
+                raise _HeaderRefused(
                     f"an entry at byte {tarfile_.offset:,} is preceded by more than {MAX_EXTENDED_HEADERS_PER_ENTRY} "
                     "long-name or PAX headers; a real entry has at most two"
                 )
@@ -92,7 +96,7 @@ class _BoundedTarInfo(tarfile.TarInfo):
         except (tarfile.InvalidHeaderError, tarfile.TruncatedHeaderError) as error:
             if tarfile_.offset == 0:
                 raise
-            raise DataFormatError(
+            raise _HeaderRefused(
                 f"the entry header at byte {tarfile_.offset:,} is broken ({error}): a size in the headers "
                 "disagrees with the data, or the archive was damaged"
             ) from None
@@ -155,7 +159,7 @@ def extract_archive(archive: str | Path, targets: Mapping[str, str | Path]) -> l
         raise DataFormatError(f"{archive} is a directory, not a gzip-compressed tar archive.")
     try:
         tar = tarfile.open(archive, "r|gz", tarinfo=_BoundedTarInfo)
-    except DataFormatError as error:
+    except _HeaderRefused as error:
         raise DataFormatError(f"{archive} is damaged or hostile: {error}. {_REAL_ARCHIVE}") from None
     except (tarfile.TarError, OSError, EOFError, ValueError) as error:
         raise DataFormatError(
@@ -176,12 +180,10 @@ def extract_archive(archive: str | Path, targets: Mapping[str, str | Path]) -> l
                 with tar.extractfile(member) as source, open(temporary[name], "wb") as out:
                     for block in iter(lambda: source.read(CHUNK), b""):
                         _write(out, block, targets[name])
-        except ExtractionWriteError:
-            raise
-        except DataFormatError as error:
-            if str(error).startswith(str(archive)):
-                raise
+        except _HeaderRefused as error:
             raise DataFormatError(f"{archive} is damaged or hostile: {error}. {_REAL_ARCHIVE}") from None
+        except (ExtractionWriteError, DataFormatError):
+            raise
         except (tarfile.TarError, OSError, EOFError, zlib.error, ValueError) as error:
             raise DataFormatError(f"{archive} is damaged: it cannot be read to its end ({error}). {_REAL_ARCHIVE}") from None
         missing = sorted(set(targets) - set(temporary))
