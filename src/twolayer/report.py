@@ -112,9 +112,10 @@ def markdown_text(value) -> Markdown:
     return Markdown(text)
 
 
-def _fence(text: str, character: str = "`") -> str:
+def _fence(text: str) -> str:
+    """A run of backticks longer than any in ``text``."""
     longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
-    return character * (longest + 1)
+    return "`" * (longest + 1)
 
 
 def code(value) -> Markdown:
