@@ -162,8 +162,8 @@ def _coerce_text(config: MutableMapping, validator: jsonschema.Validator) -> Non
             value = None
             if isinstance(error.instance, str):
                 value = _parse_text(error.instance, expected)
-            if _integral(value if value is not None else error.instance) and "integer" in expected:
-                value = int(value if value is not None else error.instance)  # 2.0 -> 2; 2.5 stays an error
+            elif _integral(error.instance) and "integer" in expected:
+                value = int(error.instance)  # 2.0 -> 2; 2.5 stays an error
             if value is not None:
                 _set(config, error.absolute_path, value)
                 changed = True
