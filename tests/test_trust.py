@@ -516,7 +516,8 @@ def test_report_text_helpers_keep_data_inert():
     from twolayer.report import code, code_block, link_target, markdown_text
 
     assert markdown_text("a|b\n# c") == "a\\|b\ufffd\\# c"
-    assert markdown_text("0.36") == "0.36" and markdown_text("1. item") == "1\\. item" and markdown_text("- x") == "\\- x"
+    assert markdown_text("0.36") == "0.36"
+    assert markdown_text("1. item") == "\u20601\\. item" and markdown_text("- x") == "\u2060\\- x"
     assert code("x``y") == "```x``y```"
     assert code_block("a\n````\nb", "yaml").startswith("`````yaml\n")
     with pytest.raises(ValueError, match="cannot carry"):
@@ -695,3 +696,26 @@ def test_a_local_source_that_fails_while_read_is_named_and_not_retried(tmp_path,
     with pytest.raises(DataSourceError, match=r"Reading the configured dataset archive .* failed \(Input/output error\)"):
         fetch_archive(str(archive), md5sum(archive), tmp_path / "out" / "a.tar.gz", retries=3, backoff=5)
     assert len(reads) == 1
+
+
+TYPST_MARKUP = ["= heading", "/ term: x", "+ item", "- item", "1. item", "-5", "a-5", "#let x = 1", "<label>", "@ref",
+                "a // not a comment", "a /* nor this */ b", "ok...", "-?x", "'q' -- \"r\" ~ x", "$x$", "`x`", "\\"]
+
+
+def test_typst_markup_in_table_cells_and_paragraphs_prints_as_text(tmp_path):
+    """pandoc escapes Typst's block markers at a paragraph's start but not at a cell's, and passes some
+    shorthands through; every name still prints as it is, in a cell and in a paragraph."""
+    import pymupdf
+
+    from twolayer.report import markdown_text, render_pdf
+
+    rows = "".join(f"| {markdown_text(name)} | 1 |\n" for name in TYPST_MARKUP)
+    paragraphs = "\n\n".join(markdown_text(name) for name in TYPST_MARKUP)
+    markdown = tmp_path / "report.md"
+    markdown.write_text(f"| class | n |\n|:--|--:|\n{rows}\n{paragraphs}\n")
+    render_pdf(markdown, tmp_path / "report.pdf", figures=[])
+    with pymupdf.open(tmp_path / "report.pdf") as pdf:
+        # spaces dropped: text extraction may set a space between two glyphs that touch ("/" and "*")
+        lines = ["".join(line.split()) for page in pdf for line in page.get_text().replace("\u2060", "").splitlines()]
+    for name in TYPST_MARKUP:
+        assert lines.count("".join(name.split())) == 2, (name, lines)

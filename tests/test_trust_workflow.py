@@ -203,7 +203,7 @@ def test_sizes_larger_than_their_split_are_reported_as_used(tmp_path, archive):
 
 
 HOSTILE_NAMES = ['`#read("secret.txt")`{=typst}', "a|b|c", "<b>bold</b>", r"$\foo{$", "# heading",
-                 "*star* _u_", "[x](y.png)", "@cite", "'q' -- ok... -?x", "1. item"]
+                 "- *star* _u_ -5", "[x](y.png)", "/ term: @cite", "'q' -- ok... -?x", "1. item"]
 
 
 def test_class_names_that_look_like_code_stay_text_through_the_report(tmp_path):

@@ -87,7 +87,10 @@ class Markdown(str):
 # what acts only at the start of a line (lists, block quotes, headings' underlines, divs).
 _ACTIVE = re.compile(r"([\\`*_{}\[\]<>#|$@^~!&])")
 _LINE_START = re.compile(r"^(?:[-+:=%]|\d+[.)](?=\s|$))")
-_TYPST_SHORTHANDS = re.compile(r"(\.(?=\.)|-(?=\?))")
+_TYPST_SHORTHANDS = re.compile(r"(\.(?=\.)|-(?=[?0-9]))")
+# Typst's block markers (heading, list, enumeration, term): pandoc escapes them at the start
+# of a paragraph but not at the start of a table cell.
+_TYPST_BLOCK_START = re.compile(r"^(?:[-+=/]|\d+\.(?=\s|$))")
 _BACKTICKS = re.compile("`+")
 
 
@@ -102,13 +105,16 @@ def markdown_text(value) -> Markdown:
     every string the template prints."""
     if isinstance(value, Markdown):
         return value
-    text = _ACTIVE.sub(r"\\\1", _printable(str(value)))
-    # Typst reads "..." as an ellipsis and "-?" as a soft hyphen, and pandoc's Typst writer
-    # passes both through; an invisible word joiner keeps the characters as they were.
+    plain = _printable(str(value))
+    text = _ACTIVE.sub(r"\\\1", plain)
+    # Typst reads "..." as an ellipsis, "-?" as a soft hyphen and "-5" as a minus sign, and
+    # pandoc's Typst writer passes them through; an invisible word joiner keeps the characters.
     text = _TYPST_SHORTHANDS.sub("\\1\u2060", text)
     start = _LINE_START.match(text)
     if start:
         text = f"{text[:start.end() - 1]}\\{text[start.end() - 1:]}"
+    if _TYPST_BLOCK_START.match(plain):
+        text = "\u2060" + text  # an invisible word joiner: the marker no longer starts the cell
     return Markdown(text)
 
 
