@@ -16,15 +16,6 @@ from .io import check_unchanged
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def _flat(inputs) -> Iterator[str]:
-    """Snakemake's input list as file paths (a named input may itself be a list)."""
-    for item in inputs:
-        if isinstance(item, (str, Path)):
-            yield str(item)
-        else:
-            yield from _flat(item)
-
-
 @contextlib.contextmanager
 def job(log_path: str | Path, threads: int, inputs: Iterable[str | Path] = ()) -> Iterator[logging.Logger]:
     """Check ``inputs`` against what their jobs wrote, send the package's log records to
@@ -43,7 +34,7 @@ def job(log_path: str | Path, threads: int, inputs: Iterable[str | Path] = ()) -
     logger = logging.getLogger("twolayer")
     logger.info("package twolayer from %s", Path(__file__).resolve().parent)
     try:
-        check_unchanged(list(_flat(inputs)))
+        check_unchanged(list(inputs))  # Snakemake's input list holds every file once, flat
         with threadpool_limits(limits=1):
             parallel.set_threads(threads)
             yield logger
