@@ -400,6 +400,7 @@ def parse(data: bytes):
     if len(stack) != 1 or marks:
         raise PickleFormatError("the pickle does not end with exactly one object")
     result = stack[0]
-    if isinstance(result, (_PendingArray, _Global)) or any(isinstance(v, (_PendingArray, _Global)) for v in (result.values() if isinstance(result, dict) else ())):
+    values = result.values() if isinstance(result, dict) else ()
+    if any(isinstance(value, (_PendingArray, _Global)) for value in (result, *values)):
         raise PickleFormatError("the pickle leaves an array without its data or a callable uncalled")
     return result
