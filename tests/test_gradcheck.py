@@ -107,23 +107,3 @@ def test_gate_needs_a_float64_network(rng):
     net = build_network(np.zeros(3072), [4], rng=rng, dtype=np.float32)
     with pytest.raises(ValueError, match="float64"):
         gate_network(net, rng.uniform(size=(3, 3072)), np.array([0, 1, 2]), h=1e-5, rng=rng)
-
-
-def test_gate_values_do_not_depend_on_the_thread_count(rng):
-    from twolayer import parallel
-    from twolayer.gradcheck import gate_values
-    from twolayer.network import build_network
-
-    X, y = rng.uniform(size=(10, 3072)), rng.integers(0, 10, size=10)
-    results = []
-    for threads in (1, 2):
-        parallel.set_threads(threads)
-        try:
-            net = build_network(X.mean(axis=0), [4], regularization=[0.1, 0.3], rng=np.random.default_rng(3), dtype=np.float64)
-            results.append(gate_values(net, X, y, h=1e-5, rng=np.random.default_rng(0)))
-        finally:
-            parallel.set_threads(1)
-    for name, one in results[0].items():
-        two = results[1][name]
-        np.testing.assert_array_equal(one.entries, two.entries)
-        np.testing.assert_array_equal(one.numeric, two.numeric)

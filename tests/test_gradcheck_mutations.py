@@ -30,21 +30,24 @@ MUTATIONS = {
         "    g.flat[np.argmax(np.abs(g))] *= 1.01",
     ),
     "L2 gradient lambda W instead of 2 lambda W": (
-        "layers.py", "        return 2.0 * self.regularization\n", "        return 1.0 * self.regularization\n"),
+        "layers.py",
+        '        self.grads["W"][...] = dout.T @ self._X + 2.0 * self.regularization * W\n',
+        '        self.grads["W"][...] = dout.T @ self._X + 1.0 * self.regularization * W\n',
+    ),
     "reported L2 cost lambda/2": (
         "layers.py",
-        '        return self.regularization * np.einsum("ij,ij->i", W, W, dtype=np.float64)\n',
-        '        return 0.5 * self.regularization * np.einsum("ij,ij->i", W, W, dtype=np.float64)\n',
+        '        return self.regularization * float(np.einsum("ij,ij->", W, W, dtype=np.float64))\n',
+        '        return 0.5 * self.regularization * float(np.einsum("ij,ij->", W, W, dtype=np.float64))\n',
     ),
     "cross-entropy summed instead of averaged in the cost": (
         "layers.py",
         "        return float(-np.mean(self.log_probs[np.arange(len(y)), y], dtype=np.float64))\n",
         "        return float(-np.sum(self.log_probs[np.arange(len(y)), y], dtype=np.float64))\n",
     ),
-    "first-layer forward without the mean term": (
+    "bias left out of the forward pass": (
         "layers.py",
-        "            out += (b - W @ self.input_mean.astype(W.dtype, copy=False)[:, None]).T\n",
-        "            out += b.T\n",
+        '        return X @ self.params["W"].T + self.params["b"].T\n',
+        '        return X @ self.params["W"].T\n',
     ),
     "ReLU gradient passed where the input is negative": (
         "layers.py",

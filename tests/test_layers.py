@@ -119,15 +119,3 @@ def test_layers_reject_bad_arguments(rng):
         Linear(3, 2, rng=rng).forward(np.ones((4, 5)))
     with pytest.raises(ValueError, match="rng"):
         Linear(3, 2, weight_init="xavier", rng=None)
-
-
-@pytest.mark.parametrize("shape", [(7, 10), (3, 5, 10), (4, 1), (6, 65), (0, 10)])
-def test_row_maxima_equal_numpy_max_nan_included(shape):
-    from twolayer.layers import row_maxima
-
-    rng = np.random.default_rng(0)
-    scores = rng.normal(size=shape).astype(np.float32)
-    if scores.size:
-        scores.flat[3] = np.nan
-        scores.flat[-1] = -np.inf
-    np.testing.assert_array_equal(row_maxima(scores), scores.max(axis=-1, keepdims=True))

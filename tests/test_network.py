@@ -1,7 +1,6 @@
 """The stacked network: whole-network gradients, architecture, argument checks."""
 
 import numpy as np
-import twolayer as tl
 import pytest
 
 from twolayer import (
@@ -100,55 +99,6 @@ def test_network_rejects_bad_stacks(rng):
         two_layer_network(np.zeros(6), hidden_size=3, regularization=-1.0, rng=rng)
 
 
-def test_packed_networks_compute_what_each_computes_alone(small_problem):
-    from twolayer import packed_two_layer_network, unpack
-
-    X, y, C = small_problem
-    regs = [0.0, 0.05, 0.3]
-    singles = [two_layer_network(X.mean(axis=0), 6, C, reg, rng=np.random.default_rng(i)) for i, reg in enumerate(regs)]
-    packed = packed_two_layer_network(X.mean(axis=0), regs, 6, C, rngs=[np.random.default_rng(i) for i in range(3)])
-    probs = packed.forward(X).reshape(len(X), 3, C)
-    for p, single in enumerate(singles):
-        np.testing.assert_allclose(probs[:, p], single.forward(X), rtol=1e-12)
-        params = unpack(packed, p)
-        np.testing.assert_array_equal(params["W1"], single.params()["linear1.W"])
-    costs, accuracies = tl.evaluate_each(packed, X, y)
-    for p, single in enumerate(singles):
-        assert costs[p] == pytest.approx(single.cost(X, y), rel=1e-12)
-        assert accuracies[p] == single.accuracy(X, y)
-
-
-def test_packed_network_gradients_match_centered_differences(small_problem):
-    from twolayer import packed_two_layer_network
-
-    X, y, C = small_problem
-    net = packed_two_layer_network(X.mean(axis=0), [0.1, 0.4], 4, C, rngs=[np.random.default_rng(5), np.random.default_rng(6)])
-    for row in check_network(net, X, y, h=1e-5, method="centered"):
-        assert row["max_rel_error"] < 1e-6, row
-
-
-def test_packed_training_matches_separate_training_and_isolates_divergence():
-    from twolayer import packed_two_layer_network
-
-    rng = np.random.default_rng(0)
-    X, y = rng.uniform(size=(40, 12)), rng.integers(0, 3, size=40)
-    rates, regs = np.array([0.1, 0.5, 1e200]), [0.01, 0.001, 1.0]
-    packed = packed_two_layer_network(X.mean(axis=0), regs, 5, 3, rngs=[np.random.default_rng(i) for i in range(3)])
-    scales = {"linear1.W": np.repeat(rates, 5)[:, None], "linear1.b": np.repeat(rates, 5)[:, None],
-              "linear2.W": rates[:, None, None], "linear2.b": rates[:, None, None]}
-    results = tl.train_each(packed, MomentumSGD(1.0, 0.8, 0.9, scales=scales), X, y, epochs=6, batch_size=10,
-                              shuffle=True, rng=np.random.default_rng(9), rate_scales=rates)
-    assert results[2].status == "diverged" and len(results[2].history) == results[2].diverged_epoch < 6
-    for p in (0, 1):
-        single = two_layer_network(X.mean(axis=0), 5, 3, regs[p], rng=np.random.default_rng(p))
-        alone = train(single, MomentumSGD(rates[p], 0.8, 0.9), X, y, epochs=6, batch_size=10,
-                      shuffle=True, rng=np.random.default_rng(9))
-        assert results[p].status == "ok"
-        for mine, theirs in zip(results[p].history, alone.history):
-            assert mine["learning_rate"] == pytest.approx(theirs["learning_rate"], rel=1e-12)
-            assert mine["train_cost"] == pytest.approx(theirs["train_cost"], rel=1e-9)
-
-
 @pytest.mark.parametrize("method", ["forward", "centered"])
 def test_batched_differences_equal_one_entry_at_a_time(small_problem, rng, method):
     X, y, C = small_problem
@@ -157,40 +107,10 @@ def test_batched_differences_equal_one_entry_at_a_time(small_problem, rng, metho
     single = check_network(net, X, y, h=1e-6, method=method, batched=False)
     for fast, slow in zip(batched, single):
         assert fast["parameter"] == slow["parameter"]
-        assert fast["sum_abs_diff"] == pytest.approx(slow["sum_abs_diff"], rel=1e-3, abs=1e-9)
+        assert fast["sum_abs_diff"] == pytest.approx(slow["sum_abs_diff"], rel=1e-2, abs=5e-8)  # rounding noise of h = 1e-6
         assert fast["mean_abs_numeric"] == pytest.approx(slow["mean_abs_numeric"], rel=1e-6)
 
 
-def test_single_network_layers_take_one_regularization_and_packed_layers_one_per_network(rng):
-    from twolayer import GroupedSoftmax, PackedNetwork, StackedLinear
-
+def test_a_layer_takes_one_regularization(rng):
     with pytest.raises((TypeError, ValueError)):
         Linear(4, 3, regularization=np.array([0.1, 0.2, 0.3]), rng=rng)
-    with pytest.raises(ValueError, match="2 finite numbers"):
-        StackedLinear(4, 3, [0.1, -0.2], rng=rng)
-    with pytest.raises(ValueError, match="2 finite numbers"):
-        StackedLinear(4, 3, [0.1, np.nan], rng=rng)
-    with pytest.raises(ValueError, match="GroupedSoftmax"):
-        PackedNetwork([StackedLinear(4, 3, [0.1, 0.2], rng=rng), Softmax(6)])
-    packed = PackedNetwork([StackedLinear(4, 3, [0.1, 0.2], rng=rng), GroupedSoftmax(2, 3)])
-    assert packed.count == 2 and Network([Linear(4, 3, rng=rng), Softmax(3)]).count == 1
-    with pytest.raises(ValueError, match="holds 2"):
-        train(packed, MomentumSGD(0.1, 0.5), rng.uniform(size=(8, 4)), rng.integers(0, 3, 8), epochs=1, shuffle=False)
-
-
-def test_packed_predictions_costs_and_accuracy_are_those_of_each_network(small_problem):
-    from twolayer import packed_two_layer_network
-
-    X, y, C = small_problem
-    regs = [0.02, 0.2]
-    singles = [two_layer_network(X.mean(axis=0), 6, C, reg, rng=np.random.default_rng(i)) for i, reg in enumerate(regs)]
-    packed = packed_two_layer_network(X.mean(axis=0), regs, 6, C, rngs=[np.random.default_rng(i) for i in range(2)])
-    predicted = packed.predict(X)
-    assert predicted.shape == (len(X), 2)
-    for p, single in enumerate(singles):
-        np.testing.assert_array_equal(predicted[:, p], single.predict(X))
-    cost, accuracy = packed.loss_and_accuracy(X, y)
-    assert cost == pytest.approx(sum(single.cost(X, y) for single in singles), rel=1e-12)
-    assert accuracy == pytest.approx(np.mean([single.accuracy(X, y) for single in singles]))
-    assert packed.accuracy(X, y) == pytest.approx(accuracy)
-    np.testing.assert_allclose(packed.regularization_costs(), [s.regularization_cost() for s in singles], rtol=1e-12)

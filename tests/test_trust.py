@@ -229,7 +229,9 @@ def test_tampered_split_files_are_named(tmp_path):
 def model_file(tmp_path, rng):
     net = two_layer_network(np.zeros((3072, 1)), hidden_size=6, regularization=0.01, rng=rng, dtype=np.float32)
     path = tmp_path / "model.npz"
-    save_model(path, net, rng.uniform(size=(3072, 1)), 0.01)
+    params = net.params()
+    weights = {"W1": params["linear1.W"], "b1": params["linear1.b"], "W2": params["linear2.W"], "b2": params["linear2.b"]}
+    save_model(path, weights, rng.uniform(size=(3072, 1)), 0.01)
     return path
 
 

@@ -243,7 +243,7 @@ def test_invalid_config_is_rejected_before_any_job(tmp_path, archive, override, 
 
 
 def test_benchmark_cli_reads_stage_times_and_times_a_pass(smoke_run, capsys):
-    from twolayer.benchmark import main
+    from benchmarks.benchmark import main
 
     main(["stages", "--results", str(smoke_run / "results")])
     stages = capsys.readouterr().out

@@ -23,20 +23,11 @@ _EXPORTS = {
     "build_network": "network",
     "one_layer_network": "network",
     "two_layer_network": "network",
-    "BlockLinear": "packed",
-    "GroupedSoftmax": "packed",
-    "PackedNetwork": "packed",
-    "StackedLinear": "packed",
-    "packed_two_layer_network": "packed",
-    "packed_rate_scales": "packed",
-    "unpack": "packed",
     "SGD": "optimizers",
     "MomentumSGD": "optimizers",
     "TrainingResult": "training",
     "evaluate": "training",
-    "evaluate_each": "training",
     "train": "training",
-    "train_each": "training",
 }
 
 __all__ = sorted(_EXPORTS)

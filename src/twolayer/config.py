@@ -155,20 +155,15 @@ def _set(config: MutableMapping, path, value) -> None:
 
 def _coerce_text(config: MutableMapping, validator: jsonschema.Validator) -> None:
     """Replace text that spells a number or boolean where the schema wants one (YAML and --config traps)."""
-    for _ in range(100):  # each pass fixes what the last one's errors revealed
-        changed = False
-        for error in _type_errors(validator.iter_errors(config)):
-            expected = _as_list(error.validator_value)
-            value = None
-            if isinstance(error.instance, str):
-                value = _parse_text(error.instance, expected)
-            elif _integral(error.instance) and "integer" in expected:
-                value = int(error.instance)  # 2.0 -> 2; 2.5 stays an error
-            if value is not None:
-                _set(config, error.absolute_path, value)
-                changed = True
-        if not changed:
-            return
+    for error in list(_type_errors(validator.iter_errors(config))):
+        expected = _as_list(error.validator_value)
+        value = None
+        if isinstance(error.instance, str):
+            value = _parse_text(error.instance, expected)
+        elif _integral(error.instance) and "integer" in expected:
+            value = int(error.instance)  # 2.0 -> 2; 2.5 stays an error
+        if value is not None:
+            _set(config, error.absolute_path, value)
 
 
 def _apply_defaults(instance, schema: Mapping, root: Mapping) -> None:

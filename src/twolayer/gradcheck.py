@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import parallel
 from .layers import Linear
 from .network import Network
 
@@ -106,9 +104,8 @@ class _LinearPerturbations:
     """Costs of a network with one entry of one Linear layer's W or b moved, many entries at once.
 
     Moving ``W[i, j]`` by delta moves column i of the layer's output by ``delta * A[:, j]``
-    (A the layer's input, centred if the layer absorbs a mean subtraction), and moving
-    ``b[i]`` moves it by delta: exact consequences of the layer's definition, so the
-    perturbed output needs no new matrix product. Everything after the layer runs
+    (A the layer's input), and moving ``b[i]`` moves it by delta: exact consequences of
+    the layer's definition, so the perturbed output needs no new matrix product. Everything after the layer runs
     through the layers' own forward code on a stack of perturbed batches, and the L2
     term changes by ``lambda_i ((W_ij + delta)^2 - W_ij^2)``. No backward code is used.
     """
@@ -117,10 +114,7 @@ class _LinearPerturbations:
         self.network, self.index, self.y = network, index, y
         self.layer: Linear = network.layers[index]
         network.forward(X)
-        A = self.layer._X
-        if self.layer.input_mean is not None:
-            A = A - self.layer.input_mean
-        self.A = A
+        self.A = self.layer._X
         self.Z = self.layer.forward(self.layer._X)
         self.base_l2 = network.regularization_cost()
 
@@ -288,18 +282,10 @@ def gate_values(network: Network, X: np.ndarray, y: np.ndarray, h: float, rng: n
     network.backward(y)
     analytic = {name: grad.astype(np.float64) for name, grad in network.grads().items()}
 
-    # Entries are independent: each of the job's threads differences its share on a copy of
-    # the network, and every entry's value is the same whichever thread computed it.
-    copies = [network] + [copy.deepcopy(network) for _ in range(parallel.threads() - 1)]
     values = {}
     for name, param in network.params().items():
         entries = gate_entries(analytic[name], rng)
-
-        def differences(k: int, name=name, shares=np.array_split(entries, len(copies))) -> np.ndarray:
-            net = copies[k]
-            return centered_differences(lambda: net.cost(X, y), net.params()[name], shares[k], h)
-
-        numeric = np.concatenate(parallel.map_parts(differences, range(len(copies))))
+        numeric = centered_differences(lambda: network.cost(X, y), param, entries, h)
         values[name] = GateValues(param.shape, entries, analytic[name].reshape(-1)[entries], numeric)
     return values
 

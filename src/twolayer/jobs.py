@@ -10,23 +10,21 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
-from . import parallel
 from .io import check_unchanged
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 @contextlib.contextmanager
-def job(log_path: str | Path, threads: int, inputs: Iterable[str | Path] = ()) -> Iterator[logging.Logger]:
+def job(log_path: str | Path, inputs: Iterable[str | Path] = ()) -> Iterator[logging.Logger]:
     """Check ``inputs`` against what their jobs wrote, send the package's log records to
-    ``log_path`` (and stderr) and compute on ``threads`` threads.
+    ``log_path`` (and stderr) and compute on one BLAS thread.
 
-    BLAS is held to one thread and the large products are split into fixed slices run
-    on ``threads`` threads (``twolayer.parallel``): a job computes on exactly the cores
-    it was given, so parallel jobs never oversubscribe the machine, and its results do
-    not depend on how many that was. (Mini-batch training adds one background thread
-    that copies the next batch; it spends its time waiting on memory.) An exception is
-    logged with its message before it propagates, so the job's log says why it failed.
+    Every job is single-threaded: parallel jobs never oversubscribe the machine, and
+    OpenBLAS, which rounds differently with different thread counts, gives the same bits
+    whatever ``--cores`` is. (Mini-batch training adds one background thread that copies
+    the next batch; it spends its time waiting on memory.) An exception is logged with
+    its message before it propagates, so the job's log says why it failed.
     """
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     handlers = [logging.FileHandler(log_path, mode="w"), logging.StreamHandler(sys.stderr)]
@@ -36,7 +34,6 @@ def job(log_path: str | Path, threads: int, inputs: Iterable[str | Path] = ()) -
     try:
         check_unchanged(list(inputs))  # Snakemake's input list holds every file once, flat
         with threadpool_limits(limits=1):
-            parallel.set_threads(threads)
             yield logger
     except Exception as error:
         logger.error("%s: %s", type(error).__name__, error)

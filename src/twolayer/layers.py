@@ -17,7 +17,6 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from .initializers import Initializer, get_initializer
-from .parallel import matmul_cols, matmul_rows
 
 
 class Layer(ABC):
@@ -110,14 +109,14 @@ def checked_regularization(value, name: str) -> float:
 
 
 class Linear(Layer):
-    """Fully connected layer ``out = W x + b`` with an optional L2 penalty on W.
+    """Fully connected layer ``out = W x + b`` with an L2 penalty ``lambda * sum(W**2)``.
 
     Parameters
     ----------
     input_size, output_size : int
         D_in and D_out.
     regularization : float, optional
-        lambda >= 0; the layer adds ``lambda * sum(W**2)`` to the cost. Default is 0.
+        lambda >= 0. Default is 0.
     weight_init, bias_init : str or Initializer, optional
         How W and b start; names are looked up with ``get_initializer``.
         Defaults are "xavier" and "zeros".
@@ -128,13 +127,6 @@ class Linear(Layer):
 
     Shapes: params W (D_out, D_in), b (D_out, 1); X (N, D_in) -> out (N, D_out);
     backward dout (N, D_out) -> dX (N, D_in), grads dW (D_out, D_in), db (D_out, 1).
-
-    Notes
-    -----
-    With ``input_mean`` set (a network does it when the layer follows a mean
-    subtraction) the layer computes ``W (x - mu) + b`` as ``W x + (b - W mu)``, and
-    ``dW = G^T X - db mu^T``: the same function and gradients, without ever forming
-    the centred copy of the batch, which costs as much memory traffic as the product.
     """
 
     def __init__(
@@ -157,52 +149,23 @@ class Linear(Layer):
         self.params["b"] = self.bias_init((output_size, 1), rng, self.dtype)
         self.grads["W"] = np.zeros_like(self.params["W"])
         self.grads["b"] = np.zeros_like(self.params["b"])
-        self.input_mean: np.ndarray | None = None
         self._X: np.ndarray | None = None
-
-    def _penalty_factor(self) -> float | np.ndarray:
-        """2 lambda: the factor of W in the penalty's gradient."""
-        return 2.0 * self.regularization
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         self._check_input(X)
-        return self.forward_from_product(X, matmul_rows(X, self.params["W"].T))
-
-    def forward_from_product(self, X: np.ndarray, product: np.ndarray) -> np.ndarray:
-        """The output for X (N, D_in) given ``product`` = X @ W.T (N, D_out), computed elsewhere.
-
-        The training loop computes the products of two sets of weights with one wider
-        matrix product; this finishes each. ``product`` is overwritten and returned.
-        """
         self._X = X
-        W, b = self.params["W"], self.params["b"]
-        out = product
-        if self.input_mean is None:
-            out += b.T
-        else:
-            out += (b - W @ self.input_mean.astype(W.dtype, copy=False)[:, None]).T
-        return out
+        return X @ self.params["W"].T + self.params["b"].T
 
     def backward(self, dout: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         W = self.params["W"]
-        dW, db = self.grads["W"], self.grads["b"]
-        np.sum(dout, axis=0, keepdims=True, out=db.T)
-        matmul_cols(dout.T, self._X, out=dW)
-        if self.input_mean is not None:
-            dW -= db @ self.input_mean.astype(W.dtype, copy=False)[None, :]
-        if np.any(self.regularization):
-            dW += self._penalty_factor() * W
+        self.grads["W"][...] = dout.T @ self._X + 2.0 * self.regularization * W
+        self.grads["b"][...] = dout.sum(axis=0)[:, None]
         return dout @ W if need_input_grad else None
 
-    def row_costs(self) -> np.ndarray:
-        """lambda * sum_j W_ij^2 for every output row i, shape (D_out,), in float64."""
-        W = self.params["W"]
-        return self.regularization * np.einsum("ij,ij->i", W, W, dtype=np.float64)
-
     def cost(self) -> float:
-        if not np.any(self.regularization):
-            return 0.0
-        return float(self.row_costs().sum())
+        """lambda * sum(W**2), summed in float64."""
+        W = self.params["W"]
+        return self.regularization * float(np.einsum("ij,ij->", W, W, dtype=np.float64))
 
     def __repr__(self) -> str:
         return (
@@ -231,33 +194,10 @@ class ReLU(Layer):
         return dout * self._active if need_input_grad else None
 
 
-# Up to this many classes a row's maximum is taken column by column (see ``row_maxima``).
-NARROW_ROWS = 64
-
-
-def row_maxima(scores: np.ndarray) -> np.ndarray:
-    """The maximum over the last axis, keeping it as size 1; NaN where a row holds NaN.
-
-    NumPy reduces a short last axis one row at a time, which for ten classes costs
-    about fifteen times as much as comparing whole columns; both give the same values.
-    """
-    if scores.shape[-1] > NARROW_ROWS or scores.shape[-1] == 0:
-        return scores.max(axis=-1, keepdims=True)
-    maxima = scores[..., 0].copy()
-    for column in range(1, scores.shape[-1]):
-        np.maximum(maxima, scores[..., column], out=maxima)
-    return maxima[..., None]
-
-
 def log_softmax(scores: np.ndarray) -> np.ndarray:
-    """log of the softmax over the last axis, computed after subtracting the maximum."""
-    shifted = scores - row_maxima(scores)
+    """log of the softmax over the last axis, computed after subtracting each row's maximum."""
+    shifted = scores - scores.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-
-
-def softmax_backward(probs: np.ndarray, dout: np.ndarray) -> np.ndarray:
-    """Chain rule through a softmax over the last axis: p * (dout - sum(dout * p))."""
-    return probs * (dout - np.sum(dout * probs, axis=-1, keepdims=True))
 
 
 class Softmax(Layer):
@@ -284,7 +224,9 @@ class Softmax(Layer):
 
     def backward(self, dout: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         """Generic chain rule through softmax: dX = p * (dout - sum(dout * p))."""
-        return softmax_backward(self.probs, dout) if need_input_grad else None
+        if not need_input_grad:
+            return None
+        return self.probs * (dout - np.sum(dout * self.probs, axis=-1, keepdims=True))
 
     def cross_entropy(self, y: np.ndarray) -> float:
         """Mean of -log p[y] over the rows of the last forward pass."""

@@ -26,7 +26,7 @@ MB = 2**20
 BASE_MB = 250  # Python, NumPy, pandas and matplotlib loaded, before any data
 MARGIN = 1.2
 FIXED_MB = 500  # jobs whose size does not depend on the configuration
-EVALUATION_CHUNK = 10_000  # rows per evaluation pass (twolayer.training.evaluate_each)
+EVALUATION_CHUNK = 10_000  # rows per evaluation pass (twolayer.training.EVALUATION_ROWS)
 CLASSES = 10
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 
 import numpy as np
@@ -23,14 +22,7 @@ class Network:
     Parameters of the layers are exposed in one dict keyed ``"<layer>.<param>"``
     (e.g. ``"linear1.W"``), the arrays themselves, so an optimizer that updates them
     in place updates the network. The network never updates itself.
-
-    The training loop also trains several networks packed into one
-    (``twolayer.packed.PackedNetwork``); it reads the per-network methods
-    ``cross_entropies``, ``correct_counts`` and ``regularization_costs``, which here
-    hold the one network's value in an array of shape (1,).
     """
-
-    count = 1  # networks held; a PackedNetwork holds several
 
     def __init__(self, layers: Sequence[Layer]):
         layers = list(layers)
@@ -49,12 +41,6 @@ class Network:
         self.softmax: Softmax = layers[-1]
         trainable = [i for i, layer in enumerate(layers) if layer.params]
         self._first_trainable = trainable[0] if trainable else len(layers)
-        # A mean subtraction straight before a linear layer is folded into that layer
-        # (same function, no centred copy of the batch): the forward pass starts there.
-        self._start = 0
-        if len(layers) > 1 and isinstance(layers[0], MeanSubtraction) and isinstance(layers[1], Linear):
-            layers[1].input_mean = layers[0].mean
-            self._start = 1
 
     @property
     def input_size(self) -> int:
@@ -74,28 +60,8 @@ class Network:
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities of shape (N, C) for inputs X of shape (N, D)."""
-        self.layers[0]._check_input(X)
         out = X
-        for layer in self.layers[self._start :]:
-            out = layer.forward(out)
-        return out
-
-    def clone(self) -> Network:
-        """An independent copy with the same layers and weights, without the arrays cached by the last pass."""
-        cached = {id(value): None for layer in self.layers for key, value in vars(layer).items()
-                  if key.startswith("_") and isinstance(value, np.ndarray)}
-        return copy.deepcopy(self, cached)
-
-    def first_linear(self) -> Linear | None:
-        """The linear layer the forward pass starts with (after a folded mean subtraction), else None."""
-        layer = self.layers[self._start]
-        return layer if isinstance(layer, Linear) else None
-
-    def forward_from_product(self, X: np.ndarray, product: np.ndarray) -> np.ndarray:
-        """As ``forward(X)``, given the first linear layer's X @ W.T (N, D_out) computed elsewhere."""
-        self.layers[0]._check_input(X)
-        out = self.layers[self._start].forward_from_product(X, product)
-        for layer in self.layers[self._start + 1 :]:
+        for layer in self.layers:
             out = layer.forward(out)
         return out
 
@@ -131,18 +97,6 @@ class Network:
     def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
         """Fraction of rows of X whose predicted class equals y."""
         return float(np.mean(self.predict(X) == y))
-
-    def cross_entropies(self, y: np.ndarray) -> np.ndarray:
-        """Mean cross-entropy of the last forward pass against y (N,), per network: shape (1,)."""
-        return np.array([self.softmax.cross_entropy(y)])
-
-    def correct_counts(self, y: np.ndarray) -> np.ndarray:
-        """Rows of the last forward pass classified correctly, per network: shape (1,)."""
-        return np.array([self.softmax.correct(y)])
-
-    def regularization_costs(self) -> np.ndarray:
-        """The L2 terms per network: shape (1,)."""
-        return np.array([self.regularization_cost()])
 
     def __repr__(self) -> str:
         return "Network[" + ", ".join(repr(layer) for layer in self.layers) + "]"

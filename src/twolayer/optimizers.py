@@ -19,9 +19,6 @@ class SGD:
         Initial rate lr0 > 0.
     decay : float, optional
         Factor in (0, 1] applied once per epoch; 1 keeps the rate fixed. Default is 1.
-    scales : dict of str to ndarray, optional
-        Per-parameter multipliers of the rate, broadcast against the parameter (several
-        networks trained side by side, each at its own rate). Default: none.
 
     Notes
     -----
@@ -31,7 +28,7 @@ class SGD:
     repeated multiplication, so it is exactly ``lr0 * decay**epoch``.
     """
 
-    def __init__(self, learning_rate: float, decay: float = 1.0, scales: dict[str, np.ndarray] | None = None):
+    def __init__(self, learning_rate: float, decay: float = 1.0):
         learning_rate, decay = float(learning_rate), float(decay)
         if not np.isfinite(learning_rate) or learning_rate <= 0:
             raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate}.")
@@ -40,7 +37,6 @@ class SGD:
         self.initial_learning_rate = learning_rate
         self.decay = decay
         self.epoch = 0
-        self.scales = dict(scales or {})
 
     @property
     def learning_rate(self) -> float:
@@ -51,14 +47,9 @@ class SGD:
         """Advance the decay schedule by one epoch."""
         self.epoch += 1
 
-    def rate(self, name: str) -> float | np.ndarray:
-        """The rate in force for one parameter: the schedule times its scale, if any."""
-        scale = self.scales.get(name)
-        return self.learning_rate if scale is None else self.learning_rate * scale
-
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
         for name, param in params.items():
-            param -= self.rate(name) * grads[name]
+            param -= self.learning_rate * grads[name]
 
     @property
     def hyperparameters(self) -> dict[str, float]:
@@ -84,10 +75,8 @@ class MomentumSGD(SGD):
     .. math:: v \\leftarrow m v + \\eta_e \\nabla_\\theta J, \\qquad \\theta \\leftarrow \\theta - v
     """
 
-    def __init__(
-        self, learning_rate: float, momentum: float, decay: float = 1.0, scales: dict[str, np.ndarray] | None = None
-    ):
-        super().__init__(learning_rate, decay, scales)
+    def __init__(self, learning_rate: float, momentum: float, decay: float = 1.0):
+        super().__init__(learning_rate, decay)
         momentum = float(momentum)
         if not (0 <= momentum < 1):
             raise ValueError(f"momentum must lie in [0, 1), got {momentum}.")
@@ -100,7 +89,7 @@ class MomentumSGD(SGD):
             if v is None:
                 v = self.velocity[name] = np.zeros_like(param)
             v *= self.momentum
-            v += self.rate(name) * grads[name]
+            v += self.learning_rate * grads[name]
             param -= v
 
     @property

@@ -222,44 +222,6 @@ def grid_title(grid):
     return f"{grid.capitalize()} search: validation accuracy after {config[grid]['epochs']} epochs"
 
 
-# -- threads: the training jobs share the cores this run was given --------------------------
-
-
-def granted_cores():
-    """The cores of this run (--cores); 2 where Snakemake does not set them (a cluster run)."""
-    cores = workflow.global_resources.get("_cores")
-    cores = getattr(cores, "value", cores)
-    return int(cores) if isinstance(cores, int) and cores > 0 else 2
-
-
-def final_threads():
-    """Threads of each final training job: with a core for every replicate, the cores split evenly
-    among them (all run at once); with fewer cores, all of them, one replicate after another:
-    in rounds of single-threaded replicates the last round leaves cores free (five replicates
-    on two cores: three rounds), which costs about what side-by-side training can gain.
-    """
-    cores, replicates = granted_cores(), config["final"]["replicates"]
-    return max(1, cores // replicates) if cores >= replicates else cores
-
-
-def search_threads():
-    """Threads of each search job (and of the gradient check, which runs beside them): the cores
-    split evenly among the search jobs planned up front."""
-    jobs = len(search_job_names("coarse"))
-    if not derived_fine():
-        jobs += len(search_job_names("fine"))
-    return max(1, granted_cores() // jobs)
-
-
-def selection_threads():
-    """Threads of replicate_selection: the cores the final replicates leave free, or all of them
-    when the final replicates fill every core (it then runs alone, between two of them).
-    """
-    cores = granted_cores()
-    busy = min(config["final"]["replicates"], cores) * final_threads()
-    return cores - busy if busy < cores else cores
-
-
 JOB_MEMORY_MB = job_memory_mb(config, {grid: search_jobs(grid) for grid in GRIDS})
 _memory_limit = workflow.global_resources.get("mem_mb")
 check_memory(

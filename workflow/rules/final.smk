@@ -22,7 +22,7 @@ rule train_final:
         "results/benchmarks/train_final/train_final.tsv"
     conda:
         "../envs/twolayer.yaml"
-    threads: final_threads()
+    threads: 1
     resources:
         mem_mb=JOB_MEMORY_MB["train_final"],
         runtime=30,

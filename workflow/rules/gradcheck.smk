@@ -23,7 +23,7 @@ rule check_gradients:
         "results/benchmarks/check_gradients/check_gradients.tsv"
     conda:
         "../envs/twolayer.yaml"
-    threads: search_threads()
+    threads: 1
     resources:
         mem_mb=JOB_MEMORY_MB["check_gradients"],
         runtime=10,

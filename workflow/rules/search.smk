@@ -19,7 +19,7 @@ rule coarse_search:
         search_job("coarse")["benchmark"]
     conda:
         "../envs/twolayer.yaml"
-    threads: search_threads()
+    threads: 1
     resources:
         mem_mb=search_job("coarse")["mem_mb"],
         runtime=30,

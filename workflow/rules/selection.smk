@@ -18,7 +18,7 @@ rule replicate_selection:
         "results/benchmarks/replicate_selection/replicate_selection.tsv"
     conda:
         "../envs/twolayer.yaml"
-    threads: selection_threads()
+    threads: 1
     resources:
         mem_mb=JOB_MEMORY_MB["replicate_selection"],
         runtime=30,

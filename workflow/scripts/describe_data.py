@@ -7,7 +7,7 @@ from twolayer.stages.describe import describe_data
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
-with job(snakemake.log[0], snakemake.threads, snakemake.input):
+with job(snakemake.log[0], snakemake.input):
     describe_data(
         {split: snakemake.input[split] for split in snakemake.params.splits},
         snakemake.input.meta,

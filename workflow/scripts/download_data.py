@@ -7,5 +7,5 @@ from twolayer.stages.download import download_data
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
-with job(snakemake.log[0], snakemake.threads, snakemake.input):
+with job(snakemake.log[0], snakemake.input):
     download_data(snakemake.params.url, snakemake.params.md5, snakemake.output.archive, snakemake.params.transfer)

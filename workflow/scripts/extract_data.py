@@ -7,7 +7,7 @@ from twolayer.stages.extract import extract_data
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
-with job(snakemake.log[0], snakemake.threads, snakemake.input):
+with job(snakemake.log[0], snakemake.input):
     extract_data(
         snakemake.input.archive,
         url=snakemake.params.url,

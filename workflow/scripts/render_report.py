@@ -9,7 +9,7 @@ from twolayer.report import ReportInputs, write_report
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
-with job(snakemake.log[0], snakemake.threads, snakemake.input):
+with job(snakemake.log[0], snakemake.input):
     names = [field.name for field in fields(ReportInputs) if field.name != "benchmarks"]
     write_report(
         ReportInputs(

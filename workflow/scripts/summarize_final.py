@@ -7,7 +7,7 @@ from twolayer.stages.final_replicates import summarize_final_replicates
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
-with job(snakemake.log[0], snakemake.threads, snakemake.input):
+with job(snakemake.log[0], snakemake.input):
     summarize_final_replicates(
         snakemake.params.replicates,
         snakemake.input.metrics,

@@ -7,7 +7,7 @@ from twolayer.stages.selection import summarize_search
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
-with job(snakemake.log[0], snakemake.threads, snakemake.input):
+with job(snakemake.log[0], snakemake.input):
     summarize_search(
         snakemake.params.points,
         list(snakemake.input.histories),

@@ -9,7 +9,7 @@ from twolayer.stages.setup import TrainingSetup
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
 histories = list(snakemake.output)
-with job(snakemake.log[0], snakemake.threads, snakemake.input):
+with job(snakemake.log[0], snakemake.input):
     train_grid_points(
         snakemake.input.train,
         snakemake.input.val,

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..choice import chosen_configuration
 from ..cifar import load_class_names
+from ..fast.packed import unpack
 from ..io import write_csv, write_json
 from ..preprocess import load_split
 from ..seeding import derive_rng
@@ -58,12 +59,13 @@ def train_final_model(
     train_split, test_split = load_split(train_path, dtype), load_split(test_path, dtype)
     log.info("final replicate %d: %s (lr %g, regularization %g), %d epochs on %d images",
              replicate, best["run_id"], learning_rate, regularization, epochs, len(train_split.y))
-    net, result = setup.train(train_split, test_split, learning_rate, regularization, epochs, replicate_rng(seed, replicate))
-
+    rng = replicate_rng(seed, replicate)  # the initial weights, then the order of the batches
+    point = {"run_id": str(best["run_id"]), "learning_rate": learning_rate, "regularization": regularization}
+    packed, (result,) = setup.train_side_by_side(train_split, test_split, [point], [rng], rng, epochs)
     history = pd.DataFrame(result.history).rename(columns={"val_cost": "test_cost", "val_accuracy": "test_accuracy"})
     write_csv(history, outputs["history"], columns=FINAL_HISTORY_COLUMNS)
 
-    predicted = net.predict(test_split.X)
+    predicted = packed.predict(test_split.X)[:, 0]
     matrix = np.zeros((len(class_names), len(class_names)), dtype=np.int64)
     np.add.at(matrix, (test_split.y, predicted), 1)
     write_csv(pd.DataFrame(matrix, columns=class_names), outputs["confusion"])
@@ -90,6 +92,6 @@ def train_final_model(
     }
     write_json(metrics, outputs["metrics"])
     if "model" in outputs:
-        save_model(outputs["model"], net, train_split.mean, regularization)
+        save_model(outputs["model"], unpack(packed, 0), train_split.mean, regularization)
     log.info("final replicate %d: train accuracy %.4f, test accuracy %.4f", replicate, metrics["train_accuracy"], metrics["test_accuracy"])
     return metrics

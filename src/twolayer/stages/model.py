@@ -22,14 +22,9 @@ def _model_shapes(hidden: int) -> dict[str, tuple[int, ...]]:
     return {"W1": (hidden, PIXELS), "b1": (hidden, 1), "W2": (NUM_CLASSES, hidden), "b2": (NUM_CLASSES, 1), "mean": (PIXELS, 1), "regularization": ()}
 
 
-def save_model(path: str | Path, net: Network, mean: np.ndarray, regularization: float) -> None:
-    """Write a two-layer network as ``model.npz``: the arrays ``MODEL_KEYS`` that ``load_model`` reads."""
-    params = net.params()
-    save_npz(
-        path,
-        W1=params["linear1.W"], b1=params["linear1.b"], W2=params["linear2.W"], b2=params["linear2.b"],
-        mean=mean, regularization=np.float64(regularization),
-    )
+def save_model(path: str | Path, weights: dict[str, np.ndarray], mean: np.ndarray, regularization: float) -> None:
+    """Write a two-layer network's ``weights`` (W1, b1, W2, b2) as ``model.npz``, the arrays ``MODEL_KEYS`` that ``load_model`` reads."""
+    save_npz(path, **{key: weights[key] for key in ("W1", "b1", "W2", "b2")}, mean=mean, regularization=np.float64(regularization))
 
 
 def load_model(path: str | Path) -> Network:

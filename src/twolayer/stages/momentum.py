@@ -44,7 +44,7 @@ def study_momentum(
     for momentum in momenta:
         rng = derive_rng(seed, "momentum")  # same initial weights for every momentum value
         net = setup.network(data.mean, regularization, rng)
-        result = train(net, MomentumSGD(learning_rate, momentum, decay), data.X, data.y, epochs=epochs, shuffle=False)
+        result = train(net, MomentumSGD(learning_rate, momentum, decay), data.X, data.y, epochs=epochs, shuffle=False)  # the plain loop
         history = pd.DataFrame(result.history)
         frames.append(pd.DataFrame({"momentum": momentum, "epoch": history["epoch"], "cost": history["train_cost"], "accuracy": history["train_accuracy"]}))
         log.info("momentum %g: final cost %.4f, accuracy %.4f (%s)", momentum, history["train_cost"].iloc[-1], history["train_accuracy"].iloc[-1], result.status)

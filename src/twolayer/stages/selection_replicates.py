@@ -20,7 +20,6 @@ from ..io import write_csv
 from ..preprocess import load_split
 from ..replicates import SIGNIFICANCE, describe, welch_p_from_summaries
 from ..seeding import derive_rng
-from .search import train_side_by_side
 from .setup import TrainingSetup
 
 log = logging.getLogger(__name__)
@@ -80,10 +79,10 @@ def replicate_top_configurations(
     rows = []
     for replicate in range(int(replicates)):
         log.info("replicate %d: %d configurations side by side", replicate, len(points))
-        results = train_side_by_side(
+        _, results = setup.train_side_by_side(
             train_split, val_split, points,
             [derive_rng(seed, "selection", point["run_id"], str(replicate)) for point in points],
-            derive_rng(seed, "selection", "batches", str(replicate)), epochs, setup,
+            derive_rng(seed, "selection", "batches", str(replicate)), epochs,
         )
         for rank, (point, result) in enumerate(zip(points, results), start=1):
             last = result.final

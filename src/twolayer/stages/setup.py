@@ -1,81 +1,82 @@
-"""What the training stages share: the hyperparameters held fixed across them."""
+"""What the training stages share: the hyperparameters held fixed across them, and how they train."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..fast.packed import PackedNetwork, ScaledMomentumSGD, packed_two_layer_network
+from ..fast.training import train_each
 from ..network import Network, two_layer_network
 from ..optimizers import MomentumSGD
 from ..preprocess import Split, used_size
-from ..training import TrainingResult, train
+from ..training import TrainingResult
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class TrainingSetup:
-    """Hyperparameters held fixed across the searches and the final run."""
+    """The ``training`` section of the configuration (its defaults are the schema's)."""
 
-    hidden_size: int = 50
-    decay: float = 0.998
-    momentum: float = 0.8
-    batch_size: int | None = 10_000
-    shuffle: bool = True
-    weight_init: str = "xavier"
-    bias_init: str = "zeros"
-    dtype: str = "float32"
+    hidden_size: int
+    decay: float
+    momentum: float
+    batch_size: int | None
+    shuffle: bool
+    weight_init: str
+    bias_init: str
+    dtype: str
 
     def network(self, mean: np.ndarray, regularization: float, rng: np.random.Generator) -> Network:
+        """A fresh two-layer network (the plain one of ``twolayer.network``)."""
         return two_layer_network(
-            mean,
-            hidden_size=self.hidden_size,
-            regularization=regularization,
-            weight_init=self.weight_init,
-            bias_init=self.bias_init,
-            rng=rng,
-            dtype=np.dtype(self.dtype),
+            mean, hidden_size=self.hidden_size, regularization=regularization, weight_init=self.weight_init,
+            bias_init=self.bias_init, rng=rng, dtype=np.dtype(self.dtype),
         )
 
     def batch_size_for(self, rows: int) -> int:
         """Rows per step on a training set of ``rows`` rows (logged when the configured size is clipped)."""
         return rows if self.batch_size is None else used_size("training.batch_size", self.batch_size, rows)
 
-    def train(
+    def train_side_by_side(
         self,
         train_split: Split,
-        held_out: Split | None,
-        learning_rate: float,
-        regularization: float,
+        held_out: Split,
+        points: Sequence[Mapping],
+        rngs: Sequence[np.random.Generator],
+        batch_rng: np.random.Generator,
         epochs: int,
-        rng: np.random.Generator,
-    ) -> tuple[Network, TrainingResult]:
-        """Build a fresh network and train it with momentum SGD; logs one line per epoch."""
-        net = self.network(train_split.mean, regularization, rng)
-        optimizer = MomentumSGD(learning_rate, self.momentum, self.decay)
+    ) -> tuple[PackedNetwork, list[TrainingResult]]:
+        """Train one network per point ({run_id, learning_rate, regularization}) side by side (``twolayer.fast``).
 
-        def progress(row: dict) -> None:
-            log.info(
-                "epoch %d/%d lr %.6g: train cost %.4f acc %.4f | held-out cost %.4f acc %.4f",
-                row["epoch"], epochs, row["learning_rate"], row["train_cost"], row["train_accuracy"],
-                row["val_cost"], row["val_accuracy"],
-            )
-
-        result = train(
-            net,
-            optimizer,
-            train_split.X,
-            train_split.y,
-            epochs=epochs,
-            batch_size=self.batch_size_for(len(train_split.y)),
-            shuffle=self.shuffle,
-            rng=rng,
-            X_val=None if held_out is None else held_out.X,
-            y_val=None if held_out is None else held_out.y,
-            on_epoch=progress,
+        Network p draws its initial weights from ``rngs[p]``; all see the mini-batches
+        that ``batch_rng`` orders. Logs each network's epochs.
+        """
+        runs = [point["run_id"] for point in points]
+        learning_rates = np.array([point["learning_rate"] for point in points], dtype=np.float64)
+        dtype = np.dtype(self.dtype)
+        net = packed_two_layer_network(
+            train_split.mean, [point["regularization"] for point in points], hidden_size=self.hidden_size,
+            weight_init=self.weight_init, bias_init=self.bias_init, rngs=rngs, dtype=dtype,
         )
-        if result.status == "diverged":
-            log.warning("the cost became NaN or infinite at epoch %d: run recorded as diverged", result.diverged_epoch)
-        return net, result
+        if len(points) == 1:  # one network: the plain optimizer at its own rate
+            optimizer, scales = MomentumSGD(learning_rates[0], self.momentum, self.decay), None
+        else:
+            optimizer, scales = ScaledMomentumSGD(learning_rates, self.hidden_size, self.momentum, self.decay, dtype), learning_rates
+
+        def progress(p: int, row: dict) -> None:
+            log.info("%s epoch %d/%d lr %.6g: train cost %.4f acc %.4f | held-out cost %.4f acc %.4f", runs[p], row["epoch"],
+                     epochs, row["learning_rate"], row["train_cost"], row["train_accuracy"], row["val_cost"], row["val_accuracy"])
+
+        results = train_each(
+            net, optimizer, train_split.X, train_split.y, epochs=epochs, batch_size=self.batch_size_for(len(train_split.y)),
+            shuffle=self.shuffle, rng=batch_rng, X_val=held_out.X, y_val=held_out.y, learning_rates=scales, on_epoch=progress,
+        )
+        for run, result in zip(runs, results):
+            if result.status == "diverged":
+                log.warning("%s: the cost became NaN or infinite at epoch %d: recorded as diverged", run, result.diverged_epoch)
+        return net, results

@@ -1,6 +1,6 @@
 """Command-line benchmarks of the training and of the whole study.
 
-    twolayer-benchmark all --configfile config/replica.yaml --cores 2 1
+    python -m benchmarks.benchmark all --configfile config/replica.yaml --cores 2 1
 
 measures, in one run: the machine's matrix-product rate, the time of one training
 epoch of this package and of a plain PyTorch implementation (if torch is installed)
@@ -8,11 +8,11 @@ in the search and the final setting, the floor the study's arithmetic allows at 
 measured rate, and the wall time of the whole study run with each ``--cores`` value
 in a scratch folder, with the time and memory of each rule.
 
-    twolayer-benchmark pass --samples 10000        one forward + backward pass
-    twolayer-benchmark stages --results results    the rule table of a finished run
-    twolayer-benchmark dtype --seeds 3             final accuracy per seed, float32 vs float64
-    twolayer-benchmark memory final --dtype float64   peak memory of one job
-    twolayer-benchmark gate --seeds 5              noise and sensitivity of the gradient-check gate
+    python -m benchmarks.benchmark pass --samples 10000        one forward + backward pass
+    python -m benchmarks.benchmark stages --results results    the rule table of a finished run
+    python -m benchmarks.benchmark dtype --seeds 3             final accuracy per seed, float32 vs float64
+    python -m benchmarks.benchmark memory final --dtype float64   peak memory of one job
+    python -m benchmarks.benchmark gate --seeds 5              noise and sensitivity of the gradient-check gate
 """
 
 from __future__ import annotations
@@ -32,12 +32,13 @@ import pandas as pd
 import yaml
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from . import parallel, schedule
-from .network import two_layer_network
-from .packed import packed_rate_scales, packed_two_layer_network
-from .optimizers import MomentumSGD
-from .provenance import benchmark_files, stage_table
-from .training import train, train_each
+from twolayer.fast.packed import ScaledMomentumSGD, packed_two_layer_network
+from twolayer.fast.training import take_rows, train_each
+from twolayer.network import two_layer_network
+from twolayer.optimizers import MomentumSGD
+from twolayer.provenance import benchmark_files, stage_table
+
+from . import schedule
 
 D, C = 3072, 10
 
@@ -88,7 +89,7 @@ def epoch_flops(train_rows: int, held_out_rows: int, hidden: int = 50) -> float:
 def study_flops(config: dict, search_rows: int = 10_000, final_rows: int = 50_000, test_rows: int = 10_000) -> dict:
     """FLOPs of the trainings of a configuration (the rest is negligible): the searches, the
     selection replicates (search-sized epochs) and every final replicate."""
-    from .search import grid_values
+    from twolayer.search import grid_values
 
     hidden = config["training"]["hidden_size"]
     per_search_epoch = epoch_flops(search_rows, search_rows, hidden)
@@ -117,9 +118,9 @@ TRAINING_RULES = ("coarse_search", "fine_search", "replicate_selection", "train_
 def ours_runner(rows: int, held_out: int, batch: int, threads: int, pack: int = 1, dtype=np.float32) -> Callable[[int], None]:
     """``run(epochs)``: this package's training from fresh weights, as a workflow job runs it.
 
-    One network trains through ``twolayer.training.train``; ``pack`` > 1 networks side by
-    side through a packed network. The job's threads compute the sliced products; BLAS
-    itself stays single-threaded, as in a workflow job.
+    ``pack`` networks (1 for the final training) side by side through
+    ``twolayer.fast.training.train_each``, BLAS single-threaded as in a workflow job
+    (``threads`` is kept for the PyTorch side).
     """
     rng = np.random.default_rng(1)
     X = rng.uniform(size=(rows, D)).astype(dtype)
@@ -128,21 +129,12 @@ def ours_runner(rows: int, held_out: int, batch: int, threads: int, pack: int = 
     rates = np.linspace(0.1, 0.3, pack)
 
     def run(epochs: int) -> None:
-        previous = parallel.threads()
-        parallel.set_threads(threads)
-        try:
-            with threadpool_limits(limits=1):
-                if pack == 1:
-                    net = two_layer_network(X.mean(axis=0), 50, C, 0.001, rng=np.random.default_rng(0), dtype=dtype)
-                    train(net, MomentumSGD(0.3, 0.8, 0.998), X, y, epochs=epochs, batch_size=batch, shuffle=True,
-                          rng=np.random.default_rng(2), X_val=X_val, y_val=y_val)
-                    return
-                net = packed_two_layer_network(X.mean(axis=0), [0.001] * pack, rngs=[np.random.default_rng(i) for i in range(pack)],
-                                               dtype=dtype)
-                train_each(net, MomentumSGD(1.0, 0.8, 0.998, scales=packed_rate_scales(rates, 50, dtype)), X, y, epochs=epochs,
-                           batch_size=batch, shuffle=True, rng=np.random.default_rng(2), X_val=X_val, y_val=y_val)
-        finally:
-            parallel.set_threads(previous)
+        with threadpool_limits(limits=1):
+            net = packed_two_layer_network(X.mean(axis=0), [0.001] * pack, rngs=[np.random.default_rng(i) for i in range(pack)],
+                                           dtype=dtype)
+            optimizer = MomentumSGD(0.3, 0.8, 0.998) if pack == 1 else ScaledMomentumSGD(rates, 50, 0.8, 0.998, dtype)
+            train_each(net, optimizer, X, y, epochs=epochs, batch_size=batch, shuffle=True, rng=np.random.default_rng(2),
+                       X_val=X_val, y_val=y_val)
 
     return run
 
@@ -322,16 +314,11 @@ def product_seconds(rows: int, threads: int, repeats: int = 5) -> pd.DataFrame:
     full = rng.uniform(size=(5 * rows, D)).astype(np.float32)
     order = rng.permutation(5 * rows)[:rows]
     out, grad, buffer = np.empty((rows, 50), np.float32), np.empty((50, D), np.float32), np.empty_like(X)
-    previous = parallel.threads()
-    parallel.set_threads(threads)
-    try:
-        with threadpool_limits(limits=1):
-            ours = [_best_time(lambda: parallel.matmul_rows(X, W.T, out=out), repeats),
-                    _best_time(lambda: parallel.matmul_rows(X, W2.T), repeats),
-                    _best_time(lambda: parallel.matmul_cols(G.T, X, out=grad), repeats),
-                    _best_time(lambda: parallel.take_rows(full, order, buffer), repeats)]
-    finally:
-        parallel.set_threads(previous)
+    with threadpool_limits(limits=1):
+        ours = [_best_time(lambda: np.matmul(X, W.T, out=out), repeats),
+                _best_time(lambda: X @ W2.T, repeats),
+                _best_time(lambda: np.matmul(G.T, X, out=grad), repeats),
+                _best_time(lambda: take_rows(full, order, buffer), repeats)]
     table = pd.DataFrame({"operation": [f"forward X @ W.T ({rows} rows)", "forward, two sets of weights stacked (100 columns)",
                                         "weight gradient G.T @ X", f"gather {rows} rows"],
                           "ours_ms": [1e3 * t for t in ours]})
@@ -354,7 +341,7 @@ def _repo() -> Path:
     """The repository the study is run from: the working directory, which must hold the Snakefile."""
     here = Path.cwd()
     if not (here / "Snakefile").is_file():
-        raise SystemExit("twolayer-benchmark all runs the workflow: start it from the repository root (where the Snakefile is).")
+        raise SystemExit("python -m benchmarks.benchmark all runs the workflow: start it from the repository root (where the Snakefile is).")
     return here
 
 
@@ -415,7 +402,7 @@ def predict_scaling(folder: Path, measured_cores: int, parallel_fraction: float,
     Each job's threads are the ones Snakemake plans for that ``--cores`` value; a training
     job's seconds are scaled to them by Amdahl's law with ``parallel_fraction`` (measured
     on the final epoch), other jobs keep their measured seconds; the jobs are then placed
-    by ``twolayer.schedule.simulate``.
+    by ``benchmarks.schedule.simulate``.
     """
     snakefile = _repo() / "Snakefile"
     base = schedule.planned_jobs(folder, snakefile, measured_cores)
@@ -538,30 +525,26 @@ def benchmark_all(configfiles: list[str], cores: list[int], threads: int, tiny: 
 
 def dtype_spread(results: Path, seeds: int, epochs: int | None, threads: int) -> pd.DataFrame:
     """Final test accuracy of the run's best fine configuration per seed, in float32 and float64."""
-    from .preprocess import load_split
-    from .seeding import derive_rng
-    from .stages.setup import TrainingSetup
+    from twolayer.preprocess import load_split
+    from twolayer.seeding import derive_rng
+    from twolayer.stages.setup import TrainingSetup
 
     config = merged_config([])
     best = pd.read_csv(results / "fine" / "top3.csv").iloc[0]
     epochs = epochs or config["final"]["epochs"]
     rows = []
-    previous = parallel.threads()
-    parallel.set_threads(threads)
-    try:
-        with threadpool_limits(limits=1):
-            for dtype in ("float32", "float64"):
-                setup = TrainingSetup(**{**config["training"], "dtype": dtype})
-                train = load_split(results / "data" / "final_train.npz", np.dtype(dtype))
-                test = load_split(results / "data" / "test.npz", np.dtype(dtype))
-                for seed in range(seeds):
-                    start = time.perf_counter()
-                    _, result = setup.train(train, test, float(best["learning_rate"]), float(best["regularization"]), epochs,
-                                            derive_rng(seed, "final"))
-                    rows.append({"dtype": dtype, "seed": seed, "test_accuracy": result.final["val_accuracy"],
-                                 "train_accuracy": result.final["train_accuracy"], "seconds": time.perf_counter() - start})
-    finally:
-        parallel.set_threads(previous)
+    point = {"run_id": best["run_id"], "learning_rate": float(best["learning_rate"]), "regularization": float(best["regularization"])}
+    with threadpool_limits(limits=1):
+        for dtype in ("float32", "float64"):
+            setup = TrainingSetup(**{**config["training"], "dtype": dtype})
+            train = load_split(results / "data" / "final_train.npz", np.dtype(dtype))
+            test = load_split(results / "data" / "test.npz", np.dtype(dtype))
+            for seed in range(seeds):
+                start = time.perf_counter()
+                rng = derive_rng(seed, "final")
+                _, (result,) = setup.train_side_by_side(train, test, [point], [rng], rng, epochs)
+                rows.append({"dtype": dtype, "seed": seed, "test_accuracy": result.final["val_accuracy"],
+                             "train_accuracy": result.final["train_accuracy"], "seconds": time.perf_counter() - start})
     return pd.DataFrame(rows)
 
 
@@ -570,10 +553,10 @@ def peak_memory(results: Path, job: str, dtype: str, epochs: int) -> float:
     import resource
     import tempfile
 
-    from .search import grid_values, point_values
-    from .stages.final import train_final_model
-    from .stages.search import train_grid_points
-    from .stages.setup import TrainingSetup
+    from twolayer.search import grid_values, point_values
+    from twolayer.stages.final import train_final_model
+    from twolayer.stages.search import train_grid_points
+    from twolayer.stages.setup import TrainingSetup
 
     config = merged_config([])
     setup = TrainingSetup(**{**config["training"], "dtype": dtype})
@@ -581,7 +564,6 @@ def peak_memory(results: Path, job: str, dtype: str, epochs: int) -> float:
     data = results / "data"
     with threadpool_limits(limits=1):
         if job == "final":
-            parallel.set_threads(2)
             names = {"history": "csv", "metrics": "json", "confusion": "csv", "per_class": "csv", "model": "npz"}
             meta = results.parent / "resources" / "cifar-10-batches-py" / "batches.meta"
             train_final_model(data / "final_train.npz", data / "test.npz", meta, results / "fine" / "top3.csv", epochs,
@@ -602,10 +584,10 @@ def gate_sensitivity(results: Path, configfiles: list[str], seeds: int) -> tuple
     row of every weight matrix, the smallest factor 1 + e by which scaling that row of
     the backpropagated gradient makes the gate fail (e on a grid from 1e-5 to 1e-1).
     """
-    from .gradcheck import gate_relative_errors, gate_values
-    from .network import build_network
-    from .preprocess import load_split
-    from .seeding import derive_rng
+    from twolayer.gradcheck import gate_relative_errors, gate_values
+    from twolayer.network import build_network
+    from twolayer.preprocess import load_split
+    from twolayer.seeding import derive_rng
 
     config = merged_config(configfiles)
     settings = config["gradcheck"]
@@ -640,7 +622,7 @@ def gate_sensitivity(results: Path, configfiles: list[str], seeds: int) -> tuple
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="twolayer-benchmark", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.benchmark", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     every = commands.add_parser("all", help="rates, per-epoch times against PyTorch, the floor, and the whole study")
     every.add_argument("--configfile", nargs="*", default=[], help="config files on top of config.yaml (e.g. config/replica.yaml)")
@@ -697,17 +679,12 @@ def main(argv: list[str] | None = None) -> None:
         benchmark_all(args.configfile, args.cores, args.threads, args.tiny, Path(args.workdir), not args.no_study)
     else:
         threads = args.threads or os.cpu_count()
-        previous = parallel.threads()
-        parallel.set_threads(threads)  # as in a workflow job: BLAS single-threaded, sliced products on the threads
-        try:
-            with threadpool_limits(limits=1):
-                print(f"{threads} thread(s), BLAS single-threaded per slice")
-                print(f"{'dtype':<8} {'samples':>8} {'seconds':>9}")
-                for dtype in (np.float32, np.float64):
-                    seconds = time_pass(args.samples, dtype, args.repeats)
-                    print(f"{np.dtype(dtype).name:<8} {args.samples:>8} {seconds:>9.4f}")
-        finally:
-            parallel.set_threads(previous)
+        with threadpool_limits(limits=threads):
+            print(f"{threads} BLAS thread(s)")
+            print(f"{'dtype':<8} {'samples':>8} {'seconds':>9}")
+            for dtype in (np.float32, np.float64):
+                seconds = time_pass(args.samples, dtype, args.repeats)
+                print(f"{np.dtype(dtype).name:<8} {args.samples:>8} {seconds:>9.4f}")
 
 
 if __name__ == "__main__":

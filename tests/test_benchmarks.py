@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from twolayer.schedule import (Job, amdahl, critical_path, dependencies, idle_core_seconds, parse_dry_run,
+from benchmarks.schedule import (Job, amdahl, critical_path, dependencies, idle_core_seconds, parse_dry_run,
                                simulate)
 
 DRY_RUN = """
@@ -84,7 +84,7 @@ def test_critical_path_follows_the_dependency_that_finished_last():
 def test_benchmark_all_prints_the_critical_path_and_the_scaling_model(tmp_path, archive, capsys, monkeypatch):
     import yaml
 
-    from twolayer.benchmark import main
+    from benchmarks.benchmark import main
     from workflow_runner import REPO, smoke_config
 
     configfile = tmp_path / "smoke.yaml"
@@ -147,7 +147,7 @@ def test_epoch_timings_alternate_between_implementations_and_report_medians(monk
     """A slow spell of a shared machine must fall on every implementation alike: the
     runners are timed in turn, round after round; each round measures the cost of the
     extra epochs (a run of 1 + E epochs minus a run of 1), and each runner gets its median."""
-    from twolayer import benchmark
+    from benchmarks import benchmark
 
     clock = [0.0]
     monkeypatch.setattr(benchmark.time, "perf_counter", lambda: clock[0])
@@ -171,7 +171,7 @@ def test_epoch_timings_alternate_between_implementations_and_report_medians(monk
 def test_round_ratios_compare_times_of_the_same_round_against_the_fastest_other():
     """A target's ratio pairs times measured one after the other: round by round, ours (per
     network when packed) over the fastest PyTorch version of that same round."""
-    from twolayer.benchmark import round_ratios
+    from benchmarks.benchmark import round_ratios
 
     rounds = {"ours": [7.0, 14.0, 7.0], "torch_autograd": [2.0, 4.0, 1.0], "torch_manual": [1.0, 8.0, 2.0]}
     assert round_ratios(rounds, "ours", ["torch_autograd", "torch_manual"], divisor=7).tolist() == pytest.approx([1.0, 0.5, 1.0])
