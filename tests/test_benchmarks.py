@@ -127,20 +127,17 @@ def test_benchmark_all_prints_the_critical_path_and_the_scaling_model(tmp_path, 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("cores, final, selection, search", [(1, 1, 1, 1), (2, 2, 2, 1), (4, 4, 4, 1), (8, 1, 3, 1), (16, 3, 1, 1), (32, 6, 2, 2)])
-def test_training_threads_follow_the_cores(tmp_path, cores, final, selection, search):
+@pytest.mark.parametrize("cores", [1, 8])
+def test_every_job_is_single_threaded_whatever_the_cores(tmp_path, cores):
+    """--cores decides how many jobs run at once, never a job's threads (which would change BLAS's rounding)."""
     import yaml
 
     from workflow_runner import REPO, make_workdir, run_snakemake
 
     workdir = make_workdir(tmp_path, yaml.safe_load((REPO / "config.yaml").read_text()))
     jobs = parse_dry_run(run_snakemake(workdir, "-n", "--cores", str(cores)).stdout)
-    threads = {}
-    for job in jobs:
-        threads.setdefault(job.rule, set()).add(job.threads)
-    assert threads["train_final"] == threads["train_final_replicate"] == {final}
-    assert threads["replicate_selection"] == {selection}
-    assert threads["coarse_search"] == threads["fine_search"] == threads["check_gradients"] == {search}
+    assert {job.rule for job in jobs} >= {"train_final", "coarse_search", "replicate_selection", "check_gradients"}
+    assert {job.threads for job in jobs} == {1}
 
 
 def test_epoch_timings_alternate_between_implementations_and_report_medians(monkeypatch):
