@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..initializers import Initializer, get_initializer
+from ..initializers import Initializer
 from ..layers import Layer, MeanSubtraction, ReLU, Softmax
 from ..network import Network, two_layer_network
 from ..optimizers import MomentumSGD
@@ -267,7 +267,6 @@ def packed_two_layer_network(
     from that generator, so it starts from the same point as if it were trained alone.
     """
     P = len(regularizations)
-    get_initializer(weight_init), get_initializer(bias_init)  # unknown names fail before any work
     singles = [
         two_layer_network(mean, hidden_size, num_classes, reg, weight_init, bias_init, rng, dtype)
         for reg, rng in zip(regularizations, rngs if rngs is not None else [None] * P)
