@@ -112,7 +112,7 @@ def study_flops(config: dict, search_rows: int = 10_000, final_rows: int = 50_00
 # The PyTorch versions timed against this package's training; the faster one is compared.
 TORCH_RUNNERS = ("torch_autograd", "torch_manual")
 
-TRAINING_RULES = ("coarse_search", "fine_search", "replicate_selection", "train_final", "train_final_replicate")
+TRAINING_RULES = ("search_coarse", "search_fine", "replicate_selection", "train_final", "train_final_replicate")
 
 
 def ours_runner(rows: int, held_out: int, batch: int, threads: int, pack: int = 1, dtype=np.float32) -> Callable[[int], None]:
@@ -554,8 +554,8 @@ def peak_memory(results: Path, job: str, dtype: str, epochs: int) -> float:
     import tempfile
 
     from twolayer.search import grid_values, point_values
-    from twolayer.stages.final import train_final_model
-    from twolayer.stages.search import train_grid_points
+    from twolayer.stages.train_final import train_final
+    from twolayer.stages.search import search
     from twolayer.stages.setup import TrainingSetup
 
     config = merged_config([])
@@ -566,11 +566,11 @@ def peak_memory(results: Path, job: str, dtype: str, epochs: int) -> float:
         if job == "final":
             names = {"history": "csv", "metrics": "json", "confusion": "csv", "per_class": "csv", "model": "npz"}
             meta = results.parent / "resources" / "cifar-10-batches-py" / "batches.meta"
-            train_final_model(data / "final_train.npz", data / "test.npz", meta, results / "fine" / "top3.csv", epochs,
+            train_final(data / "final_train.npz", data / "test.npz", meta, results / "fine" / "top3.csv", epochs,
                               setup, config["seed"], {name: out / f"{name}.{ext}" for name, ext in names.items()})
         else:
             row = point_values(grid_values(config["coarse"]["learning_rates"]), grid_values(config["coarse"]["regularizations"])[:1])
-            train_grid_points(data / "search_train.npz", data / "search_val.npz", "coarse", row, epochs, setup,
+            search(data / "search_train.npz", data / "search_val.npz", "coarse", row, epochs, setup,
                               config["seed"], [out / f"{point['run_id']}.csv" for point in row])
     shutil.rmtree(out)
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

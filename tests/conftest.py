@@ -34,3 +34,10 @@ def smoke_run(tmp_path_factory, archive):
     workdir = make_workdir(tmp_path_factory.mktemp("smoke"), smoke_config(archive))
     run_snakemake(workdir, "--cores", "2")
     return workdir
+
+
+def pytest_collection_modifyitems(items):
+    """A test that needs the shared workflow run is slow, in whichever file it lives."""
+    for item in items:
+        if "smoke_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)

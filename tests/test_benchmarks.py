@@ -136,7 +136,7 @@ def test_every_job_is_single_threaded_whatever_the_cores(tmp_path, cores):
 
     workdir = make_workdir(tmp_path, yaml.safe_load((REPO / "config.yaml").read_text()))
     jobs = parse_dry_run(run_snakemake(workdir, "-n", "--cores", str(cores)).stdout)
-    assert {job.rule for job in jobs} >= {"train_final", "coarse_search", "replicate_selection", "check_gradients"}
+    assert {job.rule for job in jobs} >= {"train_final", "search_coarse", "replicate_selection", "check_gradients"}
     assert {job.threads for job in jobs} == {1}
 
 

@@ -173,8 +173,8 @@ def test_each_split_is_built_from_its_own_batches_and_described_from_its_file(ar
     import pandas as pd
 
     from twolayer.preprocess import SplitFileError
-    from twolayer.stages.describe import describe_data
-    from twolayer.stages.prepare import prepare_split
+    from twolayer.stages.describe_data import describe_data
+    from twolayer.stages.prepare_split import prepare_split
 
     batches = tmp_path / "b"
     extract_archive(archive, member_targets(batches))
@@ -204,8 +204,8 @@ def test_describing_the_splits_holds_the_pixels_of_at_most_two_splits_at_once(ar
     """The declared memory of describe_data counts two splits' pixels, however many splits there are."""
     import weakref
 
-    from twolayer.stages import describe
-    from twolayer.stages.prepare import prepare_split
+    from twolayer.stages import describe_data as stage
+    from twolayer.stages.prepare_split import prepare_split
 
     batches = tmp_path / "b"
     extract_archive(archive, member_targets(batches))
@@ -213,7 +213,7 @@ def test_describing_the_splits_holds_the_pixels_of_at_most_two_splits_at_once(ar
     paths = {name: tmp_path / f"{name}.npz" for name in names}
     for name, member in zip(names, ["data_batch_1", "data_batch_2", "data_batch_3", "test_batch"]):
         prepare_split([batches / member], paths[name])
-    read, refs, alive_at_each_read = describe.read_split, [], []
+    read, refs, alive_at_each_read = stage.read_split, [], []
 
     def tracked_read(path):
         alive_at_each_read.append(sum(ref() is not None for ref in refs))
@@ -221,8 +221,8 @@ def test_describing_the_splits_holds_the_pixels_of_at_most_two_splits_at_once(ar
         refs.append(weakref.ref(arrays["X"]))
         return arrays
 
-    monkeypatch.setattr(describe, "read_split", tracked_read)
-    describe.describe_data(paths, batches / "batches.meta", tmp_path / "balance.csv", tmp_path / "samples.png")
+    monkeypatch.setattr(stage, "read_split", tracked_read)
+    stage.describe_data(paths, batches / "batches.meta", tmp_path / "balance.csv", tmp_path / "samples.png")
     assert len(alive_at_each_read) == 4 and max(alive_at_each_read) <= 1, alive_at_each_read
 
 

@@ -60,7 +60,7 @@ def test_a_grid_where_every_run_diverges_stops_at_selection(tmp_path, archive):
     workdir = make_workdir(tmp_path, smoke_config(archive, coarse={"learning_rates": [1e30]}))
     result = run_snakemake(workdir, "--cores", "2", "results/coarse/top3.csv", check=False)
     assert result.returncode != 0
-    log = (workdir / "results/logs/select_coarse/select_coarse.log").read_text()
+    log = (workdir / "results/logs/select/coarse.log").read_text()
     assert "All 2 runs of the grid diverged" in log and "Lower the learning rates" in log
     assert not (workdir / "results/coarse/top3.csv").exists()
 
@@ -77,7 +77,7 @@ def _start(workdir):
 def _wait_for_search(workdir, timeout=120):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if list((workdir / "results/logs").rglob("coarse_search/*.log")) if (workdir / "results/logs").exists() else []:
+        if list((workdir / "results/logs").rglob("search_coarse/*.log")) if (workdir / "results/logs").exists() else []:
             return
         time.sleep(0.05)
     raise AssertionError("the grid search never started")

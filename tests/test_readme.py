@@ -71,5 +71,5 @@ def test_the_declared_memory_lies_above_the_peaks_the_docs_show():
     for job, dtype, peak in peaks:
         config["training"]["dtype"] = dtype
         declared = job_memory_mb(config, {"coarse": "row", "fine": "row"})
-        rules = ["train_final"] if job == "final" else ["coarse_search", "fine_search"]
+        rules = ["train_final"] if job == "final" else ["search_coarse", "search_fine"]
         assert all(declared[rule] > int(peak) for rule in rules), (job, dtype, peak, declared)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from markdown_text import unescape
-from twolayer.replicates import describe, locate, verdict, welch_p_value
+from twolayer.replicates import describe, locate, placement, welch_p_value
 from workflow_runner import make_workdir, run_snakemake, smoke_config
 
 T_975 = {2: 12.706204736174698, 3: 4.302652729749464, 5: 2.7764451051977987}  # t quantiles, n - 1 degrees of freedom
@@ -28,21 +28,21 @@ def test_one_replicate_has_no_spread_and_says_so():
     summary = describe([0.5])
     assert math.isnan(summary["std"]) and math.isnan(summary["ci_low"])
     where = locate(0.6, summary)
-    assert not where["in_interval"] and "single replicate" in verdict(where, summary)
+    assert not where["in_interval"] and placement(where, summary) == {"case": "single", "side": "above"}
 
 
 @pytest.mark.parametrize(
-    "published, words",
+    "published, case, side",
     [
-        (0.51, "inside the 95% interval"),
-        (0.526, "above the 95% interval for the mean but inside the range"),
-        (0.60, "above both the 95% interval for the mean and the range"),
-        (0.40, "below both"),
+        (0.51, "in_interval", None),
+        (0.526, "in_range", "above"),
+        (0.60, "outside", "above"),
+        (0.40, "outside", "below"),
     ],
 )
-def test_the_verdict_follows_where_the_published_value_falls(published, words):
+def test_the_case_follows_where_the_published_value_falls(published, case, side):
     summary = describe([0.50, 0.51, 0.50, 0.51, 0.53])
-    assert words in verdict(locate(published, summary), summary)
+    assert placement(locate(published, summary), summary) == {"case": case, "side": side}
 
 
 def test_welch_test_separates_a_real_difference_from_noise():
@@ -102,10 +102,9 @@ def test_the_reports_statistics_are_those_of_the_replicate_files(smoke_run):
 
 def _report_inputs(workdir):
     from twolayer.provenance import benchmark_files
-    from twolayer.report import ReportInputs
 
     r = workdir / "results"
-    return ReportInputs(
+    return dict(
         source=r / "data/source.json", class_balance=r / "data/class_balance.csv", samples_png=r / "data/samples.png",
         gradcheck=r / "gradcheck/gradcheck.csv", gradcheck_gate=r / "gradcheck/gate.csv",
         momentum=r / "momentum/history.csv", momentum_png=r / "momentum/comparison.png",
@@ -117,8 +116,8 @@ def _report_inputs(workdir):
         final_confusion_png=r / "final/confusion_matrix.png", final_replicates=r / "final/replicates.csv",
         final_statistics=r / "final/replicate_statistics.csv",
         final_per_class_statistics=r / "final/per_class_statistics.csv",
-        selection_summary=r / "selection/summary.csv", benchmarks=benchmark_files(r),
-    )
+        selection_summary=r / "selection/summary.csv",
+    ), benchmark_files(r)
 
 
 def test_the_sentence_about_the_published_value_follows_the_numbers(smoke_run, tmp_path):
@@ -136,8 +135,9 @@ def test_the_sentence_about_the_published_value_follows_the_numbers(smoke_run, t
         published["final"]["test_accuracy"] = float(value)
         from twolayer.report import build_context
 
-        context = build_context(_report_inputs(smoke_run), config, published, tmp_path, REPO)
-        texts[name] = unescape(render_markdown(REPO / "report/template.md.j2", context, tmp_path / f"{name}.md"))
+        context = build_context(*_report_inputs(smoke_run), config, published, tmp_path, REPO)
+        rendered = render_markdown(REPO / "report/template.md.j2", context, tmp_path / f"{name}.md")
+        texts[name] = " ".join(unescape(rendered).split())
     if 0 <= test["ci_low"] and test["ci_high"] <= 1:
         assert "The published value lies inside the 95% interval for the mean of the 3 replicates" in texts["inside"]
         assert "The published value lies above both the 95% interval for the mean and the range of the 3 replicates" in texts["outside"]
@@ -150,7 +150,7 @@ def test_the_sentence_about_the_published_value_follows_the_numbers(smoke_run, t
 def test_replicate_files_that_do_not_belong_together_are_refused(tmp_path, smoke_run):
     import shutil
 
-    from twolayer.stages.final_replicates import summarize_final_replicates
+    from twolayer.stages.summarize_final import summarize_final
 
     final = smoke_run / "results/final"
     metrics = [final / "metrics.json", final / "replicates/1/metrics.json", final / "replicates/2/metrics.json"]
@@ -160,14 +160,14 @@ def test_replicate_files_that_do_not_belong_together_are_refused(tmp_path, smoke
     confusion = final / "confusion_matrix.csv"
     swapped = [metrics[0], metrics[2], metrics[1]]
     with pytest.raises(ValueError, match="do not match replicates"):
-        summarize_final_replicates([0, 1, 2], swapped, histories, per_class, confusion, outputs)
+        summarize_final([0, 1, 2], swapped, histories, per_class, confusion, outputs)
     other = tmp_path / "other.json"
     shutil.copy(metrics[2], other)
     record = json.loads(other.read_text())
     record["learning_rate"] *= 2
     other.write_text(json.dumps(record))
     with pytest.raises(ValueError, match="disagree on learning_rate"):
-        summarize_final_replicates([0, 1, 2], [metrics[0], metrics[1], other], histories, per_class, confusion, outputs)
+        summarize_final([0, 1, 2], [metrics[0], metrics[1], other], histories, per_class, confusion, outputs)
     assert not outputs["statistics"].exists()
 
 
@@ -177,7 +177,7 @@ def test_replicate_files_that_do_not_belong_together_are_refused(tmp_path, smoke
                                                   ("train_cost", -1.0, "train_cost is -1.0"),
                                                   ("status", "fine", "status is 'fine'")])
 def test_replicate_metrics_with_impossible_values_are_refused(tmp_path, smoke_run, key, value, expected):
-    from twolayer.stages.final_replicates import summarize_final_replicates
+    from twolayer.stages.summarize_final import summarize_final
 
     final = smoke_run / "results/final"
     metrics = [final / "metrics.json", final / "replicates/1/metrics.json", tmp_path / "2.json"]
@@ -187,7 +187,7 @@ def test_replicate_metrics_with_impossible_values_are_refused(tmp_path, smoke_ru
     sources = [final / "metrics.json", final / "replicates/1/metrics.json", final / "replicates/2/metrics.json"]
     outputs = {name: tmp_path / f"{name}.out" for name in ("table", "statistics", "per_class", "curves_png", "confusion_png")}
     with pytest.raises(ValueError, match=expected):
-        summarize_final_replicates([0, 1, 2], metrics, [p.with_name("history.csv") for p in sources],
+        summarize_final([0, 1, 2], metrics, [p.with_name("history.csv") for p in sources],
                                    [p.with_name("per_class_accuracy.csv") for p in sources], final / "confusion_matrix.csv",
                                    outputs)
     assert not outputs["table"].exists()
@@ -198,16 +198,12 @@ def test_an_interval_wider_than_an_accuracy_can_be_is_not_stated_as_one():
 
     two = describe([0.40, 0.55])  # t(0.975, 1) = 12.7: the interval spans far past 0..1
     assert two["ci_low"] < 0 and two["ci_high"] > 1 and not interval_fits(two, 0.0, 1.0)
-    sentence = verdict(locate(0.5, two), two)
-    assert "too wide to judge the difference by" in sentence and "inside the range of the 2 replicates" in sentence
-    assert "interval for the mean:" not in sentence
+    assert placement(locate(0.5, two), two)["case"] == "too_wide"
     five = describe([0.50, 0.51, 0.49, 0.50, 0.505])
-    assert interval_fits(five, 0.0, 1.0) and "too wide" not in verdict(locate(0.5, five), five)
+    assert interval_fits(five, 0.0, 1.0) and placement(locate(0.5, five), five)["case"] == "in_interval"
 
 
 def test_the_report_gives_no_interval_outside_zero_to_one_for_two_replicates(smoke_run, tmp_path):
-    import dataclasses
-
     import yaml
 
     from twolayer.report import build_context, render_markdown
@@ -220,10 +216,84 @@ def test_the_report_gives_no_interval_outside_zero_to_one_for_two_replicates(smo
     statistics.loc[accuracy, "ci_high"] = 1.5853
     edited = tmp_path / "replicate_statistics.csv"
     statistics.to_csv(edited, index=False)
-    inputs = dataclasses.replace(_report_inputs(smoke_run), final_statistics=edited)
+    inputs, benchmarks = _report_inputs(smoke_run)
+    inputs = {**inputs, "final_statistics": edited}
     config = yaml.safe_load((smoke_run / "config.yaml").read_text())
     published = yaml.safe_load((REPO / "report/published.yaml").read_text())
-    context = build_context(inputs, config, published, tmp_path, REPO)
+    context = build_context(inputs, benchmarks, config, published, tmp_path, REPO)
     text = unescape(render_markdown(REPO / "report/template.md.j2", context, tmp_path / "report.md"))
     assert "-31.47%" not in text and "158.53%" not in text
     assert "wider than 0% – 100%" in text and "too wide to judge the difference by" in text
+
+
+def _selection_summary(path, means, n=5, chosen_better=None, p=None):
+    """A selection summary: configuration #1 is the chosen one; ``means`` in search-rank order."""
+    rows = []
+    for rank, mean in enumerate(means, start=1):
+        rows.append({"rank": rank, "run_id": f"lr0.{rank}_reg0.001", "learning_rate": rank / 10, "regularization": 0.001,
+                     "search_val_accuracy": 0.5, "n": n, "mean": mean, "std": 0.01, "min": mean - 0.01,
+                     "max": mean + 0.01, "ci_low": mean - 0.01, "ci_high": mean + 0.01,
+                     "p_chosen_better": float("nan") if rank == 1 else (p[rank - 2] if p else 0.5),
+                     "best_mean": max(means), "chosen_better": False if rank == 1 else bool(chosen_better[rank - 2])})
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    "means, n, chosen_better, p, case",
+    [
+        ([0.50], 5, None, None, "single_configuration"),
+        ([0.50, 0.49], 1, [False], [0.5], "single_seed"),
+        ([0.50, 0.49, 0.48], 5, [True, True], [0.01, 0.001], "confirmed"),
+        ([0.50, 0.49, 0.48], 5, [False, True], [0.20, 0.001], "not_confirmed"),
+        ([0.50, 0.52, 0.48], 5, [False, True], [0.99, 0.001], "other_better"),
+    ],
+)
+def test_the_selection_case_follows_the_replicates(tmp_path, means, n, chosen_better, p, case):
+    from twolayer.report import _selection_context
+
+    context = _selection_context(_selection_summary(tmp_path / "summary.csv", means, n, chosen_better, p))
+    assert context["case"] == case
+    if case == "not_confirmed":
+        assert context["weaker"] == [{"rank": 2, "p": 0.20}]
+    if case == "other_better":
+        assert context["best"]["rank"] == 2 and context["significant"] == (context["p"] < 0.05)
+
+
+@pytest.mark.parametrize(
+    "means, chosen_better, p, words",
+    [
+        ([0.50, 0.49, 0.48], [True, True], [0.01, 0.001], "beats every other one beyond seed noise"),
+        ([0.50, 0.49, 0.48], [False, True], [0.20, 0.001], "its lead over #2 (p = 0.20) is within seed noise"),
+        ([0.50, 0.60, 0.48], [False, True], [0.99, 0.001], "the search chose its configuration by the luck of one seed"),
+        ([0.50, 0.5001, 0.48], [False, True], [0.51, 0.001], "the replicates cannot tell the two apart"),
+    ],
+)
+def test_the_report_words_the_selection_case(smoke_run, tmp_path, means, chosen_better, p, words):
+    import yaml
+
+    from twolayer.report import build_context, render_markdown
+    from workflow_runner import REPO
+
+    inputs, benchmarks = _report_inputs(smoke_run)
+    inputs = {**inputs, "selection_summary": _selection_summary(tmp_path / "summary.csv", means, 5, chosen_better, p)}
+    config = yaml.safe_load((smoke_run / "config.yaml").read_text())
+    published = yaml.safe_load((REPO / "report/published.yaml").read_text())
+    context = build_context(inputs, benchmarks, config, published, tmp_path, REPO)
+    text = " ".join(unescape(render_markdown(REPO / "report/template.md.j2", context, tmp_path / "report.md")).split())
+    section = text.split("under seed noise")[1].split("# Final")[0]
+    assert words in section
+
+
+def test_a_report_input_the_rule_does_not_declare_is_named(smoke_run, tmp_path):
+    import yaml
+
+    from twolayer.report import build_context
+    from workflow_runner import REPO
+
+    inputs, benchmarks = _report_inputs(smoke_run)
+    del inputs["final_history"]
+    config = yaml.safe_load((smoke_run / "config.yaml").read_text())
+    published = yaml.safe_load((REPO / "report/published.yaml").read_text())
+    with pytest.raises(KeyError, match="'final_history', which render_report does not declare.*report.smk"):
+        build_context(inputs, benchmarks, config, published, tmp_path, REPO)

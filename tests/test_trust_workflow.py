@@ -160,10 +160,10 @@ def test_declared_memory_follows_the_configured_sizes(tmp_path, archive):
         workdir = make_workdir(tmp_path / str(hidden), config)
         dry = run_snakemake(workdir, "-n", "--cores", "2").stdout
         expected = job_memory_mb(config, {"coarse": "grid", "fine": "grid"})
-        for rule in ("train_final", "coarse_search", "prepare_split", "describe_data"):
+        for rule in ("train_final", "search_coarse", "prepare_split", "describe_data"):
             assert _declared_memory(dry, rule) == {expected[rule]}, rule
         declared[hidden] = expected
-    assert declared[2000]["coarse_search"] > declared[10]["coarse_search"]
+    assert declared[2000]["search_coarse"] > declared[10]["search_coarse"]
 
 
 def test_a_configuration_that_cannot_fit_in_memory_fails_before_any_job(tmp_path, archive):

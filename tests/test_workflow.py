@@ -78,8 +78,8 @@ def test_default_config_plans_the_whole_study(tmp_path, search_jobs, coarse_jobs
     workdir = make_workdir(tmp_path, config)
     result = run_snakemake(workdir, "-n", "--cores", "8")
     stats = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, flags=re.M))
-    assert stats["coarse_search"] == coarse_jobs
-    assert stats["fine_search"] == fine_jobs
+    assert stats["search_coarse"] == coarse_jobs
+    assert stats["search_fine"] == fine_jobs
     assert stats["train_final"] == "1" and stats["download_data"] == "1"
 
 
@@ -164,7 +164,7 @@ _FINAL_STAGE = {"train_final", "train_final_replicate", "summarize_final"}
     [
         ("final_train", ["data_batch_1", "data_batch_2"], _FINAL_STAGE),
         ("final_train", ["data_batch_5", "data_batch_4", "data_batch_3", "data_batch_2", "data_batch_1"], _FINAL_STAGE),
-        ("search_val", ["data_batch_4"], {"coarse_search", "select_coarse", "fine_search", "select_fine",
+        ("search_val", ["data_batch_4"], {"search_coarse", "search_fine", "select",
                                           "replicate_selection", *_FINAL_STAGE}),
     ],
 )
@@ -186,7 +186,7 @@ def test_changing_a_split_rebuilds_that_split_and_only_what_reads_it(smoke_run, 
 def test_one_job_per_point_gives_the_same_selection(smoke_run, tmp_path, archive):
     workdir = make_workdir(tmp_path, smoke_config(archive, search_jobs="point"))
     run_snakemake(workdir, "--cores", "2", "results/coarse/top3.csv", "results/fine/top3.csv")
-    assert len(list((workdir / "results/benchmarks/coarse_search").glob("*.tsv"))) == 4
+    assert len(list((workdir / "results/benchmarks/search_coarse").glob("*.tsv"))) == 4
     for grid in ("coarse", "fine"):
         packed = pd.read_csv(smoke_run / f"results/{grid}/summary.csv")
         single = pd.read_csv(workdir / f"results/{grid}/summary.csv")
@@ -247,7 +247,7 @@ def test_benchmark_cli_reads_stage_times_and_times_a_pass(smoke_run, capsys):
 
     main(["stages", "--results", str(smoke_run / "results")])
     stages = capsys.readouterr().out
-    assert "| coarse_search" in stages and "train_final" in stages and "sum of job wall times" in stages
+    assert "| search_coarse" in stages and "train_final" in stages and "sum of job wall times" in stages
     main(["memory", "search", "--results", str(smoke_run / "results"), "--epochs", "1"])
     assert "search job, float32: peak resident memory" in capsys.readouterr().out
     main(["pass", "--samples", "50", "--repeats", "1", "--threads", "1"])
@@ -261,11 +261,11 @@ def test_benchmark_cli_reads_stage_times_and_times_a_pass(smoke_run, capsys):
         ("data", {"download_data", "extract_data", "prepare_split", "describe_data"}),
         ("gradcheck", {"download_data", "extract_data", "prepare_split", "check_gradients"}),
         ("momentum", {"download_data", "extract_data", "prepare_split", "study_momentum"}),
-        ("coarse", {"download_data", "extract_data", "prepare_split", "coarse_search", "select_coarse"}),
-        ("fine", {"download_data", "extract_data", "prepare_split", "fine_search", "select_fine"}),
-        ("selection", {"download_data", "extract_data", "prepare_split", "fine_search", "select_fine",
+        ("coarse", {"download_data", "extract_data", "prepare_split", "search_coarse", "select"}),
+        ("fine", {"download_data", "extract_data", "prepare_split", "search_fine", "select"}),
+        ("selection", {"download_data", "extract_data", "prepare_split", "search_fine", "select",
                        "replicate_selection"}),
-        ("final", {"download_data", "extract_data", "prepare_split", "fine_search", "select_fine", "train_final",
+        ("final", {"download_data", "extract_data", "prepare_split", "search_fine", "select", "train_final",
                    "train_final_replicate", "summarize_final"}),
     ],
 )
@@ -316,13 +316,13 @@ def test_deleting_any_output_rebuilds_it(smoke_run, tmp_path):
 @pytest.mark.parametrize(
     "path, expected",
     [
-        ("results/coarse/runs/lr0.3_reg0.001/history.csv", {"coarse_search", "select_coarse", "render_report"}),
+        ("results/coarse/runs/lr0.3_reg0.001/history.csv", {"search_coarse", "select", "render_report"}),
         ("results/final/model.npz", {"train_final", "summarize_final", "render_report"}),
         ("results/final/replicates/1/metrics.json", {"train_final_replicate", "summarize_final", "render_report"}),
         ("results/selection/summary.csv", {"replicate_selection", "render_report"}),
         ("results/gradcheck/gate.csv", {"check_gradients", "render_report"}),
         ("results/momentum/momentum_0.3.png", {"study_momentum", "render_report"}),
-        ("results/fine/heatmap.png", {"select_fine", "train_final", "train_final_replicate", "summarize_final",
+        ("results/fine/heatmap.png", {"select", "train_final", "train_final_replicate", "summarize_final",
                                       "replicate_selection", "render_report"}),
         ("report/report.pdf", {"render_report"}),
     ],
@@ -336,10 +336,10 @@ def test_deleting_an_output_reruns_only_what_depends_on_it(smoke_run, tmp_path, 
 
 def test_the_report_reads_only_the_benchmark_files_of_this_configuration(smoke_run, tmp_path):
     workdir = _copy_run(smoke_run, tmp_path)
-    stale = workdir / "results/benchmarks/coarse_search/lr9_reg9.tsv"  # left by another search_jobs mode
-    stale.write_text((workdir / "results/benchmarks/select_coarse/select_coarse.tsv").read_text().replace("\n", "\n9999", 1))
+    stale = workdir / "results/benchmarks/search_coarse/lr9_reg9.tsv"  # left by another search_jobs mode
+    stale.write_text((workdir / "results/benchmarks/select/coarse.tsv").read_text().replace("\n", "\n9999", 1))
     assert "Nothing to be done" in run_snakemake(workdir, "-n").stdout
     run_snakemake(workdir, "--cores", "1", "--forcerun", "render_report", "report")
     report = unescape((workdir / "report/report.md").read_text())
-    row = next(line for line in report.splitlines() if line.startswith("| coarse_search |"))
+    row = next(line for line in report.splitlines() if line.startswith("| search_coarse |"))
     assert row.split("|")[2].strip() == "2"  # the smoke grid's two row jobs, not the stale file

@@ -56,7 +56,7 @@ def direct_imports(module: str, package_dir: Path = PACKAGE_DIR) -> frozenset[st
 
 
 def _with_parents(module: str) -> list[str]:
-    """``twolayer.stages.final`` -> the packages Python initializes first, then the module."""
+    """``twolayer.stages.train_final`` -> the packages Python initializes first, then the module."""
     parts = module.split(".")
     return [".".join(parts[: i + 1]) for i in range(len(parts))]
 

@@ -101,7 +101,7 @@ def job_memory_mb(config: Mapping, search_modes: Mapping[str, str]) -> dict[str,
     }
     for grid, mode in search_modes.items():
         packed = points_per_search_job(config, grid, mode)
-        estimates[f"{grid}_search"] = _declared(training_job_bytes(search_train, search_val, hidden, packed, batch, itemsize))
+        estimates[f"search_{grid}"] = _declared(training_job_bytes(search_train, search_val, hidden, packed, batch, itemsize))
     return {rule: max(FIXED_MB, mb) for rule, mb in estimates.items()}
 
 

@@ -66,33 +66,23 @@ def interval_fits(summary: dict, low: float = 0.0, high: float = float("inf")) -
     return bool(summary["n"] > 1 and low <= summary["ci_low"] and summary["ci_high"] <= high)
 
 
-def verdict(location: dict, summary: dict, low: float = 0.0, high: float = 1.0) -> str:
-    """One sentence, in words chosen from the numbers, on where a published value falls.
+def placement(location: dict, summary: dict, low: float = 0.0, high: float = 1.0) -> dict:
+    """Which case of "where does the published value fall" the numbers are; the template words it.
 
-    ``low`` and ``high`` bound the quantity (an accuracy by default); an interval that
-    reaches past them is said to be too wide to judge by, and only the range is used.
+    case: ``single`` (one replicate, no spread), ``too_wide`` (the t interval reaches past
+    ``low``/``high``, the bounds of the quantity, so only the range is used), ``in_interval``,
+    ``in_range`` (outside the interval, inside the range) or ``outside`` (outside both).
+    side: where the value lies against the mean (single) or the interval: above, below or at.
     """
-    n = summary["n"]
-    if n == 1:
-        side = "above" if location["value"] > summary["mean"] else "below" if location["value"] < summary["mean"] else "at"
-        return (f"With a single replicate there is no spread to judge the difference by; the published value "
-                f"lies {side} this run.")
-    level = f"{100 * summary['confidence']:g}%"
+    if summary["n"] == 1:
+        value, mean = location["value"], summary["mean"]
+        return {"case": "single", "side": "above" if value > mean else "below" if value < mean else "at"}
     if not interval_fits(summary, low, high):
-        where = "inside" if location["in_range"] else "outside"
-        return (f"With {n} replicates the {level} t interval for the mean reaches past the values the quantity can "
-                f"take, so it is too wide to judge the difference by; the published value lies {where} the range "
-                f"of the {n} replicates.")
+        return {"case": "too_wide", "side": None}
     if location["in_interval"]:
-        return (f"The published value lies inside the {level} interval for the mean of the {n} replicates: "
-                f"the difference is within seed-to-seed noise.")
+        return {"case": "in_interval", "side": None}
     side = "above" if location["value"] > summary["ci_high"] else "below"
-    if location["in_range"]:
-        return (f"The published value lies {side} the {level} interval for the mean but inside the range of the "
-                f"{n} replicates: a single run can land there, the mean of many would not.")
-    return (f"The published value lies {side} both the {level} interval for the mean and the range of the {n} "
-            f"replicates ({abs(location['standard_deviations']):.1f} standard deviations from the mean): "
-            f"the difference is larger than seed-to-seed noise explains.")
+    return {"case": "in_range" if location["in_range"] else "outside", "side": side}
 
 
 def welch_p_value(better: Sequence[float], other: Sequence[float]) -> float:

@@ -1,6 +1,6 @@
 """The study's report: a Markdown document filled from the run's files, and its PDF.
 
-``build_context`` reads every result file and derives the numbers and sentences the
+``build_context`` reads every result file and derives the numbers and flags the
 report states; ``render_markdown`` fills the Jinja2 template with them (undefined
 names are errors, so no placeholder can survive); ``render_pdf`` converts the
 Markdown with pandoc to Typst and compiles that to PDF, both from pip packages.
@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
 from pathlib import Path
 
 import jinja2
@@ -33,7 +32,7 @@ from .gradcheck import GATE_FLOOR, GATE_FULL_LIMIT, GATE_LARGEST
 from .io import atomic_path, read_json
 from .network import two_layer_network
 from .provenance import config_digest, git_commit, stage_table, versions
-from .replicates import SIGNIFICANCE, interval_fits, locate, verdict, welch_p_from_summaries
+from .replicates import SIGNIFICANCE, interval_fits, locate, placement, welch_p_from_summaries
 
 STATISTIC_LABELS = {
     "sum_abs_diff": "sum of abs. differences",
@@ -47,35 +46,28 @@ STATISTIC_LABELS = {
 }
 
 
-@dataclass(frozen=True)
-class ReportInputs:
-    """Where the report finds the run's files (paths as the workflow names them)."""
+class RuleInputs(Mapping):
+    """The report rule's input files by name, as the rule declares them (workflow/rules/report.smk).
 
-    source: str
-    class_balance: str
-    samples_png: str
-    gradcheck: str
-    gradcheck_gate: str
-    momentum: str
-    momentum_png: str
-    coarse_summary: str
-    coarse_top: str
-    coarse_heatmap: str
-    coarse_curves: str
-    fine_summary: str
-    fine_top: str
-    fine_heatmap: str
-    fine_curves: str
-    final_metrics: str
-    final_history: str
-    final_per_class: str
-    final_curves: str
-    final_confusion_png: str
-    final_replicates: str
-    final_statistics: str
-    final_per_class_statistics: str
-    selection_summary: str
-    benchmarks: Mapping[str, Sequence[str]]  # rule -> the benchmark files of its jobs
+    The rule is the one place that names them; asking for a name it does not declare is
+    an error that says where to add it.
+    """
+
+    def __init__(self, files: Mapping[str, str]):
+        self._files = dict(files)
+
+    def __getitem__(self, name: str) -> str:
+        try:
+            return self._files[name]
+        except KeyError:
+            raise KeyError(f"the report reads an input named {name!r}, which render_report does not declare; "
+                           f"add it to the rule's input in workflow/rules/report.smk") from None
+
+    def __iter__(self):
+        return iter(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)
 
 
 class Markdown(str):
@@ -178,7 +170,7 @@ def _first_epoch_at_full_accuracy(rows: pd.DataFrame) -> int | None:
     return int(full.iloc[0]) if len(full) else None
 
 
-def _search_context(summary_path: str, top_path: str, heatmap: str, curves: str, epochs: int, report_dir: Path) -> dict:
+def _search_context(summary_path: str, top_path: str, epochs: int) -> dict:
     summary = pd.read_csv(summary_path)
     top = pd.read_csv(top_path)
     diverged = summary[summary["status"] == "diverged"]
@@ -191,8 +183,6 @@ def _search_context(summary_path: str, top_path: str, heatmap: str, curves: str,
         "top": top.to_dict("records"),
         "best": top.iloc[0].to_dict(),
         "spread": float(summary.loc[summary["status"] == "ok", "val_accuracy"].max() - summary.loc[summary["status"] == "ok", "val_accuracy"].min()),
-        "heatmap": _relative(heatmap, report_dir),
-        "curves": _relative(curves, report_dir),
     }
 
 
@@ -242,67 +232,52 @@ def _placement(published: Mapping, statistics: Mapping[str, dict]) -> list[dict]
         summary = statistics[key]
         location = locate(published["final"][key], summary)
         rows.append({"label": label, "published": published["final"][key], **summary, **location,
-                     "verdict": verdict(location, summary)})
+                     **placement(location, summary)})
     return rows
 
 
 def _selection_context(summary_path: str) -> dict:
-    """The fine top runs retrained from fresh seeds, and what the comparison says about the chosen one."""
+    """The fine top runs retrained from fresh seeds, and which case the comparison with the chosen one is.
+
+    case: ``single_configuration`` (nothing to compare), ``single_seed`` (no spread),
+    ``confirmed`` (the chosen one beats every other beyond noise), ``not_confirmed`` (it has
+    the best mean, but not beyond noise against ``weaker``), ``other_better`` (another one,
+    ``best``, has a higher mean; ``p`` and ``significant`` say whether beyond noise).
+    """
     summary = pd.read_csv(summary_path)
     chosen = summary.iloc[0]
     others = summary.iloc[1:]
     n = int(chosen["n"])
     best = summary.loc[summary["mean"].idxmax()] if summary["mean"].notna().any() else chosen
+    context = {"rows": summary.to_dict("records"), "replicates": n, "significance": SIGNIFICANCE,
+               "chosen": chosen.to_dict(), "best": best.to_dict()}
     if len(others) == 0:
-        words = "The fine search kept a single configuration, so there is nothing to compare it with."
-    elif n < 2:
-        words = "With a single seed per configuration the replicates cannot separate the configurations from seed noise."
-    elif bool(others["chosen_better"].all()):
-        words = (f"The chosen configuration has the highest mean validation accuracy and beats every other one "
-                 f"beyond seed noise (one-sided Welch test, p < {SIGNIFICANCE:g} against each): the replicates confirm it.")
-    elif int(best["rank"]) == 1:
-        weaker = ", ".join(f"#{int(r.rank)} (p = {r.p_chosen_better:.2f})" for r in others.itertuples() if not r.chosen_better)
-        words = (f"The chosen configuration has the highest mean validation accuracy, but its lead over {weaker} "
-                 f"is within seed noise (one-sided Welch test, p ≥ {SIGNIFICANCE:g}): the replicates do not "
-                 f"confirm that it is better, only that it is among the best.")
-    else:
-        p = welch_p_from_summaries(best.to_dict(), chosen.to_dict())
-        if p < SIGNIFICANCE:
-            judged = (f"the difference is beyond seed noise (one-sided Welch test, p = {p:.3f}): the search chose "
-                      f"its configuration by the luck of one seed")
-        else:
-            judged = (f"but the difference is within seed noise (one-sided Welch test, p = {p:.2f}): the replicates "
-                      f"cannot tell the two apart")
-        words = (f"Over fresh seeds, configuration #{int(best['rank'])} (lr {best['learning_rate']:g}, "
-                 f"λ {best['regularization']:g}) has a higher mean validation accuracy than the chosen one "
-                 f"({pct(best['mean'])} against {pct(chosen['mean'])}), {judged}. The final training uses the "
-                 f"search's top run all the same, as the original study did.")
-    return {"rows": summary.to_dict("records"), "replicates": n, "verdict": words}
+        return {**context, "case": "single_configuration"}
+    if n < 2:
+        return {**context, "case": "single_seed"}
+    if bool(others["chosen_better"].all()):
+        return {**context, "case": "confirmed"}
+    if int(best["rank"]) == 1:
+        weaker = [{"rank": int(r.rank), "p": float(r.p_chosen_better)} for r in others.itertuples() if not r.chosen_better]
+        return {**context, "case": "not_confirmed", "weaker": weaker}
+    p = welch_p_from_summaries(best.to_dict(), chosen.to_dict())
+    return {**context, "case": "other_better", "p": p, "significant": bool(p < SIGNIFICANCE)}
 
 
 def _reproduction(published: Mapping, coarse: dict, fine: dict, final: Mapping, gradcheck_path: str) -> dict:
-    rows = []
+    """The published numbers beside this run's: the searches' best runs, the final accuracies, the gradient sums."""
+    searches = []
     for grid, ours in (("coarse", coarse), ("fine", fine)):
         theirs = sorted(published[f"{grid}_top3"], key=lambda row: -row["val_accuracy"])
         for rank, (pub, run) in enumerate(zip(theirs, ours["top"]), start=1):
             for key, label in (("val_accuracy", "validation"), ("train_accuracy", "training")):
-                rows.append(
-                    {
-                        "quantity": f"{grid.capitalize()} #{rank}, {label} accuracy",
-                        "published": f"{pct(pub[key])} (lr {pub['learning_rate']:g}, λ {pub['regularization']:g})",
-                        "ours": f"{pct(run[key])} (lr {run['learning_rate']:g}, λ {run['regularization']:g})",
-                        "difference": points(run[key] - pub[key]),
-                    }
-                )
-    for key, label in (("train_accuracy", "training"), ("test_accuracy", "test")):
-        rows.append(
-            {
-                "quantity": f"Final {label} accuracy",
-                "published": pct(published["final"][key]),
-                "ours": pct(final[key]),
-                "difference": points(final[key] - published["final"][key]),
-            }
-        )
+                searches.append({"grid": grid, "rank": rank, "label": label, "published": pub, "ours": run,
+                                 "key": key, "difference": run[key] - pub[key]})
+    finals = [
+        {"label": label, "published": published["final"][key], "ours": final[key],
+         "difference": final[key] - published["final"][key]}
+        for key, label in (("train_accuracy", "training"), ("test_accuracy", "test"))
+    ]
     gradcheck = pd.read_csv(gradcheck_path)
     sums = []
     for network, parameters in published["gradcheck_sum_abs_diff"].items():
@@ -310,8 +285,9 @@ def _reproduction(published: Mapping, coarse: dict, fine: dict, final: Mapping, 
             match = gradcheck[(gradcheck["network"] == network) & (gradcheck["parameter"] == parameter)]
             if len(match):
                 ours = float(match["sum_abs_diff"].iloc[0])
-                sums.append({"quantity": f"{network} {parameter}", "published": sci(value), "ours": sci(ours), "ratio": f"{ours / value:.2f}"})
-    return {"accuracies": rows, "gradcheck": sums, "citation": published["citation"]}
+                sums.append({"network": network, "parameter": parameter, "published": value, "ours": ours,
+                             "ratio": ours / value})
+    return {"searches": searches, "finals": finals, "gradcheck": sums, "citation": published["citation"]}
 
 
 def _used_sizes(config: Mapping, images: Mapping[str, int], final: Mapping) -> dict:
@@ -329,11 +305,22 @@ def _used_sizes(config: Mapping, images: Mapping[str, int], final: Mapping) -> d
     return used
 
 
-def build_context(inputs: ReportInputs, config: Mapping, published: Mapping, report_dir: str | Path, repo: str | Path) -> dict:
-    """Everything the template states, read or derived from the run's files."""
+def build_context(inputs: Mapping[str, str], benchmarks: Mapping[str, Sequence[str]], config: Mapping,
+                  published: Mapping, report_dir: str | Path, repo: str | Path) -> dict:
+    """Everything the template states, read or derived from the run's files.
+
+    ``inputs``: the report rule's input files by name; ``benchmarks``: rule -> the benchmark
+    files of its jobs. ``figures`` in the result lists every figure the report shows, for the PDF.
+    """
+    inputs = RuleInputs(inputs)
     report_dir = Path(report_dir)
-    source = read_json(inputs.source)
-    balance = pd.read_csv(inputs.class_balance)
+    figures = []
+
+    def figure(name: str) -> str:
+        figures.append(inputs[name])
+        return _relative(inputs[name], report_dir)
+    source = read_json(inputs["source"])
+    balance = pd.read_csv(inputs["class_balance"])
     split_names = list(dict.fromkeys(balance["split"]))
     counts = balance.pivot(index="class", columns="split", values="count").loc[list(dict.fromkeys(balance["class"]))]
     splits = [
@@ -342,7 +329,7 @@ def build_context(inputs: ReportInputs, config: Mapping, published: Mapping, rep
 
     training = config["training"]
     images = {split["name"]: split["images"] for split in splits}
-    final = read_json(inputs.final_metrics)
+    final = read_json(inputs["final_metrics"])
     used = _used_sizes(config, images, final)
     net = two_layer_network(np.zeros(3072), hidden_size=training["hidden_size"], weight_init="zeros")
     architecture = [
@@ -356,7 +343,7 @@ def build_context(inputs: ReportInputs, config: Mapping, published: Mapping, rep
         for layer in net.layers
     ]
 
-    momentum_history = pd.read_csv(inputs.momentum)
+    momentum_history = pd.read_csv(inputs["momentum"])
     momenta = []
     for value, rows in momentum_history.groupby("momentum", sort=True):
         momenta.append(
@@ -368,22 +355,24 @@ def build_context(inputs: ReportInputs, config: Mapping, published: Mapping, rep
             }
         )
 
-    coarse = _search_context(inputs.coarse_summary, inputs.coarse_top, inputs.coarse_heatmap, inputs.coarse_curves, config["coarse"]["epochs"], report_dir)
-    fine = _search_context(inputs.fine_summary, inputs.fine_top, inputs.fine_heatmap, inputs.fine_curves, config["fine"]["epochs"], report_dir)
-    history = pd.read_csv(inputs.final_history)
-    per_class = pd.read_csv(inputs.final_per_class)
-    class_spread = pd.read_csv(inputs.final_per_class_statistics)
+    coarse = {**_search_context(inputs["coarse_summary"], inputs["coarse_top"], config["coarse"]["epochs"]),
+              "heatmap": figure("coarse_heatmap"), "curves": figure("coarse_curves")}
+    fine = {**_search_context(inputs["fine_summary"], inputs["fine_top"], config["fine"]["epochs"]),
+            "heatmap": figure("fine_heatmap"), "curves": figure("fine_curves")}
+    history = pd.read_csv(inputs["final_history"])
+    per_class = pd.read_csv(inputs["final_per_class"])
+    class_spread = pd.read_csv(inputs["final_per_class_statistics"])
     if list(class_spread["class"]) != list(per_class["class"]):
-        raise ValueError(f"{inputs.final_per_class_statistics} and {inputs.final_per_class} list different classes; rerun summarize_final.")
+        raise ValueError(f"{inputs['final_per_class_statistics']} and {inputs['final_per_class']} list different classes; rerun summarize_final.")
     per_class = per_class.assign(mean=class_spread["mean"], std=class_spread["std"])
     ranked = per_class.sort_values("mean", ascending=False, kind="stable")
     statistics = {
         key: {**row, "n": int(row["n"]), "interval_fits": interval_fits(row, 0.0, 1.0 if key.endswith("accuracy") else float("inf"))}
-        for key, row in pd.read_csv(inputs.final_statistics).set_index("quantity").to_dict("index").items()
+        for key, row in pd.read_csv(inputs["final_statistics"]).set_index("quantity").to_dict("index").items()
     }
-    replicates = pd.read_csv(inputs.final_replicates)
+    replicates = pd.read_csv(inputs["final_replicates"])
 
-    stages = stage_table(inputs.benchmarks).to_dict("records")
+    stages = stage_table(benchmarks).to_dict("records")
     return {
         "seed": config["seed"],
         "config": config,
@@ -398,25 +387,25 @@ def build_context(inputs: ReportInputs, config: Mapping, published: Mapping, rep
             "splits": splits,
             "split_names": split_names,
             "balance": [{"class": name, "counts": [int(counts.loc[name, s]) for s in split_names]} for name in counts.index],
-            "samples": _relative(inputs.samples_png, report_dir),
+            "samples": figure("samples_png"),
         },
         "architecture": architecture,
         "total_parameters": sum(row["parameters"] for row in architecture),
         "training": training,
         "used": used,
-        "gradcheck": _gradcheck_context(inputs.gradcheck, inputs.gradcheck_gate, config["gradcheck"]),
+        "gradcheck": _gradcheck_context(inputs["gradcheck"], inputs["gradcheck_gate"], config["gradcheck"]),
         "momentum": {
             "settings": config["momentum"],
             "values": momenta,
-            "figure": _relative(inputs.momentum_png, report_dir),
+            "figure": figure("momentum_png"),
         },
         "coarse": coarse,
         "fine": fine,
         "fine_from_coarse": config["fine"]["grid_from"] == "coarse",
         "final": {
             **final,
-            "figure": _relative(inputs.final_curves, report_dir),
-            "confusion": _relative(inputs.final_confusion_png, report_dir),
+            "figure": figure("final_curves"),
+            "confusion": figure("final_confusion_png"),
             "per_class": per_class.to_dict("records"),
             "best_class": ranked.iloc[0].to_dict(),
             "worst_class": ranked.iloc[-1].to_dict(),
@@ -426,9 +415,10 @@ def build_context(inputs: ReportInputs, config: Mapping, published: Mapping, rep
             "diverged_replicates": int((replicates["status"] != "ok").sum()),
             "statistics": statistics,
         },
-        "selection": _selection_context(inputs.selection_summary),
-        "reproduction": {**_reproduction(published, coarse, fine, final, inputs.gradcheck),
+        "selection": _selection_context(inputs["selection_summary"]),
+        "reproduction": {**_reproduction(published, coarse, fine, final, inputs["gradcheck"]),
                          "placement": _placement(published, statistics)},
+        "figures": figures,
         "provenance": {
             "commit": git_commit(repo),
             "versions": versions(),
@@ -513,21 +503,3 @@ def render_pdf(markdown: str | Path, out_pdf: str | Path, figures: Sequence[str 
         )
         with atomic_path(out_pdf) as pdf:
             shutil.copyfile(compiled, pdf)
-
-
-def write_report(
-    inputs: ReportInputs,
-    config: Mapping,
-    published_path: str | Path,
-    template: str | Path,
-    out_md: str | Path,
-    out_pdf: str | Path,
-    repo: str | Path,
-) -> dict:
-    """Build the context, write report.md and report.pdf."""
-    published = yaml.safe_load(Path(published_path).read_text())
-    context = build_context(inputs, config, published, Path(out_md).parent, repo)
-    render_markdown(template, context, out_md)
-    figures = [getattr(inputs, field.name) for field in fields(ReportInputs) if field.name.endswith(("_png", "_heatmap", "_curves"))]
-    render_pdf(out_md, out_pdf, figures)
-    return context

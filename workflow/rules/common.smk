@@ -32,6 +32,7 @@ wildcard_constraints:
     reg=r"[0-9.e+-]+",
     replicate=r"[1-9][0-9]*",
     split="|".join(SPLITS),
+    grid="|".join(GRIDS),
 
 
 def repo_file(path):
@@ -121,7 +122,7 @@ def search_jobs(grid):
 def grid_axes(grid):
     """(learning rates, regularizations) of a grid: from the config, or derived after the coarse checkpoint."""
     if grid == "fine" and derived_fine():
-        top_file = checkpoints.select_coarse.get().output.top
+        top_file = checkpoints.select.get(grid="coarse").output.top
         check_unchanged([top_file])  # read here, outside any job
         top = pd.read_csv(top_file)
         derived = config["fine"]["derived"]
@@ -142,22 +143,14 @@ def history_file(grid, run):
     return f"results/{grid}/runs/{run}/history.csv"
 
 
-def grid_histories(grid):
-    """Input function: the history files of every point of a grid, in grid_points_of order."""
-
-    def histories(wildcards):
-        return [history_file(grid, point["run_id"]) for point in grid_points_of(grid)]
-
-    return histories
+def grid_histories(wildcards):
+    """Input function: the history files of every point of grid wildcards.grid, in grid_points_of order."""
+    return [history_file(wildcards.grid, point["run_id"]) for point in grid_points_of(wildcards.grid)]
 
 
-def grid_points_param(grid):
-    """Params function: every point of a grid, in the order of grid_histories."""
-
-    def points(wildcards):
-        return grid_points_of(grid)
-
-    return points
+def grid_points_param(wildcards):
+    """Params function: every point of grid wildcards.grid, in the order of grid_histories."""
+    return grid_points_of(wildcards.grid)
 
 
 def search_job_points(grid):
@@ -212,13 +205,14 @@ def search_job(grid):
         histories, name = [history_file(grid, "{run}")], "{run}"
     return {
         "histories": histories,
-        "log": f"results/logs/{grid}_search/{name}.log",
-        "benchmark": f"results/benchmarks/{grid}_search/{name}.tsv",
-        "mem_mb": JOB_MEMORY_MB[f"{grid}_search"],
+        "log": f"results/logs/search_{grid}/{name}.log",
+        "benchmark": f"results/benchmarks/search_{grid}/{name}.tsv",
+        "mem_mb": JOB_MEMORY_MB[f"search_{grid}"],
     }
 
 
-def grid_title(grid):
+def grid_title(wildcards):
+    grid = wildcards.grid
     return f"{grid.capitalize()} search: validation accuracy after {config[grid]['epochs']} epochs"
 
 
@@ -261,8 +255,6 @@ SINGLE_JOB_RULES = (
     "describe_data",
     "check_gradients",
     "study_momentum",
-    "select_coarse",
-    "select_fine",
     "replicate_selection",
     "train_final",
     "summarize_final",
@@ -278,9 +270,10 @@ def report_benchmarks(wildcards):
     files["benchmarks_prepare_split"] = [
         f"results/benchmarks/prepare_split/{split}.tsv" for split in SPLITS
     ]
+    files["benchmarks_select"] = [f"results/benchmarks/select/{grid}.tsv" for grid in GRIDS]
     for grid in GRIDS:
-        files[f"benchmarks_{grid}_search"] = [
-            f"results/benchmarks/{grid}_search/{name}.tsv"
+        files[f"benchmarks_search_{grid}"] = [
+            f"results/benchmarks/search_{grid}/{name}.tsv"
             for name in search_job_names(grid)
         ]
     if len(final_replicates()) > 1:
@@ -297,7 +290,8 @@ def benchmark_rules():
     return [
         *SINGLE_JOB_RULES,
         "prepare_split",
-        *(f"{grid}_search" for grid in GRIDS),
+        "select",
+        *(f"search_{grid}" for grid in GRIDS),
         *replicates,
     ]
 
@@ -333,7 +327,8 @@ def grid_outputs(grid):
             f"results/{grid}/{name}"
             for name in ("summary.csv", "top3.csv", "heatmap.png", "top3_curves.png")
         ]
-        return [*grid_histories(grid)(wildcards), *summary]
+        histories = [history_file(grid, point["run_id"]) for point in grid_points_of(grid)]
+        return [*histories, *summary]
 
     return outputs
 

@@ -3,7 +3,7 @@
 
 rule download_data:
     input:
-        code=stage_code("twolayer.stages.download"),
+        code=stage_code("twolayer.stages.download_data"),
     output:
         archive="resources/cifar-10-python.tar.gz",
     log:
@@ -29,7 +29,7 @@ rule download_data:
 rule extract_data:
     input:
         archive="resources/cifar-10-python.tar.gz",
-        code=stage_code("twolayer.stages.extract"),
+        code=stage_code("twolayer.stages.extract_data"),
     output:
         **archive_members(),
         source="results/data/source.json",

@@ -9,7 +9,7 @@ rule train_final:
         test="results/data/test.npz",
         meta=archive_members()["batches_meta"],
         fine_top="results/fine/top3.csv",
-        code=stage_code("twolayer.stages.final"),
+        code=stage_code("twolayer.stages.train_final"),
     output:
         history="results/final/history.csv",
         metrics="results/final/metrics.json",
@@ -58,7 +58,7 @@ rule summarize_final:
         histories=final_replicate_files("history.csv"),
         per_class=final_replicate_files("per_class_accuracy.csv"),
         confusion=final_replicate_file(0, "confusion_matrix.csv"),
-        code=stage_code("twolayer.stages.final_replicates"),
+        code=stage_code("twolayer.stages.summarize_final"),
     output:
         table="results/final/replicates.csv",
         statistics="results/final/replicate_statistics.csv",

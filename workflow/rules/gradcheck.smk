@@ -5,7 +5,7 @@
 rule check_gradients:
     input:
         split="results/data/search_train.npz",
-        code=stage_code("twolayer.stages.gradcheck"),
+        code=stage_code("twolayer.stages.check_gradients"),
     output:
         table=report(
             "results/gradcheck/gradcheck.csv",

@@ -4,7 +4,7 @@
 rule study_momentum:
     input:
         split="results/data/search_train.npz",
-        code=stage_code("twolayer.stages.momentum"),
+        code=stage_code("twolayer.stages.study_momentum"),
     output:
         history="results/momentum/history.csv",
         comparison=report(

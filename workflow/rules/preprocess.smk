@@ -6,7 +6,7 @@
 rule prepare_split:
     input:
         batches=split_batch_files,
-        code=stage_code("twolayer.stages.prepare"),
+        code=stage_code("twolayer.stages.prepare_split"),
     output:
         split="results/data/{split}.npz",
     log:
@@ -29,7 +29,7 @@ rule describe_data:
     input:
         **split_files(),
         meta=archive_members()["batches_meta"],
-        code=stage_code("twolayer.stages.describe"),
+        code=stage_code("twolayer.stages.describe_data"),
     output:
         class_balance="results/data/class_balance.csv",
         samples=report(

@@ -30,7 +30,7 @@ rule render_report:
         selection_summary="results/selection/summary.csv",
         template=repo_file("report/template.md.j2"),
         published=repo_file("report/published.yaml"),
-        code=stage_code("twolayer.report"),
+        code=stage_code("twolayer.stages.render_report"),
     output:
         markdown="report/report.md",
         pdf="report/report.pdf",

@@ -1,12 +1,13 @@
-# Grid searches over learning rate and regularization (coarse_search, fine_search),
-# then a summary with the top runs (select_coarse, select_fine). With search_jobs: grid
+# Grid searches over learning rate and regularization (search_coarse, and search_fine:
+# the same rule with the fine grid's files and settings), then a summary of each grid
+# with its top runs (select, wildcard grid). With search_jobs: grid
 # one job trains the whole grid side by side; with row, one job per regularization
-# value; with point, one job per grid point. select_coarse is a checkpoint so that
+# value; with point, one job per grid point. select is a checkpoint so that
 # the fine grid can be derived from the coarse top runs (fine.grid_from: coarse); such
 # a grid is unknown when the workflow is planned, so it always runs one job per point.
 
 
-rule coarse_search:
+rule search_coarse:
     input:
         train="results/data/search_train.npz",
         val="results/data/search_val.npz",
@@ -30,10 +31,10 @@ rule coarse_search:
         setup=training_setup(),
         seed=config["seed"],
     script:
-        "../scripts/train_grid_points.py"
+        "../scripts/search.py"
 
 
-use rule coarse_search as fine_search with:
+use rule search_coarse as search_fine with:
     output:
         search_job("fine")["histories"],
     log:
@@ -51,27 +52,29 @@ use rule coarse_search as fine_search with:
         seed=config["seed"],
 
 
-checkpoint select_coarse:
+checkpoint select:
     input:
-        histories=grid_histories("coarse"),
-        code=stage_code("twolayer.stages.selection"),
+        histories=grid_histories,
+        code=stage_code("twolayer.stages.select"),
     output:
-        summary="results/coarse/summary.csv",
-        top="results/coarse/top3.csv",
+        summary="results/{grid}/summary.csv",
+        top="results/{grid}/top3.csv",
         heatmap=report(
-            "results/coarse/heatmap.png",
+            "results/{grid}/heatmap.png",
             caption="../report/heatmap.rst",
-            category="Coarse search",
+            category="Grid search",
+            subcategory="{grid}",
         ),
         curves=report(
-            "results/coarse/top3_curves.png",
+            "results/{grid}/top3_curves.png",
             caption="../report/top_curves.rst",
-            category="Coarse search",
+            category="Grid search",
+            subcategory="{grid}",
         ),
     log:
-        "results/logs/select_coarse/select_coarse.log",
+        "results/logs/select/{grid}.log",
     benchmark:
-        "results/benchmarks/select_coarse/select_coarse.tsv"
+        "results/benchmarks/select/{grid}.tsv"
     conda:
         "../envs/twolayer.yaml"
     threads: 1
@@ -79,43 +82,8 @@ checkpoint select_coarse:
         mem_mb=500,
         runtime=5,
     params:
-        points=grid_points_param("coarse"),
+        points=grid_points_param,
         top=config["selection"]["top"],
-        title=grid_title("coarse"),
+        title=grid_title,
     script:
-        "../scripts/summarize_search.py"
-
-
-rule select_fine:
-    input:
-        histories=grid_histories("fine"),
-        code=stage_code("twolayer.stages.selection"),
-    output:
-        summary="results/fine/summary.csv",
-        top="results/fine/top3.csv",
-        heatmap=report(
-            "results/fine/heatmap.png",
-            caption="../report/heatmap.rst",
-            category="Fine search",
-        ),
-        curves=report(
-            "results/fine/top3_curves.png",
-            caption="../report/top_curves.rst",
-            category="Fine search",
-        ),
-    log:
-        "results/logs/select_fine/select_fine.log",
-    benchmark:
-        "results/benchmarks/select_fine/select_fine.tsv"
-    conda:
-        "../envs/twolayer.yaml"
-    threads: 1
-    resources:
-        mem_mb=500,
-        runtime=5,
-    params:
-        points=grid_points_param("fine"),
-        top=config["selection"]["top"],
-        title=grid_title("fine"),
-    script:
-        "../scripts/summarize_search.py"
+        "../scripts/select.py"

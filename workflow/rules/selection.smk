@@ -8,7 +8,7 @@ rule replicate_selection:
         train="results/data/search_train.npz",
         val="results/data/search_val.npz",
         top="results/fine/top3.csv",
-        code=stage_code("twolayer.stages.selection_replicates"),
+        code=stage_code("twolayer.stages.replicate_selection"),
     output:
         runs="results/selection/replicates.csv",
         summary="results/selection/summary.csv",

@@ -3,7 +3,7 @@
 from snakemake.iocontainers import Snakemake
 
 from twolayer.jobs import job
-from twolayer.stages.gradcheck import check_gradients
+from twolayer.stages.check_gradients import check_gradients
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 

@@ -3,7 +3,7 @@
 from snakemake.iocontainers import Snakemake
 
 from twolayer.jobs import job
-from twolayer.stages.describe import describe_data
+from twolayer.stages.describe_data import describe_data
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 

@@ -3,7 +3,7 @@
 from snakemake.iocontainers import Snakemake
 
 from twolayer.jobs import job
-from twolayer.stages.download import download_data
+from twolayer.stages.download_data import download_data
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 

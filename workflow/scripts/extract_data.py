@@ -3,7 +3,7 @@
 from snakemake.iocontainers import Snakemake
 
 from twolayer.jobs import job
-from twolayer.stages.extract import extract_data
+from twolayer.stages.extract_data import extract_data
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 

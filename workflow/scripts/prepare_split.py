@@ -3,7 +3,7 @@
 from snakemake.iocontainers import Snakemake
 
 from twolayer.jobs import job
-from twolayer.stages.prepare import prepare_split
+from twolayer.stages.prepare_split import prepare_split
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 

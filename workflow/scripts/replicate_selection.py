@@ -3,13 +3,13 @@
 from snakemake.iocontainers import Snakemake
 
 from twolayer.jobs import job
-from twolayer.stages.selection_replicates import replicate_top_configurations
+from twolayer.stages.replicate_selection import replicate_selection
 from twolayer.stages.setup import TrainingSetup
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
 with job(snakemake.log[0], snakemake.input):
-    replicate_top_configurations(
+    replicate_selection(
         snakemake.input.train,
         snakemake.input.val,
         snakemake.input.top,

@@ -3,7 +3,7 @@
 from snakemake.iocontainers import Snakemake
 
 from twolayer.jobs import job
-from twolayer.stages.momentum import study_momentum
+from twolayer.stages.study_momentum import study_momentum
 from twolayer.stages.setup import TrainingSetup
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script

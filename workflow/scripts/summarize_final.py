@@ -3,12 +3,12 @@
 from snakemake.iocontainers import Snakemake
 
 from twolayer.jobs import job
-from twolayer.stages.final_replicates import summarize_final_replicates
+from twolayer.stages.summarize_final import summarize_final
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
 with job(snakemake.log[0], snakemake.input):
-    summarize_final_replicates(
+    summarize_final(
         snakemake.params.replicates,
         snakemake.input.metrics,
         snakemake.input.histories,

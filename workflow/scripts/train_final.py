@@ -3,13 +3,13 @@
 from snakemake.iocontainers import Snakemake
 
 from twolayer.jobs import job
-from twolayer.stages.final import train_final_model
+from twolayer.stages.train_final import train_final
 from twolayer.stages.setup import TrainingSetup
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
 with job(snakemake.log[0], snakemake.input):
-    train_final_model(
+    train_final(
         snakemake.input.train,
         snakemake.input.test,
         snakemake.input.meta,

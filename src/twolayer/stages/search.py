@@ -17,7 +17,7 @@ from .setup import TrainingSetup
 log = logging.getLogger(__name__)
 
 
-def train_grid_points(
+def search(
     train_path: str | Path,
     val_path: str | Path,
     grid: str,

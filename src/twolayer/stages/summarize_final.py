@@ -56,7 +56,7 @@ def _bad_values(record: Mapping) -> str | None:
     return None
 
 
-def summarize_final_replicates(
+def summarize_final(
     replicates: Sequence[int],
     metrics_paths: Sequence[str | Path],
     history_paths: Sequence[str | Path],

@@ -3,12 +3,12 @@
 from snakemake.iocontainers import Snakemake
 
 from twolayer.jobs import job
-from twolayer.stages.selection import summarize_search
+from twolayer.stages.select import select
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
 with job(snakemake.log[0], snakemake.input):
-    summarize_search(
+    select(
         snakemake.params.points,
         list(snakemake.input.histories),
         title=snakemake.params.title,

@@ -56,7 +56,7 @@ def summarize_selection(runs: pd.DataFrame, top: pd.DataFrame) -> pd.DataFrame:
     return summary[list(SUMMARY_COLUMNS)]
 
 
-def replicate_top_configurations(
+def replicate_selection(
     train_path: str | Path,
     val_path: str | Path,
     top_csv: str | Path,

@@ -3,14 +3,14 @@
 from snakemake.iocontainers import Snakemake
 
 from twolayer.jobs import job
-from twolayer.stages.search import train_grid_points
+from twolayer.stages.search import search
 from twolayer.stages.setup import TrainingSetup
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
 histories = list(snakemake.output)
 with job(snakemake.log[0], snakemake.input):
-    train_grid_points(
+    search(
         snakemake.input.train,
         snakemake.input.val,
         grid=snakemake.params.grid,

@@ -14,7 +14,7 @@ from ..search import SUMMARY_COLUMNS, summarize, top_k
 log = logging.getLogger(__name__)
 
 
-def summarize_search(
+def select(
     points: Sequence[Mapping],
     history_paths: Sequence[str | Path],
     title: str,

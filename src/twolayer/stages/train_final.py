@@ -35,7 +35,7 @@ def replicate_rng(seed: int, replicate: int) -> np.random.Generator:
     return derive_rng(seed, "final") if replicate == 0 else derive_rng(seed, "final", "replicate", str(int(replicate)))
 
 
-def train_final_model(
+def train_final(
     train_path: str | Path,
     test_path: str | Path,
     batch_dir_meta: str | Path,
@@ -50,7 +50,7 @@ def train_final_model(
 
     ``outputs`` names the paths: history, metrics, confusion, per_class, and optionally
     model (replicate 0 writes it; the other replicates need only their numbers). The
-    figures are drawn by ``summarize_final_replicates``.
+    figures are drawn by ``summarize_final``.
     """
     best = chosen_configuration(fine_top_csv)
     learning_rate, regularization = float(best["learning_rate"]), float(best["regularization"])

@@ -1,0 +1,31 @@
+"""Stage render_report: the report's Markdown and PDF from the run's files."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import yaml
+
+from ..report import build_context, render_markdown, render_pdf
+
+
+def render_report(
+    inputs: Mapping[str, str],
+    benchmark_rules: Sequence[str],
+    config: Mapping,
+    out_md: str | Path,
+    out_pdf: str | Path,
+    repo: str | Path,
+) -> dict:
+    """Fill ``inputs["template"]`` from the run's files, write report.md and render it to report.pdf.
+
+    ``inputs``: the rule's input files by name, passed whole (the rule is the one place that
+    names them); ``benchmarks_<rule>`` holds the benchmark files of each rule in ``benchmark_rules``.
+    """
+    benchmarks = {rule: list(inputs[f"benchmarks_{rule}"]) for rule in benchmark_rules}
+    published = yaml.safe_load(Path(inputs["published"]).read_text())
+    context = build_context(inputs, benchmarks, config, published, Path(out_md).parent, repo)
+    render_markdown(inputs["template"], context, out_md)
+    render_pdf(out_md, out_pdf, context["figures"])
+    return context
