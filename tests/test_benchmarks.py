@@ -175,3 +175,40 @@ def test_round_ratios_compare_times_of_the_same_round_against_the_fastest_other(
     assert round_ratios(rounds, "ours", ["torch_autograd"]).tolist() == pytest.approx([3.5, 3.5, 7.0])
     assert round_ratios(rounds, "ours", ["torch_manual", "missing"]).tolist() == pytest.approx([7.0, 1.75, 3.5])
     assert round_ratios(rounds, "ours", ["missing"]) is None
+
+
+def test_every_mechanism_variant_still_applies_and_imports(tmp_path):
+    """benchmarks.mechanisms removes each speed mechanism by exact substitutions: they must still match the code."""
+    import os
+    import subprocess
+    import sys
+
+    from benchmarks.mechanisms import VARIANTS, prepare
+
+    assert {v.name for v in VARIANTS} >= {"all", "lagged evaluation", "background gathering", "networks side by side"}
+    for variant in VARIANTS:
+        root = prepare(tmp_path, variant, [])
+        for file, _, replacement in variant.substitutions:
+            assert replacement in (root / file).read_text()
+        subprocess.run([sys.executable, "-c", "import twolayer.stages.setup, twolayer.fast.training"],
+                       env=dict(os.environ, PYTHONPATH=str(root / "src")), check=True)
+
+
+def test_a_mechanism_substitution_that_no_longer_matches_is_refused(tmp_path):
+    from benchmarks.mechanisms import Variant, apply
+
+    (tmp_path / "module.py").write_text("x = 1\n")
+    with pytest.raises(SystemExit, match="holds 0 copies"):
+        apply(tmp_path, Variant("stale", "nothing", (("module.py", "x = 2", "x = 3"),)))
+
+
+def test_the_mechanism_table_goes_between_the_page_markers(tmp_path):
+    import pandas as pd
+
+    from benchmarks.mechanisms import BEGIN, END, page_section, write_section
+
+    page = tmp_path / "performance.md"
+    page.write_text(f"# Performance\n\n{BEGIN}\nold table\n{END}\n\nmore text\n")
+    write_section(page, page_section(pd.DataFrame([{"removed": "all", "wall time (s)": 1.0}]), "cmd", 2))
+    text = page.read_text()
+    assert "old table" not in text and "| all " in text and text.endswith("more text\n") and text.count(BEGIN) == 1

@@ -145,7 +145,10 @@ def history_file(grid, run):
 
 def grid_histories(wildcards):
     """Input function: the history files of every point of grid wildcards.grid, in grid_points_of order."""
-    return [history_file(wildcards.grid, point["run_id"]) for point in grid_points_of(wildcards.grid)]
+    return [
+        history_file(wildcards.grid, point["run_id"])
+        for point in grid_points_of(wildcards.grid)
+    ]
 
 
 def grid_points_param(wildcards):
@@ -270,7 +273,9 @@ def report_benchmarks(wildcards):
     files["benchmarks_prepare_split"] = [
         f"results/benchmarks/prepare_split/{split}.tsv" for split in SPLITS
     ]
-    files["benchmarks_select"] = [f"results/benchmarks/select/{grid}.tsv" for grid in GRIDS]
+    files["benchmarks_select"] = [
+        f"results/benchmarks/select/{grid}.tsv" for grid in GRIDS
+    ]
     for grid in GRIDS:
         files[f"benchmarks_search_{grid}"] = [
             f"results/benchmarks/search_{grid}/{name}.tsv"
@@ -327,7 +332,9 @@ def grid_outputs(grid):
             f"results/{grid}/{name}"
             for name in ("summary.csv", "top3.csv", "heatmap.png", "top3_curves.png")
         ]
-        histories = [history_file(grid, point["run_id"]) for point in grid_points_of(grid)]
+        histories = [
+            history_file(grid, point["run_id"]) for point in grid_points_of(grid)
+        ]
         return [*histories, *summary]
 
     return outputs

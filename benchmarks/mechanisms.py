@@ -1,0 +1,249 @@
+"""What each speed mechanism of ``twolayer.fast`` saves: the whole study, run with it removed.
+
+    python -m benchmarks.mechanisms --configfile config/replica.yaml --cores 2 --write docs/performance.md
+
+Each variant is a copy of this checkout's tracked files in which one mechanism is replaced
+by the plain code a reader would write (``VARIANTS``: exact text substitutions, refused if
+the text is no longer there). The variants run the study from scratch one after the other
+on the same machine, each in its own folder under ``benchmark-runs/mechanisms/``, with its
+own copy of the package on ``PYTHONPATH``. The table gives each one's wall time against
+the unchanged code and how many of its CSV and JSON files are byte-identical to the
+unchanged code's. ``--write`` puts the table into the page between its two markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+BEGIN, END = "<!-- mechanisms: begin -->", "<!-- mechanisms: end -->"
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    removed: str  # what the variant does instead, in a reader's words
+    substitutions: tuple[tuple[str, str, str], ...] = ()  # (file, text, replacement)
+
+
+FAST_TRAINING = "src/twolayer/fast/training.py"
+PACKED = "src/twolayer/fast/packed.py"
+SETUP = "src/twolayer/stages/setup.py"
+
+VARIANTS = (
+    Variant("all", "nothing removed: the code as it is"),
+    Variant(
+        "lagged evaluation",
+        "the training-set evaluation in a pass of its own after each epoch",
+        (
+            (FAST_TRAINING, "lagged = None if full_batch or epochs == 1 else LaggedEvaluation(network)", "lagged = None"),
+            (FAST_TRAINING, "if epoch < epochs and (full_batch or lagged is not None):", "if epoch < epochs and full_batch:"),
+        ),
+    ),
+    Variant(
+        "background gathering",
+        "each mini-batch gathered with X[order[...]] in the loop",
+        (
+            (FAST_TRAINING, "batches = shuffled_batches(X, y, order, batch_size, X_buffers, y_buffer)",
+             "batches = ((X[order[s : s + batch_size]], y[order[s : s + batch_size]]) for s in range(0, N, batch_size))"),
+        ),
+    ),
+    Variant(
+        "folded mean",
+        "the mean subtracted from every batch before the first layer's product",
+        (
+            (PACKED, 'return self.forward_from_product(X, X @ self.params["W"].T)',
+             'X = X - self.mean.astype(X.dtype, copy=False)\n        return self.forward_from_product(X, X @ self.params["W"].T)'),
+            (PACKED, "product += (b - W @ self.mean.astype(W.dtype, copy=False)[:, None]).T", "product += b.T"),
+            (PACKED, "dW -= db @ self.mean.astype(W.dtype, copy=False)[None, :]", "pass"),
+            (FAST_TRAINING, "self.stacked[: self.width] = network.first.params[\"W\"]",
+             "X = X - network.first.mean.astype(X.dtype, copy=False)\n        self.stacked[: self.width] = network.first.params[\"W\"]"),
+        ),
+    ),
+    Variant(
+        "column-wise row maxima",
+        "the softmax's row maxima taken with scores.max(axis=-1)",
+        ((PACKED, "if scores.shape[-1] > NARROW_ROWS or scores.shape[-1] == 0:", "if True:"),),
+    ),
+    Variant(
+        "networks side by side",
+        "each grid point and each replicate of a configuration trained on its own, one after the other",
+        (
+            (SETUP, '        runs = [point["run_id"] for point in points]\n',
+             '        if len(points) > 1:\n'
+             '            import copy\n'
+             '            alone = [self.train_side_by_side(train_split, held_out, [point], [rng], copy.deepcopy(batch_rng), epochs)[1][0]\n'
+             '                     for point, rng in zip(points, rngs)]\n'
+             '            return None, alone\n'
+             '        runs = [point["run_id"] for point in points]\n'),
+        ),
+    ),
+)
+
+
+def copy_checkout(destination: Path) -> None:
+    """The files git tracks in this checkout, as they are on disk, into ``destination``."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout
+    for name in filter(None, listed.decode().split("\0")):
+        source = REPO / name
+        if source.is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
+def apply(root: Path, variant: Variant) -> None:
+    """Make each of the variant's substitutions in ``root``; refuse text that is not there exactly once."""
+    for file, text, replacement in variant.substitutions:
+        path = root / file
+        content = path.read_text()
+        if content.count(text) != 1:
+            raise SystemExit(f"variant {variant.name!r}: {file} holds {content.count(text)} copies of {text!r}, "
+                             f"expected one; update benchmarks/mechanisms.py to the code as it is now.")
+        path.write_text(content.replace(text, replacement))
+
+
+def prepare(folder: Path, variant: Variant, data_files: list[Path]) -> Path:
+    root = folder / re.sub(r"\W+", "-", variant.name)
+    shutil.rmtree(root, ignore_errors=True)
+    copy_checkout(root)
+    apply(root, variant)
+    for path in data_files:  # the archive the configuration reads, at the same place
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).symlink_to((REPO / path).resolve())
+    return root
+
+
+def run_study(root: Path, configfiles: list[str], cores: int) -> float:
+    """The study from scratch in ``root`` with ``root``'s own package; its wall time in seconds."""
+    command = [sys.executable, "-m", "snakemake", "--cores", str(cores), "--quiet"]
+    if configfiles:
+        command += ["--configfile", *configfiles]
+    env = dict(os.environ, PYTHONPATH=str(root / "src"))
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"the study failed in {root} (exit {done.returncode}):\n{done.stderr[-3000:]}")
+    return seconds
+
+
+def result_files(root: Path) -> dict[Path, bytes]:
+    return {p.relative_to(root): p.read_bytes() for pattern in ("*.csv", "*.json") for p in (root / "results").rglob(pattern)}
+
+
+def largest_difference(base: Path, other: Path, files: list[Path]) -> float:
+    """The largest relative difference between numeric cells of the CSV files that differ."""
+    largest = 0.0
+    for name in files:
+        if name.suffix != ".csv":
+            continue
+        a, b = pd.read_csv(base / name), pd.read_csv(other / name)
+        if a.shape != b.shape:
+            return float("inf")
+        numeric = a.select_dtypes("number").columns
+        x, y = a[numeric].to_numpy(float), b[numeric].to_numpy(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            relative = np.abs(x - y) / np.maximum(np.abs(x), 1e-300)
+        relative = relative[np.isfinite(relative)]
+        largest = max(largest, float(relative.max(initial=0.0)))
+    return largest
+
+
+def blas_kernel() -> str:
+    config = np.show_config(mode="dicts")
+    blas = config.get("Build Dependencies", {}).get("blas", {})
+    try:
+        from threadpoolctl import threadpool_info
+
+        kernels = {info.get("architecture") for info in threadpool_info() if info.get("user_api") == "blas"}
+        return f"{blas.get('name', '?')} {blas.get('version', '')} ({', '.join(sorted(filter(None, kernels))) or 'kernel unknown'})"
+    except ImportError:
+        return f"{blas.get('name', '?')} {blas.get('version', '')}"
+
+
+def measure(configfiles: list[str], cores: int, data_files: list[Path], names: list[str] | None) -> pd.DataFrame:
+    folder = REPO / "benchmark-runs" / "mechanisms"
+    chosen = [v for v in VARIANTS if names is None or v.name == "all" or v.name in names]
+    rows, base = [], None
+    for variant in chosen:
+        root = prepare(folder, variant, data_files)
+        seconds = run_study(root, configfiles, cores)
+        files = result_files(root)
+        if base is None:
+            base, base_files, base_seconds = root, files, seconds
+        differing = sorted(name for name in base_files if files.get(name) != base_files[name])
+        rows.append({
+            "removed": variant.name,
+            "instead": variant.removed,
+            "wall time (s)": round(seconds, 1),
+            "against all": round(seconds / base_seconds, 2),
+            "identical files": f"{len(base_files) - len(differing)} of {len(base_files)}",
+            "largest relative difference": f"{largest_difference(base, root, differing):.1e}" if differing else "0",
+        })
+        print(f"{variant.name}: {seconds:.1f} s", file=sys.stderr, flush=True)
+    return pd.DataFrame(rows)
+
+
+def page_section(table: pd.DataFrame, command: str, cores: int) -> str:
+    return "\n".join([
+        BEGIN,
+        f"Measured with `{command}` on {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"BLAS {blas_kernel()}, `--cores {cores}`, one variant after the other:",
+        "",
+        table.to_markdown(index=False),
+        END,
+    ])
+
+
+def write_section(page: Path, section: str) -> None:
+    text = page.read_text()
+    if text.count(BEGIN) != 1 or text.count(END) != 1:
+        raise SystemExit(f"{page} must hold the markers {BEGIN} and {END} once each, where the table goes.")
+    head, rest = text.split(BEGIN)
+    page.write_text(head + section + rest.split(END, 1)[1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.mechanisms", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--configfile", nargs="*", default=[], help="configuration files of the study, as for snakemake")
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--data", nargs="*", default=["resources/replica/cifar-10-python.tar.gz"],
+                        help="files of this checkout the configuration reads (linked into every copy)")
+    parser.add_argument("--only", nargs="*", help="variants to run besides 'all' (default: every one)")
+    parser.add_argument("--check", action="store_true", help="only make every variant's substitutions in a copy")
+    parser.add_argument("--write", type=Path, help="put the table into this page, between its markers")
+    args = parser.parse_args(argv)
+    if args.check:
+        for variant in VARIANTS:
+            root = prepare(REPO / "benchmark-runs" / "mechanisms-check", variant, [])
+            subprocess.run([sys.executable, "-c", "import twolayer.stages.setup, twolayer.fast.training"],
+                           env=dict(os.environ, PYTHONPATH=str(root / "src")), check=True)
+            print(f"{variant.name}: {len(variant.substitutions)} substitution(s) made, package imports")
+        return
+    missing = [path for path in args.data if not (REPO / path).exists()]
+    if missing:
+        raise SystemExit(f"missing data file(s) {', '.join(missing)}; build the archive the configuration reads first.")
+    table = measure(args.configfile, args.cores, [Path(p) for p in args.data], args.only)
+    command = "python -m benchmarks.mechanisms " + " ".join(
+        ([f"--configfile {' '.join(args.configfile)}"] if args.configfile else []) + [f"--cores {args.cores}"])
+    section = page_section(table, command, args.cores)
+    print(section)
+    if args.write:
+        write_section(args.write, section)
+
+
+if __name__ == "__main__":
+    main()
