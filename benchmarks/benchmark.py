@@ -18,6 +18,7 @@ in a scratch folder, with the time and memory of each rule.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import os
 import shutil
@@ -39,6 +40,7 @@ from twolayer.optimizers import MomentumSGD
 from twolayer.provenance import benchmark_files, stage_table
 
 from . import schedule
+from .pages import Tee, write_section
 
 D, C = 3072, 10
 
@@ -124,13 +126,14 @@ def ours_runner(rows: int, held_out: int, batch: int, threads: int, pack: int = 
     """
     rng = np.random.default_rng(1)
     X = rng.uniform(size=(rows, D)).astype(dtype)
+    X -= X.mean(axis=0)  # centred once, as TrainingSetup.load_centred does
     y = rng.integers(0, C, size=rows)
     X_val, y_val = X[:held_out], y[:held_out]
     rates = np.linspace(0.1, 0.3, pack)
 
     def run(epochs: int) -> None:
         with threadpool_limits(limits=1):
-            net = packed_two_layer_network(X.mean(axis=0), [0.001] * pack, rngs=[np.random.default_rng(i) for i in range(pack)],
+            net = packed_two_layer_network(D, [0.001] * pack, rngs=[np.random.default_rng(i) for i in range(pack)],
                                            dtype=dtype)
             optimizer = MomentumSGD(0.3, 0.8, 0.998) if pack == 1 else ScaledMomentumSGD(rates, 50, 0.8, 0.998, dtype)
             train_each(net, optimizer, X, y, epochs=epochs, batch_size=batch, shuffle=True, rng=np.random.default_rng(2),
@@ -525,7 +528,6 @@ def benchmark_all(configfiles: list[str], cores: list[int], threads: int, tiny: 
 
 def dtype_spread(results: Path, seeds: int, epochs: int | None, threads: int) -> pd.DataFrame:
     """Final test accuracy of the run's best fine configuration per seed, in float32 and float64."""
-    from twolayer.preprocess import load_split
     from twolayer.seeding import derive_rng
     from twolayer.stages.setup import TrainingSetup
 
@@ -537,8 +539,7 @@ def dtype_spread(results: Path, seeds: int, epochs: int | None, threads: int) ->
     with threadpool_limits(limits=1):
         for dtype in ("float32", "float64"):
             setup = TrainingSetup(**{**config["training"], "dtype": dtype})
-            train = load_split(results / "data" / "final_train.npz", np.dtype(dtype))
-            test = load_split(results / "data" / "test.npz", np.dtype(dtype))
+            train, test = setup.load_centred(results / "data" / "final_train.npz", results / "data" / "test.npz")
             for seed in range(seeds):
                 start = time.perf_counter()
                 rng = derive_rng(seed, "final")
@@ -623,6 +624,9 @@ def gate_sensitivity(results: Path, configfiles: list[str], seeds: int) -> tuple
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.benchmark", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--write", type=Path, metavar="PAGE",
+                        help="also write the command and its output into PAGE, between its markers for --section")
+    parser.add_argument("--section", help="the page's section for the output (default: 'benchmark COMMAND')")
     commands = parser.add_subparsers(dest="command", required=True)
     every = commands.add_parser("all", help="rates, per-epoch times against PyTorch, the floor, and the whole study")
     every.add_argument("--configfile", nargs="*", default=[], help="config files on top of config.yaml (e.g. config/replica.yaml)")
@@ -652,7 +656,23 @@ def main(argv: list[str] | None = None) -> None:
     stages = commands.add_parser("stages", help="wall time and peak memory per rule of a finished run")
     stages.add_argument("--results", default="results", help="the run's results folder (default: results)")
     args = parser.parse_args(argv)
+    if args.write is None:
+        run(args)
+        return
+    tee = Tee()
+    with contextlib.redirect_stdout(tee):
+        run(args)
+    shown = [a for a in (sys.argv[1:] if argv is None else argv)]
+    for option in ("--write", "--section"):
+        while option in shown:
+            at = shown.index(option)
+            del shown[at : at + 2]
+    command = " ".join(["python -m benchmarks.benchmark", *shown])
+    write_section(args.write, args.section or f"benchmark {args.command}", f"```\n$ {command}\n{tee.kept.getvalue().rstrip()}\n```")
 
+
+def run(args: argparse.Namespace) -> None:
+    """Run the parsed command, printing what it measures."""
     if args.command == "stages":
         table = stage_table(benchmark_files(args.results))
         print(table.to_markdown(index=False, floatfmt=".1f"))

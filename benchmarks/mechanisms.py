@@ -7,8 +7,10 @@ by the plain code a reader would write (``VARIANTS``: exact text substitutions, 
 the text is no longer there). The variants run the study from scratch one after the other
 on the same machine, each in its own folder under ``benchmark-runs/mechanisms/``, with its
 own copy of the package on ``PYTHONPATH``. The table gives each one's wall time against
-the unchanged code and how many of its CSV and JSON files are byte-identical to the
-unchanged code's. ``--write`` puts the table into the page between its two markers.
+the unchanged code (each round's ratio, and that of the means) and how many of its CSV
+and JSON files are byte-identical to the unchanged code's. Every variant runs once per
+round, and every other round runs them in reverse order, so the machine's drift over a
+round falls on both sides of each comparison; ``--against REV`` adds an earlier commit. ``--write`` puts the table into the page between its two markers.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .pages import write_section
+
 REPO = Path(__file__).resolve().parents[1]
-BEGIN, END = "<!-- mechanisms: begin -->", "<!-- mechanisms: end -->"
+SECTION = "mechanisms"  # the page markers the table goes between
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class Variant:
     name: str
     removed: str  # what the variant does instead, in a reader's words
     substitutions: tuple[tuple[str, str, str], ...] = ()  # (file, text, replacement)
+    revision: str | None = None  # another commit's files instead of this checkout's
 
 
 FAST_TRAINING = "src/twolayer/fast/training.py"
@@ -61,23 +66,6 @@ VARIANTS = (
         ),
     ),
     Variant(
-        "folded mean",
-        "the mean subtracted from every batch before the first layer's product",
-        (
-            (PACKED, 'return self.forward_from_product(X, X @ self.params["W"].T)',
-             'X = X - self.mean.astype(X.dtype, copy=False)\n        return self.forward_from_product(X, X @ self.params["W"].T)'),
-            (PACKED, "product += (b - W @ self.mean.astype(W.dtype, copy=False)[:, None]).T", "product += b.T"),
-            (PACKED, "dW -= db @ self.mean.astype(W.dtype, copy=False)[None, :]", "pass"),
-            (FAST_TRAINING, "self.stacked[: self.width] = network.first.params[\"W\"]",
-             "X = X - network.first.mean.astype(X.dtype, copy=False)\n        self.stacked[: self.width] = network.first.params[\"W\"]"),
-        ),
-    ),
-    Variant(
-        "column-wise row maxima",
-        "the softmax's row maxima taken with scores.max(axis=-1)",
-        ((PACKED, "if scores.shape[-1] > NARROW_ROWS or scores.shape[-1] == 0:", "if True:"),),
-    ),
-    Variant(
         "networks side by side",
         "each grid point and each replicate of a configuration trained on its own, one after the other",
         (
@@ -93,8 +81,13 @@ VARIANTS = (
 )
 
 
-def copy_checkout(destination: Path) -> None:
-    """The files git tracks in this checkout, as they are on disk, into ``destination``."""
+def copy_checkout(destination: Path, revision: str | None = None) -> None:
+    """The files git tracks in this checkout, as they are on disk, into ``destination``; or those of ``revision``."""
+    destination.mkdir(parents=True, exist_ok=True)
+    if revision is not None:
+        archive = subprocess.run(["git", "archive", revision], cwd=REPO, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(destination)], input=archive, check=True)
+        return
     listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout
     for name in filter(None, listed.decode().split("\0")):
         source = REPO / name
@@ -115,10 +108,14 @@ def apply(root: Path, variant: Variant) -> None:
         path.write_text(content.replace(text, replacement))
 
 
+def prepare_name(variant: Variant) -> str:
+    return re.sub(r"\W+", "-", variant.name)
+
+
 def prepare(folder: Path, variant: Variant, data_files: list[Path]) -> Path:
-    root = folder / re.sub(r"\W+", "-", variant.name)
+    root = folder / prepare_name(variant)
     shutil.rmtree(root, ignore_errors=True)
-    copy_checkout(root)
+    copy_checkout(root, variant.revision)
     apply(root, variant)
     for path in data_files:  # the archive the configuration reads, at the same place
         (root / path).parent.mkdir(parents=True, exist_ok=True)
@@ -174,46 +171,48 @@ def blas_kernel() -> str:
         return f"{blas.get('name', '?')} {blas.get('version', '')}"
 
 
-def measure(configfiles: list[str], cores: int, data_files: list[Path], names: list[str] | None) -> pd.DataFrame:
+def measure(configfiles: list[str], cores: int, data_files: list[Path], names: list[str] | None, rounds: int,
+            against: str | None) -> pd.DataFrame:
+    """Every chosen variant's study, ``rounds`` times; odd rounds run in reverse order, so the machine's
+    drift over a round falls on both sides of each comparison with the unchanged code."""
     folder = REPO / "benchmark-runs" / "mechanisms"
     chosen = [v for v in VARIANTS if names is None or v.name == "all" or v.name in names]
-    rows, base = [], None
+    if against:
+        chosen.append(Variant(f"commit {against}", "the code of that commit, unchanged", revision=against))
+    seconds = {v.name: [] for v in chosen}
+    for round_index in range(rounds):
+        for variant in (chosen if round_index % 2 == 0 else chosen[::-1]):
+            root = prepare(folder, variant, data_files)
+            seconds[variant.name].append(run_study(root, configfiles, cores))
+            print(f"round {round_index + 1}, {variant.name}: {seconds[variant.name][-1]:.1f} s", file=sys.stderr, flush=True)
+    # The folders hold each variant's last run; its files are compared with the unchanged code's.
+    base = folder / prepare_name(chosen[0])
+    base_files = result_files(base)
+    rows = []
     for variant in chosen:
-        root = prepare(folder, variant, data_files)
-        seconds = run_study(root, configfiles, cores)
+        root = folder / prepare_name(variant)
         files = result_files(root)
-        if base is None:
-            base, base_files, base_seconds = root, files, seconds
         differing = sorted(name for name in base_files if files.get(name) != base_files[name])
+        ratios = [mine / theirs for mine, theirs in zip(seconds[variant.name], seconds[chosen[0].name])]
         rows.append({
             "removed": variant.name,
             "instead": variant.removed,
-            "wall time (s)": round(seconds, 1),
-            "against all": round(seconds / base_seconds, 2),
+            "wall time (s), each round": ", ".join(f"{t:.1f}" for t in seconds[variant.name]),
+            "against all": f"{np.mean(seconds[variant.name]) / np.mean(seconds[chosen[0].name]):.2f}",
+            "rounds' ratios": ", ".join(f"{r:.2f}" for r in ratios),
             "identical files": f"{len(base_files) - len(differing)} of {len(base_files)}",
             "largest relative difference": f"{largest_difference(base, root, differing):.1e}" if differing else "0",
         })
-        print(f"{variant.name}: {seconds:.1f} s", file=sys.stderr, flush=True)
     return pd.DataFrame(rows)
 
 
 def page_section(table: pd.DataFrame, command: str, cores: int) -> str:
     return "\n".join([
-        BEGIN,
         f"Measured with `{command}` on {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
         f"BLAS {blas_kernel()}, `--cores {cores}`, one variant after the other:",
         "",
         table.to_markdown(index=False),
-        END,
     ])
-
-
-def write_section(page: Path, section: str) -> None:
-    text = page.read_text()
-    if text.count(BEGIN) != 1 or text.count(END) != 1:
-        raise SystemExit(f"{page} must hold the markers {BEGIN} and {END} once each, where the table goes.")
-    head, rest = text.split(BEGIN)
-    page.write_text(head + section + rest.split(END, 1)[1])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -223,6 +222,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", nargs="*", default=["resources/replica/cifar-10-python.tar.gz"],
                         help="files of this checkout the configuration reads (linked into every copy)")
     parser.add_argument("--only", nargs="*", help="variants to run besides 'all' (default: every one)")
+    parser.add_argument("--rounds", type=int, default=2, help="times each variant runs, alternating the order (default: 2)")
+    parser.add_argument("--against", metavar="REV", help="also run the study with the files of commit REV")
     parser.add_argument("--check", action="store_true", help="only make every variant's substitutions in a copy")
     parser.add_argument("--write", type=Path, help="put the table into this page, between its markers")
     args = parser.parse_args(argv)
@@ -236,13 +237,14 @@ def main(argv: list[str] | None = None) -> None:
     missing = [path for path in args.data if not (REPO / path).exists()]
     if missing:
         raise SystemExit(f"missing data file(s) {', '.join(missing)}; build the archive the configuration reads first.")
-    table = measure(args.configfile, args.cores, [Path(p) for p in args.data], args.only)
+    table = measure(args.configfile, args.cores, [Path(p) for p in args.data], args.only, args.rounds, args.against)
     command = "python -m benchmarks.mechanisms " + " ".join(
-        ([f"--configfile {' '.join(args.configfile)}"] if args.configfile else []) + [f"--cores {args.cores}"])
+        ([f"--configfile {' '.join(args.configfile)}"] if args.configfile else [])
+        + [f"--cores {args.cores}", f"--rounds {args.rounds}"] + ([f"--against {args.against}"] if args.against else []))
     section = page_section(table, command, args.cores)
     print(section)
     if args.write:
-        write_section(args.write, section)
+        write_section(args.write, SECTION, section)
 
 
 if __name__ == "__main__":

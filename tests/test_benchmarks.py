@@ -202,13 +202,18 @@ def test_a_mechanism_substitution_that_no_longer_matches_is_refused(tmp_path):
         apply(tmp_path, Variant("stale", "nothing", (("module.py", "x = 2", "x = 3"),)))
 
 
-def test_the_mechanism_table_goes_between_the_page_markers(tmp_path):
+def test_measured_output_goes_between_the_page_markers(tmp_path):
     import pandas as pd
 
-    from benchmarks.mechanisms import BEGIN, END, page_section, write_section
+    from benchmarks.mechanisms import SECTION, page_section
+    from benchmarks.pages import markers, write_section
 
+    begin, end = markers(SECTION)
     page = tmp_path / "performance.md"
-    page.write_text(f"# Performance\n\n{BEGIN}\nold table\n{END}\n\nmore text\n")
-    write_section(page, page_section(pd.DataFrame([{"removed": "all", "wall time (s)": 1.0}]), "cmd", 2))
+    page.write_text(f"# Performance\n\n{begin}\nold table\n{end}\n\nmore text\n")
+    write_section(page, SECTION, page_section(pd.DataFrame([{"removed": "all", "wall time (s)": 1.0}]), "cmd", 2))
     text = page.read_text()
-    assert "old table" not in text and "| all " in text and text.endswith("more text\n") and text.count(BEGIN) == 1
+    assert "old table" not in text and "| all " in text and text.endswith("more text\n") and text.count(begin) == 1
+    page.write_text("# no markers\n")
+    with pytest.raises(SystemExit, match="must hold the markers"):
+        write_section(page, SECTION, "table")

@@ -239,3 +239,15 @@ def test_atomic_write_leaves_nothing_on_error_and_clears_leftovers(tmp_path):
     assert not target.exists() and not leftover.exists()
     write_csv([{"a": 0.1}], target)
     assert target.read_text() == "a\n0.1\n" and sorted(p.name for p in tmp_path.iterdir()) == [".table.csv.sha256", "table.csv"]
+
+
+def test_centring_a_split_subtracts_the_given_mean_in_place(rng):
+    from twolayer.preprocess import Split, centre
+
+    X = rng.uniform(size=(6, 4)).astype(np.float32)
+    expected = X - np.float32(0.25)
+    mean = np.full((4, 1), 0.25)
+    centred = centre(Split(X=X, y=np.arange(6), mean=np.zeros((4, 1))), mean)
+    assert centred.X is X  # no copy of the pixels
+    np.testing.assert_array_equal(centred.X, expected)
+    assert centred.mean is mean

@@ -1,9 +1,9 @@
 """twolayer.fast against the plain path: the same histories, weights and predictions, faster.
 
 Each test runs both: the plain ``twolayer.training.train`` of one ``two_layer_network``
-per point, and ``twolayer.fast.training.train_each`` of the packed network. Accuracies
-are equal; costs and weights agree to rounding (the fast path folds the mean
-subtraction into the first layer and sums an epoch's costs batch by batch).
+per point on the pixels, and ``twolayer.fast.training.train_each`` of the packed network
+on the same pixels centred once (``twolayer.preprocess.centre``). Accuracies are equal;
+costs and weights agree to rounding (the fast path sums an epoch's costs batch by batch).
 """
 
 import numpy as np
@@ -12,8 +12,15 @@ import pytest
 from twolayer import MomentumSGD, Softmax, check_network, train, two_layer_network
 from twolayer.fast.packed import GroupedSoftmax, PackedNetwork, ScaledMomentumSGD, StackedLinear, packed_two_layer_network, unpack
 from twolayer.fast.training import evaluate_each, shuffled_batches, take_rows_later, train_each
+from twolayer.preprocess import Split, centre
 
-RTOL = 1e-9  # float64: what folding the mean and reordering sums may move
+RTOL = 1e-9  # float64: what centring once and reordering sums may move
+
+
+def centred(X):
+    """X minus its mean, as the training stages centre a split (a copy: the tests keep X)."""
+    mean = X.mean(axis=0)[:, None]
+    return centre(Split(X=X.copy(), y=np.zeros(len(X), int), mean=mean), mean).X
 
 
 def make_problem(seed=0, N=60, D=30, C=4):
@@ -25,40 +32,40 @@ def test_packed_networks_compute_what_each_computes_alone(small_problem):
     X, y, C = small_problem
     regs = [0.0, 0.05, 0.3]
     singles = [two_layer_network(X.mean(axis=0), 6, C, reg, rng=np.random.default_rng(i)) for i, reg in enumerate(regs)]
-    packed = packed_two_layer_network(X.mean(axis=0), regs, 6, C, rngs=[np.random.default_rng(i) for i in range(3)])
-    probs = packed.forward(X).reshape(len(X), 3, C)
+    packed = packed_two_layer_network(X.shape[1], regs, 6, C, rngs=[np.random.default_rng(i) for i in range(3)])
+    Xc = centred(X)
+    probs = packed.forward(Xc).reshape(len(X), 3, C)
     for p, single in enumerate(singles):
         np.testing.assert_allclose(probs[:, p], single.forward(X), rtol=1e-12)
         np.testing.assert_array_equal(unpack(packed, p)["W1"], single.params()["linear1.W"])
-    costs, accuracies = evaluate_each(packed, X, y)
-    predicted = packed.predict(X)
+    costs, accuracies = evaluate_each(packed, Xc, y)
+    predicted = packed.predict(Xc)
     assert predicted.shape == (len(X), 3)
     for p, single in enumerate(singles):
         assert costs[p] == pytest.approx(single.cost(X, y), rel=1e-12)
         assert accuracies[p] == single.accuracy(X, y)
         np.testing.assert_array_equal(predicted[:, p], single.predict(X))
     np.testing.assert_allclose(packed.regularization_costs(), [s.regularization_cost() for s in singles], rtol=1e-12)
-    cost, accuracy = packed.loss_and_accuracy(X, y)
+    cost, accuracy = packed.loss_and_accuracy(Xc, y)
     assert cost == pytest.approx(sum(single.cost(X, y) for single in singles), rel=1e-12)
-    assert accuracy == pytest.approx(np.mean([single.accuracy(X, y) for single in singles])) == packed.accuracy(X, y)
+    assert accuracy == pytest.approx(np.mean([single.accuracy(X, y) for single in singles])) == packed.accuracy(Xc, y)
 
 
 def test_packed_network_gradients_match_centered_differences(small_problem):
     X, y, C = small_problem
-    net = packed_two_layer_network(X.mean(axis=0), [0.1, 0.4], 4, C, rngs=[np.random.default_rng(5), np.random.default_rng(6)])
-    for row in check_network(net, X, y, h=1e-5, method="centered", batched=False):
+    net = packed_two_layer_network(X.shape[1], [0.1, 0.4], 4, C, rngs=[np.random.default_rng(5), np.random.default_rng(6)])
+    for row in check_network(net, centred(X), y, h=1e-5, method="centered", batched=False):
         assert row["max_rel_error"] < 1e-6, row
 
 
 def test_packed_layers_take_one_regularization_per_network(rng):
-    mean = np.zeros(4)
     with pytest.raises(ValueError, match="2 finite numbers"):
-        StackedLinear(mean, 3, [0.1, -0.2])
+        StackedLinear(4, 3, [0.1, -0.2])
     with pytest.raises(ValueError, match="2 finite numbers"):
-        StackedLinear(mean, 3, [0.1, np.nan])
+        StackedLinear(4, 3, [0.1, np.nan])
     with pytest.raises(ValueError, match="GroupedSoftmax"):
-        PackedNetwork([StackedLinear(mean, 3, [0.1, 0.2]), Softmax(6)])
-    assert PackedNetwork([StackedLinear(mean, 3, [0.1, 0.2]), GroupedSoftmax(2, 3)]).count == 2
+        PackedNetwork([StackedLinear(4, 3, [0.1, 0.2]), Softmax(6)])
+    assert PackedNetwork([StackedLinear(4, 3, [0.1, 0.2]), GroupedSoftmax(2, 3)]).count == 2
     with pytest.raises(ValueError, match="finite numbers > 0"):
         ScaledMomentumSGD([0.1, 0.0], 3, 0.5)
 
@@ -69,10 +76,11 @@ def test_side_by_side_training_gives_the_plain_histories(batch_size, shuffle):
     for uneven last batches, either order, full batch, and a network that diverges."""
     X, y, C = make_problem()
     rates, regs = np.array([0.05, 0.2, 1e200]), [0.01, 0.0, 1.0]
-    packed = packed_two_layer_network(X.mean(axis=0), regs, 8, C, rngs=[np.random.default_rng(i) for i in range(3)])
+    packed = packed_two_layer_network(X.shape[1], regs, 8, C, rngs=[np.random.default_rng(i) for i in range(3)])
     order = lambda: np.random.default_rng(5) if shuffle else None  # noqa: E731
-    results = train_each(packed, ScaledMomentumSGD(rates, 8, 0.8, 0.9), X, y, epochs=5, batch_size=batch_size,
-                         shuffle=shuffle, rng=order(), X_val=X[:20], y_val=y[:20], learning_rates=rates)
+    Xc = centred(X)
+    results = train_each(packed, ScaledMomentumSGD(rates, 8, 0.8, 0.9), Xc, y, epochs=5, batch_size=batch_size,
+                         shuffle=shuffle, rng=order(), X_val=Xc[:20], y_val=y[:20], learning_rates=rates)
     assert results[2].status == "diverged" and len(results[2].history) == results[2].diverged_epoch <= 5
     for p in (0, 1):
         alone = two_layer_network(X.mean(axis=0), 8, C, regs[p], rng=np.random.default_rng(p))
@@ -95,8 +103,8 @@ def test_one_network_on_the_fast_path_gives_the_plain_history_in_float32():
     """The final training's case: one network, float32, plain optimizer."""
     X, y, C = make_problem(N=200, D=64)
     X = X.astype(np.float32)
-    packed = packed_two_layer_network(X.mean(axis=0), [0.01], 8, C, rngs=[np.random.default_rng(1)], dtype=np.float32)
-    (fast,) = train_each(packed, MomentumSGD(0.1, 0.8, 0.99), X, y, epochs=4, batch_size=64, rng=np.random.default_rng(2))
+    packed = packed_two_layer_network(X.shape[1], [0.01], 8, C, rngs=[np.random.default_rng(1)], dtype=np.float32)
+    (fast,) = train_each(packed, MomentumSGD(0.1, 0.8, 0.99), centred(X), y, epochs=4, batch_size=64, rng=np.random.default_rng(2))
     alone = two_layer_network(X.mean(axis=0), 8, C, 0.01, rng=np.random.default_rng(1), dtype=np.float32)
     plain = train(alone, MomentumSGD(0.1, 0.8, 0.99), X, y, epochs=4, batch_size=64, rng=np.random.default_rng(2))
     assert [row["train_accuracy"] for row in fast.history] == [row["train_accuracy"] for row in plain.history]
@@ -148,12 +156,3 @@ def test_a_loop_that_stops_early_leaves_no_copy_running():
     # The copy of the second batch, started when the first was handed out, has ended.
     np.testing.assert_array_equal(buffers[1], X[5:10])
     np.testing.assert_array_equal(first, X[:5])
-
-
-@pytest.mark.parametrize("shape", [(5, 10), (3, 4, 10), (6, 1), (4, 100)])
-def test_row_maxima_equal_numpy_max_nan_included(shape):
-    from twolayer.fast.packed import row_maxima
-
-    scores = np.random.default_rng(0).normal(size=shape)
-    scores.reshape(-1)[::7] = np.nan
-    np.testing.assert_array_equal(row_maxima(scores), scores.max(axis=-1, keepdims=True))

@@ -190,29 +190,20 @@ def test_a_grid_too_large_to_plan_is_refused_at_once(tmp_path, archive):
     assert "100,000 grid points" in output
 
 
-def test_sizes_larger_than_their_split_are_reported_as_used(tmp_path, archive):
-    config = smoke_config(archive, gradcheck={"samples": 5000}, momentum={"samples": 700}, training={"batch_size": 500})
-    workdir = make_workdir(tmp_path, config)
-    run_snakemake(workdir, "--cores", "2")
-    report = (workdir / "report/report.md").read_text()
-    assert "first\n200 training images (all the split has; 5000 were configured) for each network" in report
-    assert "only 200 training images (all the split has; 700 were configured)" in report
-    assert "mini-batch size: 200 rows in the searches, 500 in the final training (training.batch_size is 500" in report
-    assert "gradcheck.samples is 5000 but only 200 rows are available" in (workdir / "results/logs/check_gradients/check_gradients.log").read_text()
-    assert json.loads((workdir / "results/final/metrics.json").read_text())["batch_size"] == 500
-
-
 HOSTILE_NAMES = ['`#read("secret.txt")`{=typst}', "a|b|c", "<b>bold</b>", r"$\foo{$", "# heading",
                  "- *star* _u_ -5", "[x](y.png)", "/ term: @cite", "'q' -- ok... -?x", "1. item"]
 
 
-def test_class_names_that_look_like_code_stay_text_through_the_report(tmp_path):
-    """Names that would run Typst, add table cells or start mathtext are printed as they are, and nothing acts."""
-    archive = tmp_path / "hostile.tar.gz"
-    write_archive(archive, images_per_batch=200)
-    import tarfile
+@pytest.fixture(scope="module")
+def careless_run(tmp_path_factory):
+    """One whole run on careless inputs, shared by the tests below: class names that look like code
+    (Markdown, Typst, HTML, math) and sizes larger than the splits they draw from."""
     import io
+    import tarfile
 
+    folder = tmp_path_factory.mktemp("careless")
+    archive = folder / "hostile.tar.gz"
+    write_archive(archive, images_per_batch=200)
     with tarfile.open(archive) as source:
         members = {m.name.split("/")[-1]: source.extractfile(m).read() for m in source.getmembers() if m.isfile()}
     members["batches.meta"] = pickle.dumps({b"label_names": [name.encode() for name in HOSTILE_NAMES]})
@@ -221,11 +212,27 @@ def test_class_names_that_look_like_code_stay_text_through_the_report(tmp_path):
             info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
             info.size = len(payload)
             tar.addfile(info, io.BytesIO(payload))
-    workdir = make_workdir(tmp_path / "run", smoke_config(archive))
-    secret = "SECRET-" + hashlib.md5(str(tmp_path).encode()).hexdigest()
+    config = smoke_config(archive, gradcheck={"samples": 5000}, momentum={"samples": 700}, training={"batch_size": 500})
+    workdir = make_workdir(folder / "run", config)
+    secret = "SECRET-" + hashlib.md5(str(folder).encode()).hexdigest()
     (workdir / "secret.txt").write_text(secret)
     run_snakemake(workdir, "--cores", "2")
+    return workdir, secret
 
+
+def test_sizes_larger_than_their_split_are_reported_as_used(careless_run):
+    workdir, _ = careless_run
+    report = (workdir / "report/report.md").read_text()
+    assert "first\n200 training images (all the split has; 5000 were configured) for each network" in report
+    assert "only 200 training images (all the split has; 700 were configured)" in report
+    assert "mini-batch size: 200 rows in the searches, 500 in the final training (training.batch_size is 500" in report
+    assert "gradcheck.samples is 5000 but only 200 rows are available" in (workdir / "results/logs/check_gradients/check_gradients.log").read_text()
+    assert json.loads((workdir / "results/final/metrics.json").read_text())["batch_size"] == 500
+
+
+def test_class_names_that_look_like_code_stay_text_through_the_report(careless_run):
+    """Names that would run Typst, add table cells or start mathtext are printed as they are, and nothing acts."""
+    workdir, secret = careless_run
     import pymupdf
 
     with pymupdf.open(workdir / "report" / "report.pdf") as pdf:

@@ -80,6 +80,17 @@ def load_split(path: str | Path, dtype=np.float32, limit: int | None = None) -> 
     return Split(X=X / np.asarray(255, dtype=dtype), y=y, mean=mean)
 
 
+def centre(split: Split, mean: np.ndarray) -> Split:
+    """The mean-subtraction layer applied once to a whole split: X (N, D) minus ``mean`` (D, 1), in place.
+
+    The pixels are not copied (a split of 50,000 rows is 614 MB in float32); the
+    returned split holds the centred X and the mean it was centred with, and ``split``
+    must not be used again.
+    """
+    np.subtract(split.X, mean.T.astype(split.X.dtype, copy=False), out=split.X)
+    return Split(X=split.X, y=split.y, mean=mean)
+
+
 def _check_split(path, arrays: dict) -> None:
     problems = []
     if set(arrays) != {"X", "y", "mean"}:

@@ -1,5 +1,7 @@
 """Several two-layer networks trained side by side as one network.
 
+The networks take inputs already centred (``twolayer.preprocess.centre``: the mean
+subtraction applied once to a whole split), so they start at the first linear layer.
 The P networks of a search job share their input batch, so their first layers are
 stacked into one ``StackedLinear`` of P * H outputs (one matrix product serves them
 all), their second layers form a ``BlockLinear`` of P independent blocks, and a
@@ -15,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..initializers import Initializer
-from ..layers import Layer, MeanSubtraction, ReLU, Softmax
+from ..layers import Layer, ReLU, Softmax
 from ..network import Network, two_layer_network
 from ..optimizers import MomentumSGD
 
@@ -31,21 +33,18 @@ def per_network_regularization(values, networks: int, name: str) -> np.ndarray:
 
 
 class StackedLinear(Layer):
-    """The mean subtraction and first layers of P networks, as one layer of P * H outputs.
+    """The first layers of P networks, as one layer of P * H outputs: ``out = X W^T + b^T``.
 
     Rows ``p*H .. (p+1)*H - 1`` of W and b are network p's first layer; each row is
-    penalised with its network's lambda. The mean subtraction is folded in:
-    ``W (x - mu) + b`` is computed as ``W x + (b - W mu)`` and ``dW = G^T X - db mu^T``,
-    so the centred copy of a batch is never formed.
+    penalised with its network's lambda.
 
-    Shapes: mean (D,); params W (P*H, D), b (P*H, 1); X (N, D) -> out (N, P*H);
+    Shapes: params W (P*H, D), b (P*H, 1); X (N, D) -> out (N, P*H);
     backward dout (N, P*H) -> dX (N, D), grads dW (P*H, D), db (P*H, 1).
     """
 
-    def __init__(self, mean: np.ndarray, hidden_size: int, regularizations: Sequence[float], dtype=np.float64, name: str = "linear1"):
-        self.mean = MeanSubtraction(mean).mean
+    def __init__(self, input_size: int, hidden_size: int, regularizations: Sequence[float], dtype=np.float64, name: str = "linear1"):
         networks = len(regularizations)
-        super().__init__(name, self.mean.size, networks * int(hidden_size))
+        super().__init__(name, int(input_size), networks * int(hidden_size))
         self.networks, self.hidden_size, self.dtype = networks, int(hidden_size), np.dtype(dtype)
         self.regularization = np.repeat(per_network_regularization(regularizations, networks, name), hidden_size)
         self.params["W"] = np.zeros((self.output_size, self.input_size), dtype=self.dtype)
@@ -61,8 +60,7 @@ class StackedLinear(Layer):
     def forward_from_product(self, X: np.ndarray, product: np.ndarray) -> np.ndarray:
         """The output for X (N, D) given ``product`` = X @ W.T (N, P*H) computed elsewhere (overwritten, returned)."""
         self._X = X
-        W, b = self.params["W"], self.params["b"]
-        product += (b - W @ self.mean.astype(W.dtype, copy=False)[:, None]).T
+        product += self.params["b"].T
         return product
 
     def backward(self, dout: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
@@ -70,7 +68,6 @@ class StackedLinear(Layer):
         dW, db = self.grads["W"], self.grads["b"]
         np.sum(dout, axis=0, keepdims=True, out=db.T)
         np.matmul(dout.T, self._X, out=dW)
-        dW -= db @ self.mean.astype(W.dtype, copy=False)[None, :]
         if np.any(self.regularization):
             dW += (2.0 * self.regularization).astype(self.dtype)[:, None] * W
         return dout @ W if need_input_grad else None
@@ -137,24 +134,6 @@ class BlockLinear(Layer):
         return float(self.network_costs().sum()) if np.any(self.regularization) else 0.0
 
 
-# Up to this many classes a row's maximum is taken column by column (see ``row_maxima``).
-NARROW_ROWS = 64
-
-
-def row_maxima(scores: np.ndarray) -> np.ndarray:
-    """The maximum over the last axis, keeping it as size 1; NaN where a row holds NaN.
-
-    NumPy reduces a short last axis one row at a time, which for ten classes costs
-    about fifteen times as much as comparing whole columns; both give the same values.
-    """
-    if scores.shape[-1] > NARROW_ROWS or scores.shape[-1] == 0:
-        return scores.max(axis=-1, keepdims=True)
-    maxima = scores[..., 0].copy()
-    for column in range(1, scores.shape[-1]):
-        np.maximum(maxima, scores[..., column], out=maxima)
-    return maxima[..., None]
-
-
 class GroupedSoftmax(Softmax):
     """P softmaxes side by side: each row holds P blocks of C scores, one per network.
 
@@ -171,7 +150,7 @@ class GroupedSoftmax(Softmax):
     def forward(self, X: np.ndarray) -> np.ndarray:
         self._check_input(X)
         scores = X.reshape(X.shape[0], self.groups, self.classes)
-        shifted = scores - row_maxima(scores)
+        shifted = scores - scores.max(axis=-1, keepdims=True)
         self.log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
         self.probs = np.exp(self.log_probs)
         return self.probs.reshape(X.shape)
@@ -252,7 +231,7 @@ class PackedNetwork(Network):
 
 
 def packed_two_layer_network(
-    mean: np.ndarray,
+    input_size: int,
     regularizations: Sequence[float],
     hidden_size: int = 50,
     num_classes: int = 10,
@@ -261,17 +240,18 @@ def packed_two_layer_network(
     rngs: Sequence[np.random.Generator] | None = None,
     dtype=np.float64,
 ) -> PackedNetwork:
-    """P two-layer networks trained side by side on the same inputs, one per regularization.
+    """P two-layer networks trained side by side on the same centred inputs of ``input_size`` features.
 
     Network p draws its weights from ``rngs[p]`` exactly as ``two_layer_network`` would
-    from that generator, so it starts from the same point as if it were trained alone.
+    from that generator (the mean does not enter the draw), so it starts from the same
+    point as if it were trained alone.
     """
     P = len(regularizations)
     singles = [
-        two_layer_network(mean, hidden_size, num_classes, reg, weight_init, bias_init, rng, dtype)
+        two_layer_network(np.zeros(int(input_size)), hidden_size, num_classes, reg, weight_init, bias_init, rng, dtype)
         for reg, rng in zip(regularizations, rngs if rngs is not None else [None] * P)
     ]
-    first = StackedLinear(mean, hidden_size, regularizations, dtype=dtype)
+    first = StackedLinear(input_size, hidden_size, regularizations, dtype=dtype)
     second = BlockLinear(P, hidden_size, num_classes, regularizations, dtype=dtype)
     for p, single in enumerate(singles):
         rows = slice(p * hidden_size, (p + 1) * hidden_size)

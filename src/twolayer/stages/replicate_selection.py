@@ -12,12 +12,10 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..choice import top_configurations
 from ..io import write_csv
-from ..preprocess import load_split
 from ..replicates import SIGNIFICANCE, describe, welch_p_from_summaries
 from ..seeding import derive_rng
 from .setup import TrainingSetup
@@ -74,7 +72,7 @@ def replicate_selection(
     ``derive_rng(seed, "selection", "batches", r)``, streams the search never used.
     """
     top = top_configurations(top_csv)
-    train_split, val_split = load_split(train_path, np.dtype(setup.dtype)), load_split(val_path, np.dtype(setup.dtype))
+    train_split, val_split = setup.load_centred(train_path, val_path)
     points = top[["run_id", "learning_rate", "regularization"]].to_dict("records")
     rows = []
     for replicate in range(int(replicates)):

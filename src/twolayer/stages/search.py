@@ -6,10 +6,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
-
 from ..io import write_csv
-from ..preprocess import load_split
 from ..seeding import derive_rng
 from ..training import HISTORY_COLUMNS, TrainingResult
 from .setup import TrainingSetup
@@ -36,8 +33,7 @@ def search(
     if len(points) != len(out_csvs):
         raise ValueError(f"{len(points)} grid points but {len(out_csvs)} history files.")
     runs = [point["run_id"] for point in points]
-    dtype = np.dtype(setup.dtype)
-    train_split, val_split = load_split(train_path, dtype), load_split(val_path, dtype)
+    train_split, val_split = setup.load_centred(train_path, val_path)
     log.info("%s: %d point(s) in one job (%s), %d epochs", grid, len(runs), ", ".join(runs), epochs)
     _, results = setup.train_side_by_side(
         train_split, val_split, points, [derive_rng(seed, grid, run) for run in runs], derive_rng(seed, grid, "batches"), epochs,

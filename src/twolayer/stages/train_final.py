@@ -17,7 +17,6 @@ from ..choice import chosen_configuration
 from ..cifar import load_class_names
 from ..fast.packed import unpack
 from ..io import write_csv, write_json
-from ..preprocess import load_split
 from ..seeding import derive_rng
 from ..training import batch_rows
 from .model import save_model
@@ -55,8 +54,7 @@ def train_final(
     best = chosen_configuration(fine_top_csv)
     learning_rate, regularization = float(best["learning_rate"]), float(best["regularization"])
     class_names = load_class_names(batch_dir_meta)
-    dtype = np.dtype(setup.dtype)
-    train_split, test_split = load_split(train_path, dtype), load_split(test_path, dtype)
+    train_split, test_split = setup.load_centred(train_path, test_path)
     log.info("final replicate %d: %s (lr %g, regularization %g), %d epochs on %d images",
              replicate, best["run_id"], learning_rate, regularization, epochs, len(train_split.y))
     rng = replicate_rng(seed, replicate)  # the initial weights, then the order of the batches
