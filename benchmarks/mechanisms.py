@@ -206,10 +206,11 @@ def measure(configfiles: list[str], cores: int, data_files: list[Path], names: l
     return pd.DataFrame(rows)
 
 
-def page_section(table: pd.DataFrame, command: str, cores: int) -> str:
+def page_section(table: pd.DataFrame, command: str, cores: int, rounds: int = 1) -> str:
+    order = "one variant after the other" if rounds == 1 else f"{rounds} rounds, every other one in reverse order"
     return "\n".join([
         f"Measured with `{command}` on {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"BLAS {blas_kernel()}, `--cores {cores}`, one variant after the other:",
+        f"BLAS {blas_kernel()}, `--cores {cores}`, {order}:",
         "",
         table.to_markdown(index=False),
     ])
@@ -241,7 +242,7 @@ def main(argv: list[str] | None = None) -> None:
     command = "python -m benchmarks.mechanisms " + " ".join(
         ([f"--configfile {' '.join(args.configfile)}"] if args.configfile else [])
         + [f"--cores {args.cores}", f"--rounds {args.rounds}"] + ([f"--against {args.against}"] if args.against else []))
-    section = page_section(table, command, args.cores)
+    section = page_section(table, command, args.cores, args.rounds)
     print(section)
     if args.write:
         write_section(args.write, SECTION, section)
