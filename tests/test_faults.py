@@ -94,6 +94,8 @@ def test_interrupted_run_completes_on_rerun_with_identical_results(smoke_run, tm
         os.killpg(process.pid, signal.SIGKILL)  # Snakemake and every job it started
     process.wait(timeout=60)
     assert not (workdir / "report/report.pdf").exists()
+    # On a loaded machine the jobs running at the signal may reach further before they stop.
+    final_done = (workdir / "results/final/metrics.json").exists()
     if how == "SIGKILL":  # a killed Snakemake cannot remove its lock: the documented --unlock does
         run_snakemake(workdir, "--unlock")
     finished = run_snakemake(workdir, "--cores", "2")
@@ -101,7 +103,8 @@ def test_interrupted_run_completes_on_rerun_with_identical_results(smoke_run, tm
     stats = dict(re.findall(r"^(\w+)\s+(\d+)$", rerun, flags=re.M))
     assert "download_data" not in stats and "extract_data" not in stats  # finished before the signal
     assert int(stats.get("prepare_split", 0)) <= 2  # so did the search splits the started search reads
-    assert stats["train_final"] == "1"
+    assert stats.get("train_final") == (None if final_done else "1")  # rerun once, and only if it had not finished
+    assert stats["render_report"] == "1"
     assert "Nothing to be done" in run_snakemake(workdir, "-n").stdout
     assert not list((workdir / "results").rglob("*.part*"))  # no temporary file outlives a rerun
     assert _csvs(workdir) == _csvs(smoke_run)
