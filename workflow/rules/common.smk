@@ -143,12 +143,14 @@ def history_file(grid, run):
     return f"results/{grid}/runs/{run}/history.csv"
 
 
+def grid_history_files(grid):
+    """The history files of every point of a grid, in grid_points_of order."""
+    return [history_file(grid, point["run_id"]) for point in grid_points_of(grid)]
+
+
 def grid_histories(wildcards):
-    """Input function: the history files of every point of grid wildcards.grid, in grid_points_of order."""
-    return [
-        history_file(wildcards.grid, point["run_id"])
-        for point in grid_points_of(wildcards.grid)
-    ]
+    """Input function: grid_history_files of grid wildcards.grid."""
+    return grid_history_files(wildcards.grid)
 
 
 def grid_points_param(wildcards):
@@ -197,9 +199,7 @@ def search_job(grid):
     """
     mode = search_jobs(grid)
     if mode == "grid":
-        histories, name = [
-            history_file(grid, point["run_id"]) for point in grid_points_of(grid)
-        ], grid
+        histories, name = grid_history_files(grid), grid
     elif mode == "row":
         learning_rates = [format_value(lr) for lr in grid_axes(grid)[0]]
         histories = [history_file(grid, f"lr{lr}_reg{{reg}}") for lr in learning_rates]
@@ -332,10 +332,7 @@ def grid_outputs(grid):
             f"results/{grid}/{name}"
             for name in ("summary.csv", "top3.csv", "heatmap.png", "top3_curves.png")
         ]
-        histories = [
-            history_file(grid, point["run_id"]) for point in grid_points_of(grid)
-        ]
-        return [*histories, *summary]
+        return [*grid_history_files(grid), *summary]
 
     return outputs
 
