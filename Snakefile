@@ -2,7 +2,7 @@
 #
 #   snakemake --cores 8                  rebuild everything (the target rule all)
 #   snakemake --cores 8 gradcheck        one stage and what it needs: data, gradcheck, momentum,
-#                                        coarse, fine, selection, final, report (target rules at the bottom)
+#                                        coarse, fine, selection, final, transfer, report (target rules at the bottom)
 #   snakemake --cores 8 --forcerun check_gradients gradcheck    recompute one stage (and what uses it)
 #
 # results/
@@ -12,6 +12,8 @@
 #   coarse/      runs/<run_id>/history.csv, summary.csv, top3.csv, heatmap.png, top3_curves.png
 #   fine/        the same for the fine grid
 #   selection/   replicates.csv (the fine top runs from fresh seeds), summary.csv (their statistics)
+#   transfer/    runs.csv, history.csv, summary.csv, curves.png: the fine top configurations
+#                (and transfer.also) trained at full scale, scored on held-out training batches
 #   final/       replicate 0: history.csv, metrics.json, confusion_matrix.csv, per_class_accuracy.csv,
 #                model.npz; replicates/<r>/ the others' history, metrics and tables;
 #                replicates.csv, replicate_statistics.csv, per_class_statistics.csv,
@@ -39,6 +41,7 @@ include: "workflow/rules/momentum.smk"
 include: "workflow/rules/search.smk"
 include: "workflow/rules/selection.smk"
 include: "workflow/rules/final.smk"
+include: "workflow/rules/transfer.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -81,6 +84,11 @@ rule selection:
 rule final:
     input:
         final_outputs(),
+
+
+rule transfer:
+    input:
+        transfer_outputs(),
 
 
 rule report:

@@ -197,6 +197,48 @@ def _non_finite(value, path=()) -> Iterator[tuple]:
             yield from _non_finite(sub, (*path, index))
 
 
+def split_batches(config: Mapping) -> dict[str, list[str]]:
+    """Every split the study builds, by name, with its batches in order: the configured splits and,
+    when the transfer stage is on, ``transfer_train`` (final_train without ``transfer.held_out``)
+    and ``transfer_val`` (the held-out batches)."""
+    splits = {name: list(batches) for name, batches in config["splits"].items()}
+    transfer = config["transfer"]
+    if transfer["enabled"]:
+        held_out = list(transfer["held_out"])
+        splits["transfer_train"] = [batch for batch in splits["final_train"] if batch not in held_out]
+        splits["transfer_val"] = held_out
+    return splits
+
+
+def _transfer_leakage(config: Mapping) -> list[str]:
+    """The transfer stage trains on final_train minus transfer.held_out and scores on the held-out
+    batches: they must be final_train's own, leave it a batch to train on, and hold no test image."""
+    transfer, splits = config["transfer"], config["splits"]
+    if not transfer["enabled"]:
+        return []
+    held_out = list(transfer["held_out"])
+    problems = []
+    foreign = [batch for batch in held_out if batch not in splits["final_train"]]
+    if foreign:
+        problems.append(
+            f"transfer.held_out names {', '.join(foreign)}, which splits.final_train does not hold: the transfer "
+            "stage trains on final_train minus the held-out batches, so hold out batches of final_train "
+            f"({', '.join(splits['final_train'])}), or set transfer.enabled: false."
+        )
+    elif len(held_out) >= len(splits["final_train"]):
+        problems.append(
+            f"transfer.held_out holds out every batch of splits.final_train ({', '.join(held_out)}), which leaves "
+            "nothing to train on; hold out fewer batches, or set transfer.enabled: false."
+        )
+    tested = sorted(set(held_out) & (set(splits["test"]) | {TEST_BATCH}))
+    if tested:
+        problems.append(
+            f"transfer.held_out holds {', '.join(tested)}, a batch of the test set: the transfer stage compares "
+            "configurations on its held-out batches, which must hold no test image. Use data_batch_1..5."
+        )
+    return problems
+
+
 def _leakage(splits: Mapping) -> list[str]:
     problems = []
     for name in TRAINING_SPLITS:
@@ -296,6 +338,7 @@ def validate_config(config: MutableMapping, schema_path: str | Path, sources: tu
         if not problems:
             problems += _collisions(config)
         problems += _leakage(config["splits"])
+        problems += _transfer_leakage(config)
         for name, spec in config["gradcheck"]["networks"].items():
             if len(spec["regularization"]) not in (1, len(spec["hidden_sizes"]) + 1):
                 problems.append(

@@ -20,6 +20,7 @@ import math
 from collections.abc import Mapping
 
 from .cifar import IMAGES_PER_BATCH, PIXELS
+from .config import split_batches
 from .search import grid_values
 
 MB = 2**20
@@ -35,8 +36,8 @@ def _itemsize(config: Mapping) -> int:
 
 
 def split_rows(config: Mapping, split: str) -> int:
-    """Images of a configured split at the official batch size."""
-    return len(config["splits"][split]) * IMAGES_PER_BATCH
+    """Images of a split (configured, or the transfer stage's) at the official batch size."""
+    return len(split_batches(config)[split]) * IMAGES_PER_BATCH
 
 
 def _declared(nbytes: float) -> int:
@@ -86,7 +87,7 @@ def job_memory_mb(config: Mapping, search_modes: Mapping[str, str]) -> dict[str,
     itemsize = _itemsize(config)
     hidden, batch = training["hidden_size"], training["batch_size"]
     search_train, search_val = split_rows(config, "search_train"), split_rows(config, "search_val")
-    largest_split = max(split_rows(config, split) for split in config["splits"])
+    largest_split = max(split_rows(config, split) for split in split_batches(config))
     estimates = {
         "prepare_split": _declared(3 * largest_split * PIXELS),  # batches, their concatenation, the saved split
         "describe_data": _declared(2 * largest_split * PIXELS),  # one split's pixels, the sample grid's images
@@ -99,6 +100,10 @@ def job_memory_mb(config: Mapping, search_modes: Mapping[str, str]) -> dict[str,
         ),
         "replicate_selection": _declared(training_job_bytes(search_train, search_val, hidden, 1, batch, itemsize)),
     }
+    if config["transfer"]["enabled"]:
+        packed = config["selection"]["top"] + len(config["transfer"]["also"])  # at most this many configurations
+        estimates["train_transfer"] = _declared(training_job_bytes(
+            split_rows(config, "transfer_train"), split_rows(config, "transfer_val"), hidden, packed, batch, itemsize))
     for grid, mode in search_modes.items():
         packed = points_per_search_job(config, grid, mode)
         estimates[f"search_{grid}"] = _declared(training_job_bytes(search_train, search_val, hidden, packed, batch, itemsize))

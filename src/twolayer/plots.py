@@ -16,6 +16,7 @@ from matplotlib.ticker import PercentFormatter  # noqa: E402
 
 from .cifar import to_images  # noqa: E402
 from .io import atomic_path  # noqa: E402
+from .search import CHANCE, COST_RISE  # noqa: E402
 
 STYLE = {
     "figure.dpi": 150,
@@ -96,16 +97,48 @@ def momentum_comparison(history: pd.DataFrame, path: str | Path) -> None:
         _save(fig, path)
 
 
+def momentum_panels(history: pd.DataFrame, path: str | Path) -> None:
+    """One panel per momentum value (two columns): training cost (log scale, left axis) and training
+    accuracy (right axis) per epoch, every panel on the same scales."""
+    values = sorted(history["momentum"].unique())
+    columns = min(2, len(values))
+    rows = int(np.ceil(len(values) / columns))
+    cost_range = (history["cost"].min() * 0.8, history["cost"].max() * 1.25)
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(rows, columns, figsize=(7.5, 2.4 * rows), squeeze=False, sharex=True)
+        for ax, momentum in zip(axes.flat, values):
+            rows_m = history[history["momentum"] == momentum]
+            ax.plot(rows_m["epoch"], rows_m["cost"], color=TRAIN, label="cost")
+            ax.set(yscale="log", ylim=cost_range, title=f"momentum {momentum:g}", ylabel="cost (log scale)")
+            twin = ax.twinx()
+            twin.plot(rows_m["epoch"], rows_m["accuracy"], color=HELD_OUT, label="training accuracy")
+            twin.set(ylim=(0, 1.02), ylabel="training accuracy")
+            twin.grid(False)
+            _percent_axis(twin)
+        for ax in axes[-1]:
+            ax.set(xlabel="epoch")
+        for ax in list(axes.flat)[len(values):]:
+            ax.set_axis_off()
+        fig.legend([plt.Line2D([], [], color=TRAIN), plt.Line2D([], [], color=HELD_OUT)], ["cost", "training accuracy"],
+                   loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, frameon=False)
+        fig.tight_layout()
+        _save(fig, path)
+
+
 def search_heatmap(summary: pd.DataFrame, title: str, path: str | Path) -> None:
-    """Validation accuracy over the learning-rate x regularization grid; diverged cells marked."""
+    """Validation accuracy over the learning-rate x regularization grid. Diverged cells are marked;
+    a run that ended below chance is printed with "*", one whose validation cost climbed with "↑",
+    both in red (``summary``'s ``below_chance`` and ``cost_rose`` columns)."""
     lrs = sorted(summary["learning_rate"].unique(), reverse=True)
     regs = sorted(summary["regularization"].unique())
     grid = np.full((len(regs), len(lrs)), np.nan)
     diverged = np.zeros_like(grid, dtype=bool)
+    marks = np.full(grid.shape, "", dtype=object)
     for row in summary.itertuples():
         i, j = regs.index(row.regularization), lrs.index(row.learning_rate)
         if row.status == "ok":
             grid[i, j] = row.val_accuracy
+            marks[i, j] = ("*" if row.below_chance else "") + ("↑" if row.cost_rose else "")
         else:
             diverged[i, j] = True
     with plt.rc_context({**STYLE, "axes.grid": False}):
@@ -118,31 +151,56 @@ def search_heatmap(summary: pd.DataFrame, title: str, path: str | Path) -> None:
                 if diverged[i, j]:
                     ax.text(j, i, "diverged", ha="center", va="center", fontsize=6, color="#b00")
                 elif np.isfinite(grid[i, j]):
-                    color = "black" if grid[i, j] > threshold else "white"
-                    ax.text(j, i, f"{grid[i, j]:.1%}", ha="center", va="center", fontsize=7, color=color)
+                    color = "#ff4d4d" if marks[i, j] else "black" if grid[i, j] > threshold else "white"
+                    weight = "bold" if marks[i, j] else "normal"
+                    ax.text(j, i, f"{grid[i, j]:.1%}{marks[i, j]}", ha="center", va="center", fontsize=7, color=color,
+                            fontweight=weight)
         ax.set_xticks(range(len(lrs)), [f"{v:g}" for v in lrs], rotation=45)
         ax.set_yticks(range(len(regs)), [f"{v:g}" for v in regs])
         ax.set(xlabel="initial learning rate", ylabel="regularization λ", title=title)
         bar = fig.colorbar(image, ax=ax, format=PercentFormatter(1.0))
         bar.set_label("validation accuracy")
+        if (marks != "").any():
+            fig.text(0.01, -0.02, f"red *: ended below chance ({CHANCE:.0%});  red ↑: validation cost ended more than "
+                     f"{COST_RISE:.0%} above its lowest", fontsize=7, color="#b00", ha="left", va="top")
         _save(fig, path)
 
 
 def learning_curves(
     histories: Mapping[str, pd.DataFrame], path: str | Path, held_out: str = "val", held_out_label: str = "validation"
 ) -> None:
-    """One row per run: cost and accuracy per epoch, training vs held-out set."""
+    """Cost and accuracy per epoch of every run on two shared panels: one colour per run,
+    training solid and held-out dashed, so the runs compare on one scale."""
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(len(histories), 2, figsize=(7, 2.3 * len(histories)), squeeze=False)
-        for (title, history), (cost_ax, acc_ax) in zip(histories.items(), axes):
-            cost_ax.plot(history["epoch"], history["train_cost"], color=TRAIN, marker=".", label="training")
-            cost_ax.plot(history["epoch"], history[f"{held_out}_cost"], color=HELD_OUT, marker=".", label=held_out_label)
-            acc_ax.plot(history["epoch"], history["train_accuracy"], color=TRAIN, marker=".", label="training")
-            acc_ax.plot(history["epoch"], history[f"{held_out}_accuracy"], color=HELD_OUT, marker=".", label=held_out_label)
-            cost_ax.set(xlabel="epoch", ylabel="cost (cross-entropy + L2)", title=f"{title}: cost")
-            acc_ax.set(xlabel="epoch", ylabel="accuracy", title=f"{title}: accuracy")
-            _percent_axis(acc_ax)
-            acc_ax.legend(loc="lower right")
+        fig, (cost_ax, acc_ax) = plt.subplots(1, 2, figsize=(7.5, 2.8))
+        colors = plt.cm.tab10(np.arange(len(histories)) % 10)
+        for color, (title, history) in zip(colors, histories.items()):
+            for ax, column in ((cost_ax, "cost"), (acc_ax, "accuracy")):
+                ax.plot(history["epoch"], history[f"train_{column}"], color=color, marker=".", label=f"{title}, training")
+                ax.plot(history["epoch"], history[f"{held_out}_{column}"], color=color, marker=".", linestyle="--",
+                        label=f"{title}, {held_out_label}")
+        cost_ax.set(xlabel="epoch", ylabel="cost (cross-entropy + L2)", title="Cost")
+        acc_ax.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
+        _percent_axis(acc_ax)
+        handles, labels = acc_ax.get_legend_handles_labels()
+        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, frameon=False)
+        fig.tight_layout()
+        _save(fig, path)
+
+
+def transfer_curves(history: pd.DataFrame, labels: Mapping[str, str], path: str | Path) -> None:
+    """Held-out accuracy per epoch of each configuration trained at full scale: the mean over its
+    seeds as a line, the range of the seeds shaded. ``labels`` maps run ids to legend text, in order."""
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(7.5, 3.0))
+        colors = plt.cm.tab10(np.arange(len(labels)) % 10)
+        for color, (run, label) in zip(colors, labels.items()):
+            values = history[history["run_id"] == run].pivot(index="epoch", columns="replicate", values="val_accuracy")
+            ax.fill_between(values.index, values.min(axis=1), values.max(axis=1), color=color, alpha=0.15, linewidth=0)
+            ax.plot(values.index, values.mean(axis=1), color=color, label=plain_text(label))
+        ax.set(xlabel="epoch", ylabel="held-out accuracy", title="Full-scale training: held-out accuracy (mean over seeds, range shaded)")
+        _percent_axis(ax)
+        ax.legend(loc="lower right")
         fig.tight_layout()
         _save(fig, path)
 

@@ -96,3 +96,17 @@ def welch_p_from_summaries(better: dict, other: dict) -> float:
         return float("nan")
     return float(stats.ttest_ind_from_stats(better["mean"], better["std"], better["n"], other["mean"], other["std"],
                                             other["n"], equal_var=False, alternative="greater").pvalue)
+
+
+def compare_with_first(groups: Sequence[Sequence[float]]) -> list[dict]:
+    """``describe`` of each group of values (all NaN for an empty one), with ``p_chosen_better``: the
+    one-sided Welch p-value of "the first group has the higher mean" (NaN for the first itself), and
+    ``chosen_better``: that p-value is below ``SIGNIFICANCE``."""
+    empty = {"n": 0, "mean": float("nan"), "std": float("nan"), "min": float("nan"), "max": float("nan"),
+             "ci_low": float("nan"), "ci_high": float("nan"), "confidence": CONFIDENCE}
+    described = [describe(values) if len(values) else dict(empty) for values in groups]
+    rows = []
+    for index, stats_ in enumerate(described):
+        p = float("nan") if index == 0 else welch_p_from_summaries(described[0], stats_)
+        rows.append({**stats_, "p_chosen_better": p, "chosen_better": bool(p < SIGNIFICANCE)})
+    return rows

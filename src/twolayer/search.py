@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .cifar import NUM_CLASSES
+
 SUMMARY_COLUMNS = (
     "run_id",
     "learning_rate",
@@ -17,7 +19,15 @@ SUMMARY_COLUMNS = (
     "val_cost",
     "val_accuracy",
     "status",
+    "below_chance",
+    "cost_rose",
 )
+
+# Flags of a run that did not diverge but did not train either: its validation accuracy ended
+# below guessing (one class in NUM_CLASSES), or its validation cost ended more than COST_RISE
+# (a fraction) above the lowest it reached, so the run was climbing away from its best.
+CHANCE = 1 / NUM_CLASSES
+COST_RISE = 0.1
 
 # Grid values are rounded to this many significant digits, the precision run ids carry,
 # so a run id alone names its values exactly.
@@ -84,7 +94,8 @@ def summarize(points: Sequence[Mapping], histories: Sequence[pd.DataFrame]) -> p
 
     ``points`` are the runs' ``point_values`` entries, in the order of ``histories``. A run
     whose training cost ever became NaN or infinite is "diverged"; its ``epochs`` is the
-    number of epochs it ran.
+    number of epochs it ran. ``below_chance`` and ``cost_rose`` flag the other failures
+    (``CHANCE``, ``COST_RISE``).
     """
     if len(points) != len(histories):
         raise ValueError(f"{len(points)} grid points but {len(histories)} histories.")
@@ -104,6 +115,8 @@ def summarize(points: Sequence[Mapping], histories: Sequence[pd.DataFrame]) -> p
                 "val_cost": last["val_cost"],
                 "val_accuracy": last["val_accuracy"],
                 "status": "diverged" if diverged else "ok",
+                "below_chance": bool(not diverged and last["val_accuracy"] < CHANCE),
+                "cost_rose": bool(not diverged and last["val_cost"] > (1 + COST_RISE) * history["val_cost"].min()),
             }
         )
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)

@@ -7,7 +7,7 @@ import pandas as pd
 
 from twolayer.cifar import ARCHIVE_FOLDER, MEMBERS
 from twolayer.codedeps import code_files
-from twolayer.config import validate_config
+from twolayer.config import split_batches, validate_config
 from twolayer.download import TransferSettings
 from twolayer.io import check_unchanged
 from twolayer.memory import available_memory_mb, check_memory, job_memory_mb
@@ -23,7 +23,9 @@ validate_config(
 # (workflow/envs/twolayer.post-deploy.sh), which Snakemake runs from a copy.
 os.environ.update(TWOLAYER_SOURCE=str(Path(workflow.basedir).resolve()))
 
-SPLITS = ("search_train", "search_val", "final_train", "test")
+# Every split the study builds: the configured ones, and the transfer stage's two.
+SPLIT_BATCHES = split_batches(config)
+SPLITS = tuple(SPLIT_BATCHES)
 GRIDS = ("coarse", "fine")
 
 
@@ -85,7 +87,7 @@ def archive_members():
 def split_batch_files(wildcards):
     """Input function: the extracted files of one split's batches, in the split's order."""
     members = archive_members()
-    return [members[member_key(batch)] for batch in config["splits"][wildcards.split]]
+    return [members[member_key(batch)] for batch in SPLIT_BATCHES[wildcards.split]]
 
 
 def split_files():
@@ -264,6 +266,17 @@ SINGLE_JOB_RULES = (
 )
 
 
+def transfer_inputs():
+    """The report's inputs from the transfer stage, by name; none when it is off."""
+    if not transfer_enabled():
+        return {}
+    return {
+        "transfer_summary": "results/transfer/summary.csv",
+        "transfer_runs": "results/transfer/runs.csv",
+        "transfer_curves": "results/transfer/curves.png",
+    }
+
+
 def report_benchmarks(wildcards):
     """Input function: the benchmark file of every job of this configuration, by rule."""
     files = {
@@ -281,6 +294,8 @@ def report_benchmarks(wildcards):
             f"results/benchmarks/search_{grid}/{name}.tsv"
             for name in search_job_names(grid)
         ]
+    if transfer_enabled():
+        files["benchmarks_train_transfer"] = ["results/benchmarks/train_transfer/train_transfer.tsv"]
     if len(final_replicates()) > 1:
         files["benchmarks_train_final_replicate"] = [
             f"results/benchmarks/train_final_replicate/{replicate}.tsv"
@@ -292,8 +307,10 @@ def report_benchmarks(wildcards):
 def benchmark_rules():
     """The rules report_benchmarks gives files for."""
     replicates = ["train_final_replicate"] if len(final_replicates()) > 1 else []
+    transfer = ["train_transfer"] if transfer_enabled() else []
     return [
         *SINGLE_JOB_RULES,
+        *transfer,
         "prepare_split",
         "select",
         *(f"search_{grid}" for grid in GRIDS),
@@ -320,6 +337,7 @@ def momentum_outputs():
     return [
         "results/momentum/history.csv",
         "results/momentum/comparison.png",
+        "results/momentum/panels.png",
         *momentum_figures(),
     ]
 
@@ -362,6 +380,20 @@ def final_outputs():
     ]
 
 
+def transfer_enabled():
+    return config["transfer"]["enabled"]
+
+
+def transfer_outputs():
+    """The transfer stage's files; none when transfer.enabled is false."""
+    if not transfer_enabled():
+        return []
+    return [
+        f"results/transfer/{name}"
+        for name in ("runs.csv", "history.csv", "summary.csv", "curves.png")
+    ]
+
+
 def report_outputs():
     return ["report/report.md", "report/report.pdf"]
 
@@ -376,5 +408,6 @@ def study_outputs(wildcards):
         *grid_outputs("fine")(wildcards),
         *selection_outputs(),
         *final_outputs(),
+        *transfer_outputs(),
         *report_outputs(),
     ]

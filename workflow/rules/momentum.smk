@@ -12,6 +12,11 @@ rule study_momentum:
             caption="../report/momentum.rst",
             category="Momentum",
         ),
+        panels=report(
+            "results/momentum/panels.png",
+            caption="../report/momentum_panels.rst",
+            category="Momentum",
+        ),
         curves=report(
             momentum_figures(),
             caption="../report/momentum_single.rst",

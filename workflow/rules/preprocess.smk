@@ -20,7 +20,7 @@ rule prepare_split:
         mem_mb=JOB_MEMORY_MB["prepare_split"],
         runtime=10,
     params:
-        batches=lambda wildcards: list(config["splits"][wildcards.split]),
+        batches=lambda wildcards: SPLIT_BATCHES[wildcards.split],
     script:
         "../scripts/prepare_split.py"
 

@@ -4,6 +4,7 @@
 rule render_report:
     input:
         unpack(report_benchmarks),
+        **transfer_inputs(),
         source="results/data/source.json",
         class_balance="results/data/class_balance.csv",
         samples_png="results/data/samples.png",
@@ -11,6 +12,7 @@ rule render_report:
         gradcheck_gate="results/gradcheck/gate.csv",
         momentum="results/momentum/history.csv",
         momentum_png="results/momentum/comparison.png",
+        momentum_panels_png="results/momentum/panels.png",
         coarse_summary="results/coarse/summary.csv",
         coarse_top="results/coarse/top3.csv",
         coarse_heatmap="results/coarse/heatmap.png",
@@ -28,6 +30,8 @@ rule render_report:
         final_statistics="results/final/replicate_statistics.csv",
         final_per_class_statistics="results/final/per_class_statistics.csv",
         selection_summary="results/selection/summary.csv",
+        selection_runs="results/selection/replicates.csv",
+        final_confusion="results/final/confusion_matrix.csv",
         template=repo_file("report/template.md.j2"),
         published=repo_file("report/published.yaml"),
         code=stage_code("twolayer.stages.render_report"),

@@ -22,5 +22,6 @@ with job(snakemake.log[0], snakemake.input):
         seed=snakemake.params.seed,
         out_csv=snakemake.output.history,
         comparison_png=snakemake.output.comparison,
+        panels_png=snakemake.output.panels,
         curve_pngs=snakemake.output.curves,
     )

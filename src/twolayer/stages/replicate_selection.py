@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..choice import top_configurations
 from ..io import write_csv
-from ..replicates import SIGNIFICANCE, describe, welch_p_from_summaries
+from ..replicates import compare_with_first
 from ..seeding import derive_rng
 from .setup import TrainingSetup
 
@@ -36,18 +36,14 @@ def summarize_selection(runs: pd.DataFrame, top: pd.DataFrame) -> pd.DataFrame:
     ``best_mean`` marks the configuration with the highest mean.
     """
     ok = runs[runs["status"] == "ok"]
-    described = []
-    for rank in range(1, len(top) + 1):
-        values = ok.loc[ok["rank"] == rank, "val_accuracy"]
-        described.append(describe(values) if len(values) else {key: float("nan") for key in SUMMARY_COLUMNS} | {"n": 0})
+    groups = [ok.loc[ok["rank"] == rank, "val_accuracy"].to_numpy() for rank in range(1, len(top) + 1)]
     rows = []
-    for rank, (config, stats) in enumerate(zip(top.itertuples(index=False), described), start=1):
-        p = float("nan") if rank == 1 else welch_p_from_summaries(described[0], stats)
+    for rank, (config, stats) in enumerate(zip(top.itertuples(index=False), compare_with_first(groups)), start=1):
         rows.append({
             "rank": rank, "run_id": config.run_id, "learning_rate": config.learning_rate,
             "regularization": config.regularization, "search_val_accuracy": getattr(config, "val_accuracy", float("nan")),
-            **{key: stats[key] for key in ("n", "mean", "std", "min", "max", "ci_low", "ci_high")},
-            "p_chosen_better": p, "chosen_better": bool(p < SIGNIFICANCE),
+            **{key: stats[key] for key in ("n", "mean", "std", "min", "max", "ci_low", "ci_high", "p_chosen_better",
+                                           "chosen_better")},
         })
     summary = pd.DataFrame(rows)
     summary["best_mean"] = summary["mean"] == summary["mean"].max()

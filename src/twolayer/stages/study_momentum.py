@@ -33,6 +33,7 @@ def study_momentum(
     seed: int,
     out_csv: str | Path,
     comparison_png: str | Path,
+    panels_png: str | Path,
     curve_pngs: Sequence[str | Path],
 ) -> pd.DataFrame:
     """Full-batch training on a small subset, once per momentum value, from the same start."""
@@ -51,6 +52,7 @@ def study_momentum(
     table = pd.concat(frames, ignore_index=True)[list(MOMENTUM_COLUMNS)]
     write_csv(table, out_csv)
     plots.momentum_comparison(table, comparison_png)
+    plots.momentum_panels(table, panels_png)
     for momentum, path in zip(momenta, curve_pngs):
         plots.momentum_curves(table, momentum, path)
     return table
