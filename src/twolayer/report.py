@@ -28,11 +28,16 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from . import findings
+from .cifar import NUM_CLASSES
+from .config import split_batches
 from .gradcheck import GATE_FLOOR, GATE_FULL_LIMIT, GATE_LARGEST
 from .io import atomic_path, read_json
 from .network import two_layer_network
+from .preprocess import read_split
 from .provenance import config_digest, git_commit, stage_table, versions
-from .replicates import SIGNIFICANCE, interval_fits, locate, placement, welch_p_from_summaries
+from .replicates import interval_fits, locate, placement
+from .search import CHANCE, COST_RISE, grid_values
 
 STATISTIC_LABELS = {
     "sum_abs_diff": "sum of abs. differences",
@@ -151,6 +156,19 @@ def sci(value: float) -> Markdown:
     return Markdown(f"{float(value):.3e}")
 
 
+def num(value: float, digits: int = 4) -> Markdown:
+    """A number to ``digits`` significant digits: 13.3478 -> '13.35', 0.000032148 -> '3.215e-05'."""
+    return Markdown(f"{float(value):.{digits}g}")
+
+
+def tex(value: float) -> Markdown:
+    """A power of ten or a number for TeX math: 1e-06 -> '10^{-6}', 2.5e-05 -> '2.5 \\times 10^{-5}'."""
+    mantissa, exponent = f"{float(value):e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    power = f"10^{{{int(exponent)}}}"
+    return Markdown(power if mantissa == "1" else f"{mantissa} \\times {power}")
+
+
 def points(value: float) -> Markdown:
     """A difference of fractions in percentage points, signed: -0.0045 -> '-0.45'."""
     return Markdown(f"{100 * float(value):+.2f}")
@@ -170,19 +188,20 @@ def _first_epoch_at_full_accuracy(rows: pd.DataFrame) -> int | None:
     return int(full.iloc[0]) if len(full) else None
 
 
-def _search_context(summary_path: str, top_path: str, epochs: int) -> dict:
+def _search_context(summary_path: str, top_path: str, epochs: int, protocol: dict) -> dict:
     summary = pd.read_csv(summary_path)
     top = pd.read_csv(top_path)
-    diverged = summary[summary["status"] == "diverged"]
+    ok = summary[summary["status"] == "ok"]
     return {
         "epochs": epochs,
         "runs": len(summary),
         "learning_rates": sorted(summary["learning_rate"].unique(), reverse=True),
         "regularizations": sorted(summary["regularization"].unique(), reverse=True),
-        "diverged": diverged.to_dict("records"),
+        **findings.search_failures(summary),
+        "protocol": protocol,
         "top": top.to_dict("records"),
         "best": top.iloc[0].to_dict(),
-        "spread": float(summary.loc[summary["status"] == "ok", "val_accuracy"].max() - summary.loc[summary["status"] == "ok", "val_accuracy"].min()),
+        "spread": float(ok["val_accuracy"].max() - ok["val_accuracy"].min()),
     }
 
 
@@ -237,31 +256,23 @@ def _placement(published: Mapping, statistics: Mapping[str, dict]) -> list[dict]
 
 
 def _selection_context(summary_path: str) -> dict:
-    """The fine top runs retrained from fresh seeds, and which case the comparison with the chosen one is.
-
-    case: ``single_configuration`` (nothing to compare), ``single_seed`` (no spread),
-    ``confirmed`` (the chosen one beats every other beyond noise), ``not_confirmed`` (it has
-    the best mean, but not beyond noise against ``weaker``), ``other_better`` (another one,
-    ``best``, has a higher mean; ``p`` and ``significant`` say whether beyond noise).
-    """
+    """The fine top runs retrained from fresh seeds, compared with the chosen one
+    (``findings.compare_configurations``), and the search's scores against them (``findings.winners_curse``)."""
     summary = pd.read_csv(summary_path)
-    chosen = summary.iloc[0]
-    others = summary.iloc[1:]
-    n = int(chosen["n"])
-    best = summary.loc[summary["mean"].idxmax()] if summary["mean"].notna().any() else chosen
-    context = {"rows": summary.to_dict("records"), "replicates": n, "significance": SIGNIFICANCE,
-               "chosen": chosen.to_dict(), "best": best.to_dict()}
-    if len(others) == 0:
-        return {**context, "case": "single_configuration"}
-    if n < 2:
-        return {**context, "case": "single_seed"}
-    if bool(others["chosen_better"].all()):
-        return {**context, "case": "confirmed"}
-    if int(best["rank"]) == 1:
-        weaker = [{"rank": int(r.rank), "p": float(r.p_chosen_better)} for r in others.itertuples() if not r.chosen_better]
-        return {**context, "case": "not_confirmed", "weaker": weaker}
-    p = welch_p_from_summaries(best.to_dict(), chosen.to_dict())
-    return {**context, "case": "other_better", "p": p, "significant": bool(p < SIGNIFICANCE)}
+    return {**findings.compare_configurations(summary), "curse": findings.winners_curse(summary)}
+
+
+def _transfer_context(inputs: Mapping[str, str], config: Mapping, published: Mapping, selection_path: str,
+                      figure) -> dict:
+    """The transfer stage's findings, or ``{"enabled": False}`` when it is off."""
+    settings = config["transfer"]
+    if not settings["enabled"]:
+        return {"enabled": False}
+    summary = pd.read_csv(inputs["transfer_summary"])
+    runs = pd.read_csv(inputs["transfer_runs"])
+    return {"enabled": True, "settings": settings, "diverged": int((runs["status"] != "ok").sum()),
+            "figure": figure("transfer_curves"),
+            **findings.transfer_findings(summary, published["final"], pd.read_csv(selection_path))}
 
 
 def _reproduction(published: Mapping, coarse: dict, fine: dict, final: Mapping, gradcheck_path: str) -> dict:
@@ -324,7 +335,7 @@ def build_context(inputs: Mapping[str, str], benchmarks: Mapping[str, Sequence[s
     split_names = list(dict.fromkeys(balance["split"]))
     counts = balance.pivot(index="class", columns="split", values="count").loc[list(dict.fromkeys(balance["class"]))]
     splits = [
-        {"name": name, "batches": ", ".join(config["splits"][name]), "images": int(counts[name].sum())} for name in split_names
+        {"name": name, "batches": ", ".join(split_batches(config)[name]), "images": int(counts[name].sum())} for name in split_names
     ]
 
     training = config["training"]
@@ -355,10 +366,18 @@ def build_context(inputs: Mapping[str, str], benchmarks: Mapping[str, Sequence[s
             }
         )
 
-    coarse = {**_search_context(inputs["coarse_summary"], inputs["coarse_top"], config["coarse"]["epochs"]),
+    search_rows, search_batch = images["search_train"], used["search_batch"]["used"]
+    coarse = {**_search_context(inputs["coarse_summary"], inputs["coarse_top"], config["coarse"]["epochs"],
+                                findings.search_protocol(search_rows, search_batch, config["coarse"]["epochs"])),
               "heatmap": figure("coarse_heatmap"), "curves": figure("coarse_curves")}
-    fine = {**_search_context(inputs["fine_summary"], inputs["fine_top"], config["fine"]["epochs"]),
+    fine = {**_search_context(inputs["fine_summary"], inputs["fine_top"], config["fine"]["epochs"],
+                              findings.search_protocol(search_rows, search_batch, config["fine"]["epochs"])),
             "heatmap": figure("fine_heatmap"), "curves": figure("fine_curves")}
+    fine["origin"] = findings.fine_grid_origin(
+        config["fine"]["grid_from"], (fine["learning_rates"], fine["regularizations"]),
+        (grid_values(published["fine_grid"]["learning_rates"]), grid_values(published["fine_grid"]["regularizations"])),
+        coarse["best"])
+    final_protocol = findings.search_protocol(images["final_train"], used["final_batch"]["used"], config["final"]["epochs"])
     history = pd.read_csv(inputs["final_history"])
     per_class = pd.read_csv(inputs["final_per_class"])
     class_spread = pd.read_csv(inputs["final_per_class_statistics"])
@@ -371,12 +390,22 @@ def build_context(inputs: Mapping[str, str], benchmarks: Mapping[str, Sequence[s
         for key, row in pd.read_csv(inputs["final_statistics"]).set_index("quantity").to_dict("index").items()
     }
     replicates = pd.read_csv(inputs["final_replicates"])
+    confusion = pd.read_csv(inputs["final_confusion"])
+    if "class" in confusion.columns:
+        confusion = confusion.set_index("class")
+    gradcheck = _gradcheck_context(inputs["gradcheck"], inputs["gradcheck_gate"], config["gradcheck"])
+    checked_labels = read_split(inputs["search_train"])["y"][: used["gradcheck_samples"]["used"]]
+    gradcheck["scale"] = findings.gradient_scale(pd.read_csv(inputs["gradcheck"]), published["gradcheck_mean_abs"],
+                                                 checked_labels, NUM_CLASSES)
+    selection = _selection_context(inputs["selection_summary"])
+    transfer = _transfer_context(inputs, config, published, inputs["selection_summary"], figure)
+    run = findings.run_span([path for paths in benchmarks.values() for path in paths])
 
     stages = stage_table(benchmarks).to_dict("records")
     return {
         "seed": config["seed"],
         "config": config,
-        "config_yaml": yaml.safe_dump(dict(config), sort_keys=False, width=88).strip(),
+        "config_yaml": yaml.safe_dump(dict(config), sort_keys=False, width=100, default_flow_style=None).strip(),
         "config_digest": config_digest(config),
         "data": {
             "url": source["url"],
@@ -393,12 +422,17 @@ def build_context(inputs: Mapping[str, str], benchmarks: Mapping[str, Sequence[s
         "total_parameters": sum(row["parameters"] for row in architecture),
         "training": training,
         "used": used,
-        "gradcheck": _gradcheck_context(inputs["gradcheck"], inputs["gradcheck_gate"], config["gradcheck"]),
+        "gradcheck": gradcheck,
         "momentum": {
             "settings": config["momentum"],
             "values": momenta,
+            **findings.momentum_order(momenta),
             "figure": figure("momentum_png"),
+            "panels": figure("momentum_panels_png"),
         },
+        "chance": CHANCE,
+        "chance_classes": NUM_CLASSES,
+        "cost_rise": COST_RISE,
         "coarse": coarse,
         "fine": fine,
         "fine_from_coarse": config["fine"]["grid_from"] == "coarse",
@@ -414,8 +448,15 @@ def build_context(inputs: Mapping[str, str], benchmarks: Mapping[str, Sequence[s
             "replicates": replicates.to_dict("records"),
             "diverged_replicates": int((replicates["status"] != "ok").sum()),
             "statistics": statistics,
+            "protocol": final_protocol,
+            "confusion_findings": findings.confusion_findings(confusion),
+            "published_configuration": {key: published["final"][key] for key in ("learning_rate", "regularization")},
+            "same_as_published": bool(np.isclose(final["learning_rate"], published["final"]["learning_rate"])
+                                      and np.isclose(final["regularization"], published["final"]["regularization"])),
         },
-        "selection": _selection_context(inputs["selection_summary"]),
+        "selection": selection,
+        "transfer": transfer,
+        "run": run,
         "reproduction": {**_reproduction(published, coarse, fine, final, inputs["gradcheck"]),
                          "placement": _placement(published, statistics)},
         "figures": figures,
@@ -439,14 +480,28 @@ def environment(template_dir: str | Path) -> jinja2.Environment:
         autoescape=False,
         finalize=_finalize,
     )
-    env.filters.update(pct=pct, sci=sci, points=points, code=code, code_block=code_block, link=link_target)
+    env.filters.update(pct=pct, sci=sci, num=num, tex=tex, points=points, code=code, code_block=code_block, md=Markdown,
+                       link=link_target)
     return env
 
 
-def render_markdown(template: str | Path, context: Mapping, out_md: str | Path) -> str:
+FLAVOURS = ("gfm", "pandoc")
+
+
+def render_markdown(template: str | Path, context: Mapping, out_md: str | Path, flavour: str = "gfm") -> str:
+    """Fill the template and write it to ``out_md``; return the text.
+
+    ``flavour`` ``gfm`` writes Markdown that any CommonMark or GitHub viewer shows as meant
+    (no YAML header, attributes or caption lines: captions are paragraphs of their own);
+    ``pandoc`` writes the same text with pandoc's title block, figure widths and table
+    captions, for the PDF.
+    """
+    if flavour not in FLAVOURS:
+        raise ValueError(f"flavour must be one of {FLAVOURS}, got {flavour!r}")
     template = Path(template)
-    text = environment(template.parent).get_template(template.name).render(**context)
-    with atomic_path(out_md) as tmp:
+    text = environment(template.parent).get_template(template.name).render(
+        **context, flavour=flavour, h=Markdown("#" if flavour == "pandoc" else "##"))
+    with atomic_path(out_md, record=flavour == "gfm") as tmp:
         tmp.write_text(text)
     return text
 

@@ -6,6 +6,7 @@ rule render_report:
         unpack(report_benchmarks),
         **transfer_inputs(),
         source="results/data/source.json",
+        search_train="results/data/search_train.npz",
         class_balance="results/data/class_balance.csv",
         samples_png="results/data/samples.png",
         gradcheck="results/gradcheck/gradcheck.csv",

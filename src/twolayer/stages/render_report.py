@@ -18,7 +18,7 @@ def render_report(
     out_pdf: str | Path,
     repo: str | Path,
 ) -> dict:
-    """Fill ``inputs["template"]`` from the run's files, write report.md and render it to report.pdf.
+    """Fill ``inputs["template"]`` from the run's files, write report.md (GitHub-flavoured) and report.pdf.
 
     ``inputs``: the rule's input files by name, passed whole (the rule is the one place that
     names them); ``benchmarks_<rule>`` holds the benchmark files of each rule in ``benchmark_rules``.
@@ -26,6 +26,13 @@ def render_report(
     benchmarks = {rule: list(inputs[f"benchmarks_{rule}"]) for rule in benchmark_rules}
     published = yaml.safe_load(Path(inputs["published"]).read_text())
     context = build_context(inputs, benchmarks, config, published, Path(out_md).parent, repo)
-    render_markdown(inputs["template"], context, out_md)
-    render_pdf(out_md, out_pdf, context["figures"])
+    render_markdown(inputs["template"], context, out_md, flavour="gfm")
+    # The PDF is made from a pandoc-flavoured sibling of report.md, beside it so that the
+    # figures' relative links hold, and removed once the PDF is written.
+    sibling = Path(out_md).with_name(f".{Path(out_md).stem}.pandoc.md")
+    try:
+        render_markdown(inputs["template"], context, sibling, flavour="pandoc")
+        render_pdf(sibling, out_pdf, context["figures"])
+    finally:
+        sibling.unlink(missing_ok=True)
     return context

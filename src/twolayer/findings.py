@@ -1,0 +1,251 @@
+"""What the run's numbers say: every finding the report states, as a case and the numbers behind it.
+
+Each function reads tables the stages wrote and returns plain values: a ``case`` (or
+flags) that names which of the possible findings holds, with the numbers the sentence
+needs. The report's template words each case; nothing here writes prose, and nothing in
+the template states a finding that is not one of these cases.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .replicates import SIGNIFICANCE, welch_p_from_summaries
+
+# Two means whose one-sided Welch p-value is below SIGNIFICANCE differ beyond seed noise.
+# A p-value here is always the test in the direction of the observed difference: the
+# probability, were the means equal, of a difference at least this large this way round.
+
+
+def axis_position(value: float, values: Sequence[float]) -> dict:
+    """Where ``value`` lies against a grid axis: ``inside`` its range, ``above`` or ``below`` it."""
+    low, high = min(values), max(values)
+    side = "inside" if np.isclose(value, low) or np.isclose(value, high) or low <= value <= high else (
+        "above" if value > high else "below")
+    return {"value": float(value), "low": float(low), "high": float(high), "side": side}
+
+
+def fine_grid_origin(grid_from: str, fine_axes: tuple[Sequence[float], Sequence[float]],
+                     published_axes: tuple[Sequence[float], Sequence[float]], coarse_best: Mapping) -> dict:
+    """Where the fine grid came from and where the coarse search's best run lies against it.
+
+    case: ``derived`` (from the coarse top runs), ``published`` (the configured grid is the
+    original study's) or ``configured`` (another configured grid). ``outside`` lists the axes
+    on which the coarse best lies outside the fine grid's range.
+    """
+    learning_rates, regularizations = fine_axes
+    same = (len(learning_rates) == len(published_axes[0]) and len(regularizations) == len(published_axes[1])
+            and np.allclose(sorted(learning_rates), sorted(published_axes[0]))
+            and np.allclose(sorted(regularizations), sorted(published_axes[1])))
+    case = "derived" if grid_from == "coarse" else "published" if same else "configured"
+    positions = {"learning_rate": axis_position(coarse_best["learning_rate"], learning_rates),
+                 "regularization": axis_position(coarse_best["regularization"], regularizations)}
+    return {"case": case, "positions": positions,
+            "outside": [axis for axis, position in positions.items() if position["side"] != "inside"]}
+
+
+def search_protocol(train_rows: int, batch_rows: int, epochs: int) -> dict:
+    """Gradient steps a search run takes: ceil(rows / batch) per epoch, times the epochs."""
+    per_epoch = math.ceil(train_rows / batch_rows)
+    return {"rows": int(train_rows), "batch": int(batch_rows), "steps_per_epoch": per_epoch,
+            "steps": per_epoch * int(epochs), "full_batch": batch_rows >= train_rows}
+
+
+def search_failures(summary: pd.DataFrame) -> dict:
+    """The runs of a grid that diverged, ended below chance, or whose validation cost climbed
+    (``summary``'s ``status``, ``below_chance`` and ``cost_rose``), each as a list of rows."""
+    ok = summary[summary["status"] == "ok"]
+    columns = ["learning_rate", "regularization", "val_accuracy", "val_cost", "epochs"]
+    return {
+        "diverged": summary.loc[summary["status"] != "ok", columns].to_dict("records"),
+        "below_chance": ok.loc[ok["below_chance"].astype(bool), columns].to_dict("records"),
+        "cost_rose": ok.loc[ok["cost_rose"].astype(bool), columns].to_dict("records"),
+        "failed": int((summary["status"] != "ok").sum() + (ok["below_chance"].astype(bool) | ok["cost_rose"].astype(bool)).sum()),
+    }
+
+
+def momentum_order(values: Sequence[Mapping]) -> dict:
+    """Which momentum values fit the subset fastest: earlier first epoch at 100% training accuracy,
+    then (for those that never reach it) the lower final cost.
+
+    ``order`` lists the momentum values from fastest to slowest; ``higher_is_faster`` says
+    it is the order of decreasing momentum, ``lower_is_faster`` the reverse; ``reached``
+    counts the values that reach 100%.
+    """
+    def speed(value: Mapping) -> tuple:
+        return (value["full_epoch"] if value["full_epoch"] is not None else math.inf, value["final_cost"])
+
+    ranked = sorted(values, key=speed)
+    order = [value["value"] for value in ranked]
+    distinct = len({speed(value) for value in values}) == len(values)
+    return {"order": order, "reached": sum(value["full_epoch"] is not None for value in values),
+            "higher_is_faster": distinct and len(values) > 1 and order == sorted(order, reverse=True),
+            "lower_is_faster": distinct and len(values) > 1 and order == sorted(order)}
+
+
+def _direction(row: Mapping, chosen: Mapping) -> dict:
+    """A configuration against the chosen one: the difference of means and the p-value of the test in
+    the observed direction (``significant``: below SIGNIFICANCE)."""
+    difference = float(row["mean"] - chosen["mean"])
+    if difference > 0:
+        p = welch_p_from_summaries(row, chosen)
+    else:
+        p = welch_p_from_summaries(chosen, row)
+    return {"difference": difference, "p": p, "significant": bool(p < SIGNIFICANCE)}
+
+
+def compare_configurations(summary: pd.DataFrame, chosen_index: int = 0) -> dict:
+    """Replicates of several configurations against the chosen one (row ``chosen_index``).
+
+    ``rows`` carry ``difference`` (mean minus the chosen one's mean) and ``p`` (the one-sided
+    Welch test in the direction of that difference). case: ``single_configuration``,
+    ``single_seed`` (no spread to judge by), ``confirmed`` (the chosen one's mean is the
+    highest, beyond noise against every other), ``not_confirmed`` (highest, but within
+    noise against ``close``) or ``other_better`` (``better`` lists every configuration
+    with a higher mean; ``beyond_noise`` those beyond noise).
+    """
+    rows = summary.to_dict("records")
+    chosen = rows[chosen_index]
+    for index, row in enumerate(rows):
+        row.update({"difference": float("nan"), "p": float("nan"), "significant": False} if index == chosen_index
+                   else _direction(row, chosen))
+        row["chosen"] = index == chosen_index
+    others = [row for index, row in enumerate(rows) if index != chosen_index]
+    context = {"rows": rows, "chosen": chosen, "replicates": int(chosen["n"]), "significance": SIGNIFICANCE}
+    if not others:
+        return {**context, "case": "single_configuration"}
+    if int(chosen["n"]) < 2 or any(int(row["n"]) < 2 for row in others):
+        return {**context, "case": "single_seed"}
+    better = sorted((row for row in others if row["difference"] > 0), key=lambda row: -row["difference"])
+    if better:
+        return {**context, "case": "other_better", "better": better,
+                "beyond_noise": [row for row in better if row["significant"]]}
+    close = [row for row in others if not row["significant"]]
+    return {**context, "case": "not_confirmed" if close else "confirmed", "close": close}
+
+
+def winners_curse(summary: pd.DataFrame) -> dict:
+    """The search's single scores against the same configurations' fresh-seed replicates.
+
+    For the chosen configuration (row 0): ``case`` ``above_all`` (its search score beats
+    every replicate), ``above_mean`` (beats their mean, not every one) or ``none``; and how
+    many of all the configurations scored above their own replicates' mean in the search.
+    """
+    chosen = summary.iloc[0]
+    score, mean, top = float(chosen["search_val_accuracy"]), float(chosen["mean"]), float(chosen["max"])
+    case = "above_all" if score > top else "above_mean" if score > mean else "none"
+    above = summary["search_val_accuracy"] > summary["mean"]
+    return {"case": case, "score": score, "mean": mean, "max": top, "n": int(chosen["n"]),
+            "excess": score - mean, "above_mean": int(above.sum()), "configurations": len(summary),
+            "mean_excess": float((summary["search_val_accuracy"] - summary["mean"]).mean())}
+
+
+def _same(a: Mapping, b: Mapping) -> bool:
+    return bool(np.isclose(a["learning_rate"], b["learning_rate"]) and np.isclose(a["regularization"], b["regularization"]))
+
+
+def transfer_findings(summary: pd.DataFrame, published_final: Mapping, selection: pd.DataFrame) -> dict:
+    """The full-scale trainings against the search: does the chosen configuration stay best, where does
+    the published one stand, and does the full-scale order follow the search's?
+
+    ``comparison`` is ``compare_configurations`` with the chosen one (search rank 1) as
+    reference; ``published`` the published final configuration's row (None if it was not
+    trained) with its test against the chosen one; ``search_order`` and ``full_order`` the
+    search ranks of the searched configurations in search order and by full-scale mean.
+    """
+    summary = summary.reset_index(drop=True)
+    chosen_index = int(summary.index[summary["search_rank"] == 1][0])
+    comparison = compare_configurations(summary, chosen_index)
+    rows = comparison["rows"]
+    best = max(rows, key=lambda row: row["mean"])
+    published = next((row for row in rows if _same(row, published_final)), None)
+    searched = [row for row in rows if not row["added"]]
+    selection_means = {row["run_id"]: row["mean"] for row in selection.to_dict("records")}
+    for row in rows:
+        row["selection_mean"] = selection_means.get(row["run_id"], float("nan"))
+    search_order = [int(row["search_rank"]) for row in sorted(searched, key=lambda row: row["search_rank"])]
+    full_order = [int(row["search_rank"]) for row in sorted(searched, key=lambda row: -row["mean"])]
+    return {**comparison, "best": best, "chosen_is_best": best["run_id"] == comparison["chosen"]["run_id"],
+            "published": published, "published_is_chosen": published is not None and published["chosen"],
+            "published_rank": None if published is None else int(published["full_rank"]),
+            "order_kept": search_order == full_order, "search_order": search_order, "full_order": full_order,
+            "configurations": len(rows)}
+
+
+def confusion_findings(matrix: pd.DataFrame, pairs: int = 3) -> dict:
+    """The most frequent confusions of a confusion matrix (true classes in rows, predicted in columns,
+    both labelled by class name): the ``pairs`` largest off-diagonal cells, each with its share of the
+    true class, and the pair of classes most often mistaken for each other either way."""
+    counts = matrix.to_numpy(dtype=np.int64)
+    names = list(matrix.columns)
+    totals = counts.sum(axis=1)
+    off = counts.copy()
+    np.fill_diagonal(off, -1)
+    flat = np.argsort(-off, axis=None, kind="stable")[:pairs]
+    directed = [{"true": names[i], "predicted": names[j], "count": int(counts[i, j]),
+                 "share": float(counts[i, j] / totals[i]) if totals[i] else float("nan")}
+                for i, j in zip(*np.unravel_index(flat, counts.shape))]
+    both = np.triu(counts + counts.T, 1)  # each unordered pair once, above the diagonal
+    i, j = np.unravel_index(int(np.argmax(both)), both.shape)
+    mutual = {"a": names[i], "b": names[j], "count": int(both[i, j])} if both[i, j] > 0 else None
+    wrong = int(counts.sum() - np.trace(counts))
+    return {"directed": directed, "mutual": mutual,
+            "errors": wrong, "images": int(counts.sum()),
+            "top_share_of_errors": float(sum(row["count"] for row in directed) / wrong) if wrong else float("nan")}
+
+
+def gradient_scale(table: pd.DataFrame, published: Mapping, labels: np.ndarray, classes: int) -> dict:
+    """This run's gradient magnitudes against the published ones, with a yardstick for the bias of
+    the output layer: its gradient is (mean predicted probability) minus (class frequency), so
+    with every class predicted at 1/classes its mean absolute value is ``uniform_output_bias``,
+    computed from the labels of the checked images.
+
+    ``rows``: per published matrix, this run's and the published mean absolute gradient and
+    their ratio. ``output_bias``: for each network, this run's and the published value for the
+    last bias against the yardstick.
+    """
+    frequencies = np.bincount(np.asarray(labels, dtype=np.int64), minlength=classes) / len(labels)
+    uniform = float(np.mean(np.abs(1.0 / classes - frequencies)))
+    rows = []
+    for network, parameters in published.items():
+        for parameter, value in parameters.items():
+            match = table[(table["network"] == network) & (table["parameter"] == parameter)]
+            if len(match):
+                ours = float(match["mean_abs_analytic"].iloc[0])
+                rows.append({"network": network, "parameter": parameter, "ours": ours, "published": float(value),
+                             "ratio": ours / float(value)})
+    last_bias = [row for row in rows if row["parameter"] == _last_bias(table, row["network"])]
+    ratios = [row["ratio"] for row in rows]
+    return {"rows": rows, "uniform_output_bias": uniform, "samples": int(len(labels)),
+            "output_bias": [{**row, "ours_vs_uniform": row["ours"] / uniform, "published_vs_uniform": row["published"] / uniform}
+                            for row in last_bias],
+            "smallest_ratio": min(ratios) if ratios else float("nan"), "largest_ratio": max(ratios) if ratios else float("nan"),
+            "all_smaller": bool(ratios) and all(r < 1 for r in ratios), "all_larger": bool(ratios) and all(r > 1 for r in ratios)}
+
+
+def _last_bias(table: pd.DataFrame, network: str) -> str | None:
+    biases = [p for p in table.loc[table["network"] == network, "parameter"] if p.endswith(".b")]
+    return biases[-1] if biases else None
+
+
+def run_span(benchmark_paths: Sequence[str | Path]) -> dict:
+    """When the jobs behind the report ran: each benchmark file is written as its job ends, and holds
+    the job's wall seconds, so the first start and the last end bound the run (UTC)."""
+    ends, starts = [], []
+    for path in benchmark_paths:
+        end = Path(path).stat().st_mtime
+        seconds = float(pd.read_csv(path, sep="\t").iloc[-1]["s"])
+        ends.append(end)
+        starts.append(end - seconds)
+    first, last = min(starts), max(ends)
+    def as_text(moment: float) -> str:
+        when = datetime.fromtimestamp(moment, tz=timezone.utc)
+        return f"{when.day} {when:%B %Y}, {when:%H:%M} UTC"
+
+    return {"start": as_text(first), "end": as_text(last), "wall_seconds": last - first}
