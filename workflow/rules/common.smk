@@ -33,6 +33,7 @@ wildcard_constraints:
     run=r"lr[^_/]+_reg[^_/]+",
     reg=r"[0-9.e+-]+",
     replicate=r"[1-9][0-9]*",
+    transfer_replicate=r"[0-9]+",
     split="|".join(SPLITS),
     grid="|".join(GRIDS),
 
@@ -295,7 +296,13 @@ def report_benchmarks(wildcards):
             for name in search_job_names(grid)
         ]
     if transfer_enabled():
-        files["benchmarks_train_transfer"] = ["results/benchmarks/train_transfer/train_transfer.tsv"]
+        files["benchmarks_train_transfer"] = [
+            f"results/benchmarks/train_transfer/{index}.tsv"
+            for index in transfer_replicates()
+        ]
+        files["benchmarks_summarize_transfer"] = [
+            "results/benchmarks/summarize_transfer/summarize_transfer.tsv"
+        ]
     if len(final_replicates()) > 1:
         files["benchmarks_train_final_replicate"] = [
             f"results/benchmarks/train_final_replicate/{replicate}.tsv"
@@ -307,7 +314,7 @@ def report_benchmarks(wildcards):
 def benchmark_rules():
     """The rules report_benchmarks gives files for."""
     replicates = ["train_final_replicate"] if len(final_replicates()) > 1 else []
-    transfer = ["train_transfer"] if transfer_enabled() else []
+    transfer = ["train_transfer", "summarize_transfer"] if transfer_enabled() else []
     return [
         *SINGLE_JOB_RULES,
         *transfer,
@@ -384,13 +391,31 @@ def transfer_enabled():
     return config["transfer"]["enabled"]
 
 
+def transfer_replicates():
+    """Indices of the full-scale trainings' seeds: 0 to transfer.replicates - 1."""
+    return list(range(config["transfer"]["replicates"]))
+
+
+def transfer_replicate_index(wildcards):
+    """Params function: the seed index a train_transfer job trains, looked up, not parsed."""
+    return {str(index): index for index in transfer_replicates()}[wildcards.transfer_replicate]
+
+
+def transfer_replicate_files(name):
+    return [f"results/transfer/replicates/{index}/{name}" for index in transfer_replicates()]
+
+
 def transfer_outputs():
     """The transfer stage's files; none when transfer.enabled is false."""
     if not transfer_enabled():
         return []
     return [
-        f"results/transfer/{name}"
-        for name in ("runs.csv", "history.csv", "summary.csv", "curves.png")
+        *transfer_replicate_files("runs.csv"),
+        *transfer_replicate_files("history.csv"),
+        *(
+            f"results/transfer/{name}"
+            for name in ("runs.csv", "history.csv", "summary.csv", "curves.png")
+        ),
     ]
 
 

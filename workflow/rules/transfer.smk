@@ -1,7 +1,9 @@
 # The fine search's top configurations, and those transfer.also adds, trained at full scale
 # (final.epochs epochs on final_train minus transfer.held_out, scored on the held-out
-# batches, never on the test set) from transfer.replicates seeds: does the search's choice
-# hold when the configurations train as the final model does? Off with transfer.enabled: false.
+# batches, never on the test set): does the search's choice hold when the configurations
+# train as the final model does? One train_transfer job per seed (transfer.replicates)
+# trains every configuration side by side; summarize_transfer gathers them. Off with
+# transfer.enabled: false.
 
 
 rule train_transfer:
@@ -10,6 +12,35 @@ rule train_transfer:
         val="results/data/transfer_val.npz",
         top="results/fine/top3.csv",
         code=stage_code("twolayer.stages.train_transfer"),
+    output:
+        runs="results/transfer/replicates/{transfer_replicate}/runs.csv",
+        history="results/transfer/replicates/{transfer_replicate}/history.csv",
+    log:
+        "results/logs/train_transfer/{transfer_replicate}.log",
+    benchmark:
+        "results/benchmarks/train_transfer/{transfer_replicate}.tsv"
+    conda:
+        "../envs/twolayer.yaml"
+    threads: 1
+    resources:
+        mem_mb=JOB_MEMORY_MB.get("train_transfer", 500),
+        runtime=30,
+    params:
+        also=config["transfer"]["also"],
+        replicate=transfer_replicate_index,
+        epochs=config["final"]["epochs"],
+        setup=training_setup(),
+        seed=config["seed"],
+    script:
+        "../scripts/train_transfer.py"
+
+
+rule summarize_transfer:
+    input:
+        top="results/fine/top3.csv",
+        runs=transfer_replicate_files("runs.csv"),
+        histories=transfer_replicate_files("history.csv"),
+        code=stage_code("twolayer.stages.summarize_transfer"),
     output:
         runs="results/transfer/runs.csv",
         history="results/transfer/history.csv",
@@ -20,20 +51,16 @@ rule train_transfer:
             category="Transfer to full scale",
         ),
     log:
-        "results/logs/train_transfer/train_transfer.log",
+        "results/logs/summarize_transfer/summarize_transfer.log",
     benchmark:
-        "results/benchmarks/train_transfer/train_transfer.tsv"
+        "results/benchmarks/summarize_transfer/summarize_transfer.tsv"
     conda:
         "../envs/twolayer.yaml"
     threads: 1
     resources:
-        mem_mb=JOB_MEMORY_MB.get("train_transfer", 500),
-        runtime=60,
+        mem_mb=500,
+        runtime=5,
     params:
         also=config["transfer"]["also"],
-        replicates=config["transfer"]["replicates"],
-        epochs=config["final"]["epochs"],
-        setup=training_setup(),
-        seed=config["seed"],
     script:
-        "../scripts/train_transfer.py"
+        "../scripts/summarize_transfer.py"

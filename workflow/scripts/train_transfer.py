@@ -1,4 +1,4 @@
-"""Train the fine search's top configurations, and the added ones, at full scale."""
+"""Train the fine search's top configurations, and the added ones, at full scale: one seed."""
 
 from snakemake.iocontainers import Snakemake
 
@@ -14,7 +14,7 @@ with job(snakemake.log[0], snakemake.input):
         snakemake.input.val,
         snakemake.input.top,
         also=snakemake.params.also,
-        replicates=snakemake.params.replicates,
+        replicate=snakemake.params.replicate,
         epochs=snakemake.params.epochs,
         setup=TrainingSetup(**snakemake.params.setup),
         seed=snakemake.params.seed,
