@@ -12,20 +12,24 @@ from workflow_runner import run_snakemake
 pytestmark = pytest.mark.slow
 
 SECTIONS = [
-    "# CIFAR-10",
-    "# Layer design and backpropagation",
-    "# Layer initialization",
-    "# Gradient checking",
-    "# Optimization",
-    "## The effect of momentum",
-    "# Search for parameters",
-    "## Coarse search",
-    "## Fine search",
-    "# Final",
-    "# Reproduction",
-    "# Provenance",
+    "## CIFAR-10",
+    "## Layer design and backpropagation",
+    "## Layer initialization",
+    "## Gradient checking",
+    "## Optimization",
+    "### The effect of momentum",
+    "## Search for parameters",
+    "### Coarse search",
+    "### Fine search",
+    "### The chosen configuration under seed noise",
+    "## Final",
+    "## Does the choice hold at full scale?",
+    "## Reproduction",
+    "## Conclusion",
+    "## Provenance",
 ]
-FIGURES = 8  # samples, momentum, two heat maps, two top-run curves, final curves, confusion matrix
+# samples, momentum panels and overlay, two heat maps, two top-run curves, final curves, confusion matrix, transfer
+FIGURES = 10
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +40,7 @@ def markdown(smoke_run):
 def table(markdown, caption):
     """Rows (lists of cell strings as a reader sees them, header first) of the pipe table above the caption."""
     lines = markdown.splitlines()
-    end = next(i for i, line in enumerate(lines) if unescape(line).startswith(f"Table: {caption}"))
+    end = next(i for i, line in enumerate(lines) if unescape(line).startswith(f"*Table: {caption}"))
     start = end - 1
     while not lines[start].startswith("|"):
         start -= 1
@@ -55,7 +59,7 @@ def percent(cell):
 def test_report_has_every_section_in_order(markdown):
     positions = [markdown.index(f"\n{section}\n") for section in SECTIONS]
     assert positions == sorted(positions)
-    assert markdown.lstrip().startswith("---\ntitle:")
+    assert markdown.startswith("# A two-layer network on CIFAR-10")
     assert "**Summary.**" in markdown
 
 
@@ -105,7 +109,7 @@ def test_final_numbers_and_per_class_table_equal_the_files(markdown, smoke_run):
     assert f"**{100 * metrics['test_accuracy']:.2f}%**" in markdown
     assert f"**{100 * metrics['train_accuracy']:.2f}%**" in markdown
     per_class = pd.read_csv(smoke_run / "results/final/per_class_accuracy.csv")
-    rows = table(markdown, "Test accuracy per class.")[1:]
+    rows = table(markdown, "Test accuracy per class")[1:]
     assert [row[0] for row in rows] == per_class["class"].tolist()
     assert [int(row[2]) for row in rows] == per_class["correct"].tolist()
     assert [percent(row[3]) for row in rows] == pytest.approx(per_class["accuracy"].tolist(), abs=5e-5)
@@ -129,13 +133,39 @@ def test_reproduction_table_compares_with_the_published_figures(markdown, smoke_
     from workflow_runner import REPO
 
     published = yaml.safe_load((REPO / "report" / "published.yaml").read_text())["final"]
-    rows = {row[0]: row for row in table(markdown, "Accuracies, published and reproduced.")[1:]}
+    rows = {row[0]: row for row in table(markdown, "Accuracies, published and reproduced")[1:]}
     metrics = json.loads((smoke_run / "results/final/metrics.json").read_text())
     for key, label in (("test_accuracy", "Final test accuracy"), ("train_accuracy", "Final training accuracy")):
         cells = rows[label]
-        assert percent(cells[1]) == pytest.approx(published[key], abs=5e-5)
-        assert percent(cells[2]) == pytest.approx(metrics[key], abs=5e-5)
+        assert percent(cells[1].split()[0]) == pytest.approx(published[key], abs=5e-5)
+        assert percent(cells[2].split()[0]) == pytest.approx(metrics[key], abs=5e-5)
+        assert f"λ {published['regularization']:g}" in cells[1] and f"λ {metrics['regularization']:g}" in cells[2]
         assert float(cells[3]) == pytest.approx(100 * (metrics[key] - published[key]), abs=0.006)
+
+
+def test_transfer_table_equals_its_summary(markdown, smoke_run):
+    summary = pd.read_csv(smoke_run / "results/transfer/summary.csv")
+    rows = table(markdown, "Held-out accuracy after full-scale training")[1:]
+    assert len(rows) == len(summary)
+    for cells, expected in zip(rows, summary.itertuples()):
+        assert cells[0].startswith("added" if expected.added else f"search #{int(expected.search_rank)}")
+        assert f"lr {expected.learning_rate:g}, λ {expected.regularization:g}" in cells[0]
+        assert percent(cells[3]) == pytest.approx(expected.mean, abs=5e-5)
+        assert int(cells[6]) == int(expected.full_rank)
+
+
+def test_report_md_renders_as_commonmark_with_tables_and_figures(markdown):
+    from markdown_it import MarkdownIt
+
+    html = MarkdownIt("commonmark").enable("table").render(markdown)
+    assert html.count("<table>") == markdown.count("*Table: ")
+    assert html.count("<img ") == FIGURES
+    assert html.count("<h2>") == markdown.count("\n## ")
+    for pandoc_only in ("{width=", "Table: ", "---\ntitle", "{.unnumbered}", "\ufffd"):
+        assert pandoc_only not in markdown.replace("*Table: ", ""), pandoc_only
+    text = re.sub(r"<[^>]+>", "", html)
+    for escaped in ("\\_", "\\#", "\\|", "\\*"):  # no escape survives as a visible backslash
+        assert escaped not in text, escaped
 
 
 def test_pdf_is_valid_with_pages_and_every_figure(smoke_run, tmp_path):

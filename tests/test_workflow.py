@@ -151,24 +151,27 @@ def test_nothing_to_do_after_a_complete_run_and_a_change_reruns_only_its_part(sm
         dry = run_snakemake(smoke_run, "-n", "--cores", "2").stdout
         stats = dict(re.findall(r"^(\w+)\s+(\d+)$", dry, flags=re.M))
         assert stats == {"all": "1", "train_final": "1", "train_final_replicate": "2", "summarize_final": "1",
-                         "render_report": "1", "total": "6"}, dry
+                         "train_transfer": "3", "summarize_transfer": "1", "render_report": "1", "total": "10"}, dry
     finally:
         config_path.write_text(original)
 
 
 _FINAL_STAGE = {"train_final", "train_final_replicate", "summarize_final"}
+_TRANSFER_STAGE = {"train_transfer", "summarize_transfer"}
 
 
 @pytest.mark.parametrize(
-    "split, batches, expected",
+    "split, batches, splits, expected",
     [
-        ("final_train", ["data_batch_1", "data_batch_2"], _FINAL_STAGE),
-        ("final_train", ["data_batch_5", "data_batch_4", "data_batch_3", "data_batch_2", "data_batch_1"], _FINAL_STAGE),
-        ("search_val", ["data_batch_4"], {"search_coarse", "search_fine", "select",
-                                          "replicate_selection", *_FINAL_STAGE}),
+        # the transfer stage trains on final_train without its held-out batch, so that split is rebuilt too
+        ("final_train", ["data_batch_1", "data_batch_2", "data_batch_4"], 2, _FINAL_STAGE | _TRANSFER_STAGE),
+        ("final_train", ["data_batch_5", "data_batch_4", "data_batch_3", "data_batch_2", "data_batch_1"], 2,
+         _FINAL_STAGE | _TRANSFER_STAGE),
+        ("search_val", ["data_batch_4"], 1, {"search_coarse", "search_fine", "select", "replicate_selection",
+                                             *_FINAL_STAGE, *_TRANSFER_STAGE}),
     ],
 )
-def test_changing_a_split_rebuilds_that_split_and_only_what_reads_it(smoke_run, split, batches, expected):
+def test_changing_a_split_rebuilds_that_split_and_only_what_reads_it(smoke_run, split, batches, splits, expected):
     config_path = smoke_run / "config.yaml"
     original = config_path.read_text()
     changed = yaml.safe_load(original)
@@ -179,7 +182,7 @@ def test_changing_a_split_rebuilds_that_split_and_only_what_reads_it(smoke_run, 
     finally:
         config_path.write_text(original)
     stats = dict(re.findall(r"^(\w+)\s+(\d+)$", dry, flags=re.M))
-    assert stats.pop("prepare_split") == "1" and f"results/data/{split}.npz" in dry, dry
+    assert stats.pop("prepare_split") == str(splits) and f"results/data/{split}.npz" in dry, dry
     assert set(stats) - {"total", "all"} == expected | {"describe_data", "render_report"}, dry
 
 
@@ -267,6 +270,8 @@ def test_benchmark_cli_reads_stage_times_and_times_a_pass(smoke_run, capsys):
                        "replicate_selection"}),
         ("final", {"download_data", "extract_data", "prepare_split", "search_fine", "select", "train_final",
                    "train_final_replicate", "summarize_final"}),
+        ("transfer", {"download_data", "extract_data", "prepare_split", "search_fine", "select", "train_transfer",
+                      "summarize_transfer"}),
     ],
 )
 def test_stage_targets_plan_their_stage_and_what_it_needs(tmp_path, archive, target, expected):
@@ -317,8 +322,8 @@ def test_deleting_any_output_rebuilds_it(smoke_run, tmp_path):
     workdir = _copy_run(smoke_run, tmp_path)
     summary = run_snakemake(workdir, "--summary").stdout.splitlines()[1:]
     outputs = {line.split("\t")[0]: line.split("\t")[2] for line in summary if "\t" in line}
-    # every run, the momentum study, the final training's three replicates
-    assert sum(path.endswith("history.csv") for path in outputs) == 4 + 4 + 1 + 3
+    # every run, the momentum study, the final training's three replicates, the transfer's three seeds and their table
+    assert sum(path.endswith("history.csv") for path in outputs) == 4 + 4 + 1 + 3 + 3 + 1
     for path in outputs:
         (workdir / path).unlink()
     missing = _missing_outputs_by_rule(run_snakemake(workdir, "-n").stdout)
@@ -336,7 +341,8 @@ def test_deleting_any_output_rebuilds_it(smoke_run, tmp_path):
         ("results/gradcheck/gate.csv", {"check_gradients", "render_report"}),
         ("results/momentum/momentum_0.3.png", {"study_momentum", "render_report"}),
         ("results/fine/heatmap.png", {"select", "train_final", "train_final_replicate", "summarize_final",
-                                      "replicate_selection", "render_report"}),
+                                      "replicate_selection", "train_transfer", "summarize_transfer", "render_report"}),
+        ("results/transfer/replicates/2/runs.csv", {"train_transfer", "summarize_transfer", "render_report"}),
         ("report/report.pdf", {"render_report"}),
     ],
 )

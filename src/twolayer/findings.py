@@ -18,6 +18,9 @@ import pandas as pd
 
 from .replicates import SIGNIFICANCE, welch_p_from_summaries
 
+# A gradient within this factor of the uniform-prediction yardstick is "close to uniform".
+NEAR = 1.5
+
 # Two means whose one-sided Welch p-value is below SIGNIFICANCE differ beyond seed noise.
 # A p-value here is always the test in the direction of the observed difference: the
 # probability, were the means equal, of a difference at least this large this way round.
@@ -127,7 +130,8 @@ def compare_configurations(summary: pd.DataFrame, chosen_index: int = 0) -> dict
         return {**context, "case": "other_better", "better": better,
                 "beyond_noise": [row for row in better if row["significant"]]}
     close = [row for row in others if not row["significant"]]
-    return {**context, "case": "not_confirmed" if close else "confirmed", "close": close}
+    return {**context, "case": "not_confirmed" if close else "confirmed", "close": close,
+            "beaten": [row for row in others if row["significant"]]}
 
 
 def winners_curse(summary: pd.DataFrame) -> dict:
@@ -204,7 +208,9 @@ def gradient_scale(table: pd.DataFrame, published: Mapping, labels: np.ndarray, 
     """This run's gradient magnitudes against the published ones, with a yardstick for the bias of
     the output layer: its gradient is (mean predicted probability) minus (class frequency), so
     with every class predicted at 1/classes its mean absolute value is ``uniform_output_bias``,
-    computed from the labels of the checked images.
+    computed from the labels of the checked images, and at most ``uniform_single_image`` (one image).
+    ``ours_near_uniform``: this run's last biases are within a factor ``NEAR`` of the yardstick;
+    ``published_far``: the published ones are more than ``NEAR`` times it.
 
     ``rows``: per published matrix, this run's and the published mean absolute gradient and
     their ratio. ``output_bias``: for each network, this run's and the published value for the
@@ -222,9 +228,15 @@ def gradient_scale(table: pd.DataFrame, published: Mapping, labels: np.ndarray, 
                              "ratio": ours / float(value)})
     last_bias = [row for row in rows if row["parameter"] == _last_bias(table, row["network"])]
     ratios = [row["ratio"] for row in rows]
+    def versus(value: float) -> float:
+        return value / uniform if uniform > 0 else float("nan")  # balanced labels: no yardstick
+
+    output_bias = [{**row, "ours_vs_uniform": versus(row["ours"]), "published_vs_uniform": versus(row["published"])}
+                   for row in last_bias]
     return {"rows": rows, "uniform_output_bias": uniform, "samples": int(len(labels)),
-            "output_bias": [{**row, "ours_vs_uniform": row["ours"] / uniform, "published_vs_uniform": row["published"] / uniform}
-                            for row in last_bias],
+            "uniform_single_image": 2 * (classes - 1) / classes**2, "output_bias": output_bias,
+            "ours_near_uniform": bool(output_bias) and all(1 / NEAR <= row["ours_vs_uniform"] <= NEAR for row in output_bias),
+            "published_far": bool(output_bias) and all(row["published_vs_uniform"] > NEAR for row in output_bias),
             "smallest_ratio": min(ratios) if ratios else float("nan"), "largest_ratio": max(ratios) if ratios else float("nan"),
             "all_smaller": bool(ratios) and all(r < 1 for r in ratios), "all_larger": bool(ratios) and all(r > 1 for r in ratios)}
 

@@ -161,7 +161,7 @@ def search_heatmap(summary: pd.DataFrame, title: str, path: str | Path) -> None:
         bar = fig.colorbar(image, ax=ax, format=PercentFormatter(1.0))
         bar.set_label("validation accuracy")
         if (marks != "").any():
-            fig.text(0.01, -0.02, f"red *: ended below chance ({CHANCE:.0%});  red ↑: validation cost ended more than "
+            fig.text(0.01, -0.1, f"red *: ended below chance ({CHANCE:.0%});  red ↑: validation cost ended more than "
                      f"{COST_RISE:.0%} above its lowest", fontsize=7, color="#b00", ha="left", va="top")
         _save(fig, path)
 

@@ -405,7 +405,7 @@ def build_context(inputs: Mapping[str, str], benchmarks: Mapping[str, Sequence[s
     return {
         "seed": config["seed"],
         "config": config,
-        "config_yaml": yaml.safe_dump(dict(config), sort_keys=False, width=100, default_flow_style=None).strip(),
+        "config_yaml": yaml.safe_dump(dict(config), sort_keys=False, width=80, default_flow_style=None).strip(),
         "config_digest": config_digest(config),
         "data": {
             "url": source["url"],
@@ -500,7 +500,8 @@ def render_markdown(template: str | Path, context: Mapping, out_md: str | Path, 
         raise ValueError(f"flavour must be one of {FLAVOURS}, got {flavour!r}")
     template = Path(template)
     text = environment(template.parent).get_template(template.name).render(
-        **context, flavour=flavour, h=Markdown("#" if flavour == "pandoc" else "##"))
+        **context, flavour=flavour, h=Markdown("#" if flavour == "pandoc" else "##"),
+        unnumbered=Markdown(" {.unnumbered}" if flavour == "pandoc" else ""))
     with atomic_path(out_md, record=flavour == "gfm") as tmp:
         tmp.write_text(text)
     return text

@@ -22,6 +22,9 @@ rule train_transfer:
     conda:
         "../envs/twolayer.yaml"
     threads: 1
+    # The longest jobs of the study start first, so that the final trainings fill the cores
+    # beside them instead of leaving one idle at the end (docs/stages.md gives the times).
+    priority: 1
     resources:
         mem_mb=JOB_MEMORY_MB.get("train_transfer", 500),
         runtime=30,

@@ -1,0 +1,212 @@
+"""Every finding the report states, driven both ways from small tables written here."""
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from twolayer import findings
+
+
+def _replicates(means, std=0.004, n=5, search=None, extra=None):
+    """A table of configurations over seeds, as replicate_selection and summarize_transfer write it."""
+    rows = []
+    for index, mean in enumerate(means):
+        rows.append({"rank": index + 1, "run_id": f"lr0.{index + 1}_reg0.001", "learning_rate": (index + 1) / 10,
+                     "regularization": 0.001, "search_val_accuracy": (search or [0.5] * len(means))[index], "n": n,
+                     "mean": mean, "std": std, "min": mean - std, "max": mean + std, **(extra or {})})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(
+    "grid_from, axes, best, case, outside",
+    [
+        ("config", ([0.35, 0.25], [0.005, 0.0005]), (0.5, 0.01), "published", ["learning_rate", "regularization"]),
+        ("config", ([0.35, 0.25], [0.005, 0.0005]), (0.3, 0.002), "published", []),
+        ("config", ([0.6, 0.4], [0.005, 0.0005]), (0.5, 0.01), "configured", ["regularization"]),
+        ("coarse", ([0.6, 0.4], [0.02, 0.0005]), (0.5, 0.01), "derived", []),
+        ("config", ([0.35, 0.25], [0.005, 0.001]), (0.1, 0.0005), "configured", ["learning_rate", "regularization"]),
+    ],
+)
+def test_the_fine_grid_says_where_it_came_from_and_where_the_coarse_best_lies(grid_from, axes, best, case, outside):
+    origin = findings.fine_grid_origin(grid_from, axes, ([0.35, 0.25], [0.005, 0.0005]),
+                                       {"learning_rate": best[0], "regularization": best[1]})
+    assert origin["case"] == case and origin["outside"] == outside
+    if "learning_rate" in outside:
+        assert origin["positions"]["learning_rate"]["side"] == ("above" if best[0] > max(axes[0]) else "below")
+
+
+def test_a_search_protocol_counts_the_gradient_steps():
+    assert findings.search_protocol(10000, 10000, 5) == {"rows": 10000, "batch": 10000, "steps_per_epoch": 1, "steps": 5,
+                                                         "full_batch": True}
+    assert findings.search_protocol(50000, 10000, 50)["steps"] == 250
+    assert findings.search_protocol(10001, 100, 2) == {"rows": 10001, "batch": 100, "steps_per_epoch": 101, "steps": 202,
+                                                       "full_batch": False}
+
+
+def test_failed_search_runs_are_listed_by_kind():
+    summary = pd.DataFrame({
+        "learning_rate": [0.5, 0.3, 0.1, 0.01], "regularization": [0.3, 0.3, 0.01, 0.5], "epochs": [5, 5, 3, 5],
+        "val_accuracy": [0.04, 0.21, np.nan, 0.35], "val_cost": [13.3, 10.5, np.nan, 1.9],
+        "status": ["ok", "ok", "diverged", "ok"], "below_chance": [True, False, False, False],
+        "cost_rose": [True, True, False, False],
+    })
+    failed = findings.search_failures(summary)
+    assert [row["learning_rate"] for row in failed["below_chance"]] == [0.5]
+    assert [row["learning_rate"] for row in failed["cost_rose"]] == [0.5, 0.3]
+    assert [row["learning_rate"] for row in failed["diverged"]] == [0.1]
+    assert failed["failed"] == 3
+    healthy = summary.iloc[[3]]
+    assert findings.search_failures(healthy)["failed"] == 0
+
+
+def test_the_search_flags_below_chance_and_climbing_cost_from_the_histories():
+    from twolayer.search import summarize
+
+    rising = pd.DataFrame({"epoch": [1, 2, 3], "train_cost": [3.0, 2.5, 9.0], "train_accuracy": [0.2, 0.25, 0.05],
+                           "val_cost": [3.0, 2.5, 9.0], "val_accuracy": [0.2, 0.25, 0.05]})
+    healthy = rising.assign(val_cost=[3.0, 2.5, 2.4], val_accuracy=[0.2, 0.25, 0.3], train_cost=[3.0, 2.5, 2.4])
+    slight = healthy.assign(val_cost=[3.0, 2.5, 2.6])  # 4% above its low: noise, not a climb
+    points = [{"run_id": f"r{i}", "learning_rate": 0.1, "regularization": 0.0} for i in range(3)]
+    summary = summarize(points, [rising, healthy, slight])
+    assert summary["below_chance"].tolist() == [True, False, False]
+    assert summary["cost_rose"].tolist() == [True, False, False]
+
+
+@pytest.mark.parametrize(
+    "epochs, costs, order, higher, lower",
+    [
+        ([None, None, 321, 91], [0.63, 0.33, 0.02, 0.01], [0.95, 0.8, 0.6, 0.3], True, False),
+        ([None, None, None, None], [0.1, 0.2, 0.3, 0.4], [0.3, 0.6, 0.8, 0.95], False, True),
+        ([None, 50, None, 90], [0.5, 0.01, 0.2, 0.02], [0.6, 0.95, 0.8, 0.3], False, False),
+    ],
+)
+def test_the_momentum_order_is_read_from_the_histories(epochs, costs, order, higher, lower):
+    values = [{"value": m, "full_epoch": e, "final_cost": c} for m, e, c in zip([0.3, 0.6, 0.8, 0.95], epochs, costs)]
+    values = sorted(values, key=lambda v: v["value"])
+    result = findings.momentum_order(values)
+    assert result["order"] == order
+    assert (result["higher_is_faster"], result["lower_is_faster"]) == (higher, lower)
+
+
+@pytest.mark.parametrize(
+    "means, n, case",
+    [
+        ([0.50], 5, "single_configuration"),
+        ([0.50, 0.49], 1, "single_seed"),
+        ([0.50, 0.48, 0.47], 5, "confirmed"),
+        ([0.50, 0.499, 0.47], 5, "not_confirmed"),
+        ([0.50, 0.501, 0.502], 5, "other_better"),
+        ([0.50, 0.53, 0.49], 5, "other_better"),
+    ],
+)
+def test_the_comparison_with_the_chosen_configuration_follows_the_replicates(means, n, case):
+    result = findings.compare_configurations(_replicates(means, n=n))
+    assert result["case"] == case
+    if case == "not_confirmed":
+        assert [row["rank"] for row in result["close"]] == [2] and [row["rank"] for row in result["beaten"]] == [3]
+    if case == "other_better":
+        better = [row["rank"] for row in result["better"]]
+        assert better == sorted((i + 1 for i, m in enumerate(means) if m > means[0]), key=lambda r: -means[r - 1])
+        assert bool(result["beyond_noise"]) == (max(means) - means[0] > 0.02)
+
+
+def test_every_p_value_is_the_test_in_the_direction_of_the_difference():
+    from twolayer.replicates import welch_p_from_summaries
+
+    table = _replicates([0.50, 0.505, 0.495])
+    rows = findings.compare_configurations(table)["rows"]
+    chosen, higher, lower = (table.iloc[i].to_dict() for i in range(3))
+    assert rows[1]["p"] == pytest.approx(welch_p_from_summaries(higher, chosen))
+    assert rows[2]["p"] == pytest.approx(welch_p_from_summaries(chosen, lower))
+    assert rows[1]["p"] < 0.5 and rows[2]["p"] < 0.5  # a p-value in the observed direction is below one half
+
+
+@pytest.mark.parametrize(
+    "search, case",
+    [([0.3703, 0.36, 0.36], "above_all"), ([0.3640, 0.36, 0.36], "above_mean"), ([0.3500, 0.36, 0.36], "none")],
+)
+def test_the_winners_curse_is_stated_when_the_search_score_beats_the_reruns(search, case):
+    table = _replicates([0.3637, 0.3664, 0.3682], std=0.003, search=search)
+    result = findings.winners_curse(table)
+    assert result["case"] == case and result["score"] == search[0]
+    assert result["above_mean"] == sum(s > m for s, m in zip(search, [0.3637, 0.3664, 0.3682]))
+
+
+def _transfer(means, added=None, std=0.002):
+    table = _replicates(means, std=std, n=3)
+    table = table.rename(columns={"rank": "search_rank"}).assign(added=False)
+    table["full_rank"] = table["mean"].rank(ascending=False, method="min")
+    if added is not None:
+        table.loc[len(table) - 1, ["added", "search_rank", "search_val_accuracy"]] = [True, np.nan, np.nan]
+        table.loc[len(table) - 1, ["learning_rate", "regularization"]] = added
+    return table
+
+
+PUBLISHED = {"learning_rate": 0.35, "regularization": 0.00275}
+
+
+def test_the_transfer_says_whether_the_choice_holds_and_where_the_published_one_stands():
+    table = _transfer([0.494, 0.486, 0.4941, 0.490], added=(0.35, 0.00275))
+    selection = _replicates([0.3637, 0.3664, 0.3682])
+    result = findings.transfer_findings(table, PUBLISHED, selection)
+    assert result["case"] == "other_better" and [row["search_rank"] for row in result["better"]] == [3]
+    assert not result["beyond_noise"]
+    assert result["published"]["added"] and result["published_rank"] == 3 and not result["published_is_chosen"]
+    assert result["search_order"] == [1, 2, 3] and result["full_order"] == [3, 1, 2] and not result["order_kept"]
+    assert result["rows"][0]["selection_mean"] == pytest.approx(0.3637)
+
+    kept = findings.transfer_findings(_transfer([0.50, 0.49, 0.48]), PUBLISHED, selection)
+    assert kept["case"] == "confirmed" and kept["order_kept"] and kept["published"] is None and kept["chosen_is_best"]
+
+
+def test_the_published_configuration_can_be_the_chosen_one():
+    table = _transfer([0.50, 0.49])
+    table.loc[0, ["learning_rate", "regularization"]] = [0.35, 0.00275]
+    result = findings.transfer_findings(table, PUBLISHED, _replicates([0.36, 0.35]))
+    assert result["published_is_chosen"] and result["published_rank"] == 1
+
+
+def test_the_confusions_are_the_largest_off_diagonal_cells():
+    names = ["cat", "dog", "ship"]
+    matrix = pd.DataFrame([[50, 30, 20], [40, 55, 5], [1, 2, 97]], columns=names)
+    result = findings.confusion_findings(matrix, pairs=2)
+    assert [(c["true"], c["predicted"], c["count"]) for c in result["directed"]] == [("dog", "cat", 40), ("cat", "dog", 30)]
+    assert result["directed"][0]["share"] == pytest.approx(0.4)
+    assert result["mutual"] == {"a": "cat", "b": "dog", "count": 70}
+    assert result["errors"] == 98 and result["top_share_of_errors"] == pytest.approx(70 / 98)
+    assert findings.confusion_findings(pd.DataFrame(np.diag([5, 5]), columns=["a", "b"]))["mutual"] is None
+
+
+def test_gradient_sizes_are_set_against_the_uniform_prediction_yardstick():
+    table = pd.DataFrame({"network": ["one", "one"], "parameter": ["linear1.W", "linear1.b"],
+                          "mean_abs_analytic": [0.0129, 0.0363]})
+    labels = np.repeat(np.arange(10), 5)  # balanced: at uniform predictions the bias gradient is zero
+    balanced = findings.gradient_scale(table, {"one": {"linear1.W": 0.1209, "linear1.b": 0.1316}}, labels, 10)
+    assert balanced["uniform_output_bias"] == 0
+    skewed = np.array([0] * 20 + [1] * 30)
+    result = findings.gradient_scale(table, {"one": {"linear1.W": 0.1209, "linear1.b": 0.1316}}, skewed, 10)
+    assert result["uniform_output_bias"] == pytest.approx((0.3 + 0.5 + 8 * 0.1) / 10)
+    assert result["uniform_single_image"] == pytest.approx(0.18)
+    assert [row["parameter"] for row in result["output_bias"]] == ["linear1.b"]
+    assert result["all_smaller"] and result["smallest_ratio"] == pytest.approx(0.0129 / 0.1209)
+    checked = np.repeat(np.arange(10), [12, 1, 1, 6, 6, 6, 6, 6, 6, 0])  # yardstick 0.052
+    published = {"one": {"linear1.W": 0.1209, "linear1.b": 0.1316}}
+    ours = findings.gradient_scale(table, published, checked, 10)
+    assert ours["uniform_output_bias"] == pytest.approx(0.052)
+    assert ours["ours_near_uniform"] and ours["published_far"]
+    far = findings.gradient_scale(table.assign(mean_abs_analytic=[0.0129, 0.16]), published, checked, 10)
+    assert not far["ours_near_uniform"]
+    same = findings.gradient_scale(table, {"one": {"linear1.W": 0.0129, "linear1.b": 0.0363}}, checked, 10)
+    assert not same["published_far"] and not same["all_smaller"]
+
+
+def test_the_run_span_is_read_from_the_benchmark_files(tmp_path):
+    for name, seconds, end in (("a", 30.0, 1_800_000_100), ("b", 10.0, 1_800_000_500)):
+        path = tmp_path / f"{name}.tsv"
+        path.write_text(f"s\th:m:s\n{seconds}\t0:00:{int(seconds)}\n")
+        os.utime(path, (end, end))
+    span = findings.run_span([tmp_path / "a.tsv", tmp_path / "b.tsv"])
+    assert span["wall_seconds"] == pytest.approx(430.0)
+    assert span["start"].endswith("UTC") and "2027" in span["end"]

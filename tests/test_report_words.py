@@ -1,0 +1,118 @@
+"""Each finding sentence of the report follows its case: the smoke run's context, moved both ways."""
+
+import copy
+
+import pytest
+import yaml
+
+from markdown_text import unescape
+from test_replicates import _report_inputs
+from twolayer.report import build_context, render_markdown
+from workflow_runner import REPO
+
+
+@pytest.fixture(scope="module")
+def context(smoke_run, tmp_path_factory):
+    config = yaml.safe_load((smoke_run / "config.yaml").read_text())
+    published = yaml.safe_load((REPO / "report/published.yaml").read_text())
+    return build_context(*_report_inputs(smoke_run), config, published, smoke_run / "report", REPO)
+
+
+def _render(context, tmp_path, flavour="gfm"):
+    text = render_markdown(REPO / "report/template.md.j2", context, tmp_path / f"report.{flavour}.md", flavour)
+    return " ".join(unescape(text).split())
+
+
+def _moved(context, path, value):
+    moved = copy.deepcopy(context)
+    *parents, last = path.split(".")
+    node = moved
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    return moved
+
+
+def _momentum(context, order, higher, lower):
+    return _moved(_moved(_moved(context, "momentum.order", order), "momentum.higher_is_faster", higher),
+                  "momentum.lower_is_faster", lower)
+
+
+def test_the_momentum_sentence_follows_the_order(context, tmp_path):
+    values = [v["value"] for v in context["momentum"]["values"]]
+    higher = _render(_momentum(context, sorted(values, reverse=True), True, False), tmp_path)
+    lower = _render(_momentum(context, sorted(values), False, True), tmp_path)
+    mixed = _render(_momentum(context, values[1:] + values[:1], False, False), tmp_path)
+    assert "The higher the momentum, the faster the subset is fitted" in higher
+    assert "The lower the momentum, the faster the subset is fitted" in lower
+    assert "Speed does not follow the momentum value" in mixed
+    assert "The higher the momentum" not in lower + mixed and "Higher momentum fits" in higher
+    assert f"momentum {values[1]} " in mixed.split("Speed does not follow")[1][:400]
+
+
+def test_the_fine_grid_sentence_says_where_the_coarse_best_lies(context, tmp_path):
+    inside = {"case": "published", "outside": [], "positions": context["fine"]["origin"]["positions"]}
+    outside_positions = copy.deepcopy(inside["positions"])
+    outside_positions["learning_rate"].update(side="above", low=0.25, high=0.35)
+    outside = {"case": "derived", "outside": ["learning_rate"], "positions": outside_positions}
+    text_inside = _render(_moved(context, "fine.origin", inside), tmp_path)
+    text_outside = _render(_moved(context, "fine.origin", outside), tmp_path)
+    assert "which is the original study's fixed fine grid" in text_inside and "lies inside it on both axes" in text_inside
+    assert "derived from the coarse search's best runs" in text_outside
+    assert "lies outside it on one axis: its learning rate is above the fine range 0.25 – 0.35." in text_outside
+    assert ", outside the fine grid" in text_outside and ", outside the fine grid" not in text_inside
+
+
+def test_failed_runs_are_named_and_their_absence_stated(context, tmp_path):
+    bad = {"learning_rate": 0.5, "regularization": 0.3, "val_accuracy": 0.0575, "val_cost": 13.35, "epochs": 5}
+    flagged = _moved(_moved(_moved(context, "coarse.below_chance", [bad]), "coarse.cost_rose", [bad]), "coarse.failed", 1)
+    clean = _moved(_moved(_moved(context, "coarse.below_chance", []), "coarse.cost_rose", []), "coarse.failed", 0)
+    clean = _moved(clean, "coarse.diverged", [])
+    text = _render(flagged, tmp_path).split("### Coarse search")[1].split("### Fine search")[0]
+    assert "1 run ended below chance, marked * in the heat map: learning rate 0.5 with λ = 0.3 (5.8%)." in text
+    assert "In 1 run the validation cost climbed, marked ↑ in the heat map: learning rate 0.5 with λ = 0.3 " \
+           "(final validation cost 13.35, accuracy 5.8%)." in text
+    assert "Every run kept a finite cost" not in text
+    clean_text = _render(clean, tmp_path).split("### Coarse search")[1].split("### Fine search")[0]
+    assert "Every run kept a finite cost, ended above chance" in clean_text and "below chance," not in clean_text
+
+
+def test_the_final_section_names_the_published_configuration_when_it_differs(context, tmp_path):
+    same = _render(_moved(context, "final.same_as_published", True), tmp_path)
+    other = _render(_moved(context, "final.same_as_published", False), tmp_path)
+    assert "It is the configuration the original study trained as its final one" in same
+    published = context["final"]["published_configuration"]
+    assert (f"The original study's final training used learning rate {published['learning_rate']} with "
+            f"λ = {published['regularization']}") in other
+    assert "where the published model used" in other and "where the published model used" not in same
+
+
+def test_the_transfer_verdict_follows_the_full_scale_runs(context, tmp_path):
+    transfer = context["transfer"]
+    assert transfer["enabled"]
+    published = next((row for row in transfer["rows"] if row["added"]), None)
+    kept = _render(_moved(_moved(context, "transfer.order_kept", True), "transfer.case", "confirmed"), tmp_path)
+    assert "At full scale the search's top configurations keep the order the search gave them." in kept
+    assert "the full-scale runs confirm the choice" in kept
+    changed = _render(_moved(_moved(context, "transfer.order_kept", False), "transfer.full_order", [2, 1]), tmp_path)
+    assert "do not keep the search's order" in changed and "by full-scale mean #2, #1" in changed
+    gone = _render(_moved(context, "transfer.published", None), tmp_path)
+    assert "was not among the configurations trained here" in gone
+    if published is not None:
+        text = _render(context, tmp_path)
+        assert f"ranks {int(published['full_rank'])} of {transfer['configurations']} at full scale" in text
+    off = _render(_moved(context, "transfer", {"enabled": False}), tmp_path)
+    assert "left out the full-scale training" in off and "At full scale" not in off
+
+
+def test_both_flavours_say_the_same_and_only_the_pdf_source_carries_pandoc_syntax(context, tmp_path):
+    gfm = render_markdown(REPO / "report/template.md.j2", context, tmp_path / "a.md", "gfm")
+    pandoc = render_markdown(REPO / "report/template.md.j2", context, tmp_path / "b.md", "pandoc")
+    assert pandoc.startswith("---\ntitle:") and "{width=" in pandoc and "\nTable: " in pandoc
+    assert "{width=" not in gfm and "\nTable: " not in gfm and "{.unnumbered}" not in gfm and "\n---\n" not in gfm
+
+    def section(text, heading, marker):
+        return " ".join(text.split(f"{marker} {heading}\n")[1].split(f"\n{marker} ")[0].split())
+
+    for heading in ("Conclusion", "Does the choice hold at full scale?", "Final"):
+        assert section(gfm, heading, "##").split("![")[0] == section(pandoc, heading, "#").split("![")[0]
