@@ -210,3 +210,17 @@ def test_the_run_span_is_read_from_the_benchmark_files(tmp_path):
     span = findings.run_span([tmp_path / "a.tsv", tmp_path / "b.tsv"])
     assert span["wall_seconds"] == pytest.approx(430.0)
     assert span["start"].endswith("UTC") and "2027" in span["end"]
+
+
+def test_a_configuration_whose_every_seed_diverged_is_left_out_of_the_orders():
+    table = _transfer([0.494, 0.486, 0.4941, 0.490], added=(0.35, 0.00275))
+    table.loc[1, ["n", "mean", "std", "min", "max", "full_rank"]] = [0, np.nan, np.nan, np.nan, np.nan, np.nan]
+    table.loc[3, ["n", "mean", "std", "min", "max", "full_rank"]] = [0, np.nan, np.nan, np.nan, np.nan, np.nan]
+    result = findings.transfer_findings(table, PUBLISHED, _replicates([0.3637, 0.3664, 0.3682]))
+    assert result["case"] == "other_better" and [row["search_rank"] for row in result["better"]] == [3]
+    assert [row["run_id"] for row in result["unusable"]] == [table["run_id"][1], table["run_id"][3]]
+    assert result["published_rank"] is None and result["published"]["n"] == 0
+    assert result["full_order"] == [3, 1] and result["search_order"] == [1, 3] and not result["order_kept"]
+    assert result["best"]["search_rank"] == 3
+    curse = findings.winners_curse(_replicates([np.nan, 0.36], n=0))
+    assert curse["case"] == "no_runs"

@@ -42,12 +42,23 @@ def test_the_configurations_are_the_top_ones_then_the_added_ones_once(tmp_path):
     assert configurations["search_rank"].tolist()[:2] == [1, 2] and np.isnan(configurations["search_rank"].iloc[2])
 
 
-def _train(tmp_path, rng, replicate, name):
+def _train(tmp_path, rng, replicate, name, evaluate_every=1):
     train, val = _splits(tmp_path, rng)
     outputs = {"runs": tmp_path / f"{name}_runs.csv", "history": tmp_path / f"{name}_history.csv"}
     train_transfer(train, val, _top(tmp_path / "top.csv"), [{"learning_rate": 0.35, "regularization": 0.00275}], replicate,
-                   epochs=3, setup=SETUP, seed=7, outputs=outputs)
+                   epochs=3, setup=SETUP, seed=7, outputs=outputs, evaluate_every=evaluate_every)
     return outputs
+
+
+def test_the_held_out_batches_are_scored_every_few_epochs_and_after_the_last(tmp_path):
+    every = pd.read_csv(_train(tmp_path, np.random.default_rng(0), 0, "every")["history"])
+    sparse = pd.read_csv(_train(tmp_path, np.random.default_rng(0), 0, "sparse", evaluate_every=2)["history"])
+    assert sorted(set(sparse["epoch"])) == [2, 3] and len(sparse) == 2 * 3
+    # scoring less often changes no number: the training and the scores it does give are the same
+    merged = every.merge(sparse, on=["run_id", "epoch"], suffixes=("", "_sparse"))
+    assert len(merged) == len(sparse)
+    for column in ("train_cost", "train_accuracy", "val_cost", "val_accuracy"):
+        assert np.array_equal(merged[column], merged[f"{column}_sparse"]), column
 
 
 def test_a_seed_trains_every_configuration_and_its_own_stream(tmp_path):
@@ -97,7 +108,7 @@ def test_a_missing_transfer_section_takes_the_schema_defaults():
     config = copy.deepcopy(DEFAULT)
     del config["transfer"]
     validate_config(config, SCHEMA)
-    assert config["transfer"] == {"enabled": True, "held_out": ["data_batch_4"], "replicates": 3,
+    assert config["transfer"] == {"enabled": True, "held_out": ["data_batch_4"], "replicates": 3, "evaluate_every": 5,
                                   "also": [{"learning_rate": 0.35, "regularization": 0.00275}]}
 
 

@@ -107,8 +107,9 @@ def compare_configurations(summary: pd.DataFrame, chosen_index: int = 0) -> dict
     """Replicates of several configurations against the chosen one (row ``chosen_index``).
 
     ``rows`` carry ``difference`` (mean minus the chosen one's mean) and ``p`` (the one-sided
-    Welch test in the direction of that difference). case: ``single_configuration``,
-    ``single_seed`` (no spread to judge by), ``confirmed`` (the chosen one's mean is the
+    Welch test in the direction of that difference). case: ``single_configuration``
+    (nothing else to compare with; a configuration whose every seed diverged is left out,
+    in ``unusable``), ``single_seed`` (no spread to judge by), ``confirmed`` (the chosen one's mean is the
     highest, beyond noise against every other), ``not_confirmed`` (highest, but within
     noise against ``close``) or ``other_better`` (``better`` lists every configuration
     with a higher mean; ``beyond_noise`` those beyond noise).
@@ -116,11 +117,12 @@ def compare_configurations(summary: pd.DataFrame, chosen_index: int = 0) -> dict
     rows = summary.to_dict("records")
     chosen = rows[chosen_index]
     for index, row in enumerate(rows):
-        row.update({"difference": float("nan"), "p": float("nan"), "significant": False} if index == chosen_index
+        row.update({"difference": float("nan"), "p": float("nan"), "significant": False} if index == chosen_index or row["n"] == 0
                    else _direction(row, chosen))
         row["chosen"] = index == chosen_index
-    others = [row for index, row in enumerate(rows) if index != chosen_index]
-    context = {"rows": rows, "chosen": chosen, "replicates": int(chosen["n"]), "significance": SIGNIFICANCE}
+    others = [row for index, row in enumerate(rows) if index != chosen_index and row["n"] > 0]
+    context = {"rows": rows, "chosen": chosen, "replicates": int(chosen["n"]), "significance": SIGNIFICANCE,
+               "unusable": [row for index, row in enumerate(rows) if index != chosen_index and row["n"] == 0]}
     if not others:
         return {**context, "case": "single_configuration"}
     if int(chosen["n"]) < 2 or any(int(row["n"]) < 2 for row in others):
@@ -143,7 +145,7 @@ def winners_curse(summary: pd.DataFrame) -> dict:
     """
     chosen = summary.iloc[0]
     score, mean, top = float(chosen["search_val_accuracy"]), float(chosen["mean"]), float(chosen["max"])
-    case = "above_all" if score > top else "above_mean" if score > mean else "none"
+    case = "no_runs" if int(chosen["n"]) == 0 else "above_all" if score > top else "above_mean" if score > mean else "none"
     above = summary["search_val_accuracy"] > summary["mean"]
     return {"case": case, "score": score, "mean": mean, "max": top, "n": int(chosen["n"]),
             "excess": score - mean, "above_mean": int(above.sum()), "configurations": len(summary),
@@ -167,9 +169,10 @@ def transfer_findings(summary: pd.DataFrame, published_final: Mapping, selection
     chosen_index = int(summary.index[summary["search_rank"] == 1][0])
     comparison = compare_configurations(summary, chosen_index)
     rows = comparison["rows"]
-    best = max(rows, key=lambda row: row["mean"])
+    scored = [row for row in rows if row["n"] > 0]  # a configuration whose every seed diverged has no mean
+    best = max(scored, key=lambda row: row["mean"]) if scored else comparison["chosen"]
     published = next((row for row in rows if _same(row, published_final)), None)
-    searched = [row for row in rows if not row["added"]]
+    searched = [row for row in scored if not row["added"]]
     selection_means = {row["run_id"]: row["mean"] for row in selection.to_dict("records")}
     for row in rows:
         row["selection_mean"] = selection_means.get(row["run_id"], float("nan"))
@@ -177,7 +180,7 @@ def transfer_findings(summary: pd.DataFrame, published_final: Mapping, selection
     full_order = [int(row["search_rank"]) for row in sorted(searched, key=lambda row: -row["mean"])]
     return {**comparison, "best": best, "chosen_is_best": best["run_id"] == comparison["chosen"]["run_id"],
             "published": published, "published_is_chosen": published is not None and published["chosen"],
-            "published_rank": None if published is None else int(published["full_rank"]),
+            "published_rank": None if published is None or published["n"] == 0 else int(published["full_rank"]),
             "order_kept": search_order == full_order, "search_order": search_order, "full_order": full_order,
             "configurations": len(rows)}
 

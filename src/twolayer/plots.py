@@ -197,7 +197,7 @@ def transfer_curves(history: pd.DataFrame, labels: Mapping[str, str], path: str 
         for color, (run, label) in zip(colors, labels.items()):
             values = history[history["run_id"] == run].pivot(index="epoch", columns="replicate", values="val_accuracy")
             ax.fill_between(values.index, values.min(axis=1), values.max(axis=1), color=color, alpha=0.15, linewidth=0)
-            ax.plot(values.index, values.mean(axis=1), color=color, label=plain_text(label))
+            ax.plot(values.index, values.mean(axis=1), color=color, marker=".", label=plain_text(label))
         ax.set(xlabel="epoch", ylabel="held-out accuracy", title="Full-scale training: held-out accuracy (mean over seeds, range shaded)")
         _percent_axis(ax)
         ax.legend(loc="lower right")

@@ -270,7 +270,9 @@ def _transfer_context(inputs: Mapping[str, str], config: Mapping, published: Map
         return {"enabled": False}
     summary = pd.read_csv(inputs["transfer_summary"])
     runs = pd.read_csv(inputs["transfer_runs"])
+    searched = set(config["splits"]["search_train"]) | set(config["splits"]["search_val"])
     return {"enabled": True, "settings": settings, "diverged": int((runs["status"] != "ok").sum()),
+            "held_out_searched": sorted(set(settings["held_out"]) & searched),
             "figure": figure("transfer_curves"),
             **findings.transfer_findings(summary, published["final"], pd.read_csv(selection_path))}
 

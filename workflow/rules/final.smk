@@ -23,6 +23,7 @@ rule train_final:
     conda:
         "../envs/twolayer.yaml"
     threads: 1
+    priority: 1  # after the transfer stage's longer jobs, before the short ones (workflow/rules/transfer.smk)
     resources:
         mem_mb=JOB_MEMORY_MB["train_final"],
         runtime=30,

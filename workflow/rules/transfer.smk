@@ -22,15 +22,17 @@ rule train_transfer:
     conda:
         "../envs/twolayer.yaml"
     threads: 1
-    # The longest jobs of the study start first, so that the final trainings fill the cores
-    # beside them instead of leaving one idle at the end (docs/stages.md gives the times).
-    priority: 1
+    # The longest jobs of the study start first (then the final trainings, priority 1), so that
+    # the shorter jobs fill the cores beside them instead of leaving one idle at the end
+    # (docs/stages.md gives the times).
+    priority: 2
     resources:
         mem_mb=JOB_MEMORY_MB.get("train_transfer", 500),
         runtime=30,
     params:
         also=config["transfer"]["also"],
         replicate=transfer_replicate_index,
+        evaluate_every=config["transfer"]["evaluate_every"],
         epochs=config["final"]["epochs"],
         setup=training_setup(),
         seed=config["seed"],

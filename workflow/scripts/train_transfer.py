@@ -19,4 +19,5 @@ with job(snakemake.log[0], snakemake.input):
         setup=TrainingSetup(**snakemake.params.setup),
         seed=snakemake.params.seed,
         outputs=dict(snakemake.output.items()),
+        evaluate_every=snakemake.params.evaluate_every,
     )

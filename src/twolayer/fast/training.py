@@ -150,6 +150,7 @@ def train_each(
     y_val: np.ndarray | None = None,
     learning_rates: np.ndarray | None = None,
     on_epoch: Callable[[int, dict], None] | None = None,
+    evaluate_every: int = 1,
 ) -> list[TrainingResult]:
     """Train the P networks of ``network`` together, as ``twolayer.training.train`` trains one; one result each.
 
@@ -158,7 +159,11 @@ def train_each(
     are only recorded here. A network whose training cost stops being finite is recorded
     as diverged at that epoch and its history ends there; the others go on, and training
     stops once all have diverged. ``on_epoch(p, row)`` gets each network's history rows;
-    a row arrives one epoch after the epoch it describes.
+    a row arrives one epoch after the epoch it describes. With ``evaluate_every`` k > 1 only
+    every k-th epoch and the last are scored and get a row (a divergence is then found at
+    the next scored epoch): scoring the training set (a forward pass beside every step) and
+    the held-out set is a quarter of the transfer stage's full-scale training (ten epochs of four
+    networks on 40,000 rows: 17.9 s scored every epoch, 13.2 s every fifth).
     """
     batch_size = check_arguments(X, y, epochs, batch_size, shuffle, rng)
     N, P, epochs = X.shape[0], network.count, int(epochs)
@@ -220,6 +225,8 @@ def train_each(
                 pending = None
             if not alive.any():
                 break
+            if epoch % evaluate_every and epoch < epochs:
+                continue  # an epoch that is not scored has no row: no evaluation, no lagged training-set pass
 
             if X_val is not None:
                 val_cost, val_accuracy = evaluate_each(network, X_val, y_val)

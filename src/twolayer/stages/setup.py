@@ -62,11 +62,13 @@ class TrainingSetup:
         rngs: Sequence[np.random.Generator],
         batch_rng: np.random.Generator,
         epochs: int,
+        evaluate_every: int = 1,
     ) -> tuple[PackedNetwork, list[TrainingResult]]:
         """Train one network per point ({run_id, learning_rate, regularization}) side by side (``twolayer.fast``).
 
         Both splits are centred (``load_centred``). Network p draws its initial weights from
-        ``rngs[p]``; all see the mini-batches that ``batch_rng`` orders. Logs each network's epochs.
+        ``rngs[p]``; all see the mini-batches that ``batch_rng`` orders. Every ``evaluate_every``-th
+        epoch and the last are scored (``train_each``). Logs each network's scored epochs.
         """
         runs = [point["run_id"] for point in points]
         learning_rates = np.array([point["learning_rate"] for point in points], dtype=np.float64)
@@ -87,6 +89,7 @@ class TrainingSetup:
         results = train_each(
             net, optimizer, train_split.X, train_split.y, epochs=epochs, batch_size=self.batch_size_for(len(train_split.y)),
             shuffle=self.shuffle, rng=batch_rng, X_val=held_out.X, y_val=held_out.y, learning_rates=scales, on_epoch=progress,
+            evaluate_every=evaluate_every,
         )
         for run, result in zip(runs, results):
             if result.status == "diverged":

@@ -56,13 +56,15 @@ def train_transfer(
     setup: TrainingSetup,
     seed: int,
     outputs: Mapping[str, str | Path],
+    evaluate_every: int = 1,
 ) -> pd.DataFrame:
     """Train every configuration once, side by side, as replicate ``replicate``; write its runs and histories.
 
     ``outputs`` names the paths: runs, history. Configuration ``run_id`` starts from the
     weights of ``derive_rng(seed, "transfer", run_id, replicate)``, and all of them see the
     mini-batches of ``derive_rng(seed, "transfer", "batches", replicate)``, streams no
-    other stage uses. ``summarize_transfer`` gathers the replicates.
+    other stage uses. Every ``evaluate_every``-th epoch and the last are scored (on the
+    training and the held-out split) and have a history row. ``summarize_transfer`` gathers the replicates.
     """
     configurations = transfer_configurations(top_configurations(top_csv), also)
     train_split, val_split = setup.load_centred(train_path, val_path)
@@ -72,7 +74,7 @@ def train_transfer(
     _, results = setup.train_side_by_side(
         train_split, val_split, points,
         [derive_rng(seed, "transfer", point["run_id"], str(replicate)) for point in points],
-        derive_rng(seed, "transfer", "batches", str(replicate)), epochs,
+        derive_rng(seed, "transfer", "batches", str(replicate)), epochs, evaluate_every,
     )
     runs, histories = [], []
     for point, result in zip(points, results):
