@@ -149,22 +149,20 @@ PUBLISHED = {"learning_rate": 0.35, "regularization": 0.00275}
 
 def test_the_transfer_says_whether_the_choice_holds_and_where_the_published_one_stands():
     table = _transfer([0.494, 0.486, 0.4941, 0.490], added=(0.35, 0.00275))
-    selection = _replicates([0.3637, 0.3664, 0.3682])
-    result = findings.transfer_findings(table, PUBLISHED, selection)
+    result = findings.transfer_findings(table, PUBLISHED)
     assert result["case"] == "other_better" and [row["search_rank"] for row in result["better"]] == [3]
     assert not result["beyond_noise"]
     assert result["published"]["added"] and result["published_rank"] == 3 and not result["published_is_chosen"]
     assert result["search_order"] == [1, 2, 3] and result["full_order"] == [3, 1, 2] and not result["order_kept"]
-    assert result["rows"][0]["selection_mean"] == pytest.approx(0.3637)
 
-    kept = findings.transfer_findings(_transfer([0.50, 0.49, 0.48]), PUBLISHED, selection)
+    kept = findings.transfer_findings(_transfer([0.50, 0.49, 0.48]), PUBLISHED)
     assert kept["case"] == "confirmed" and kept["order_kept"] and kept["published"] is None and kept["chosen_is_best"]
 
 
 def test_the_published_configuration_can_be_the_chosen_one():
     table = _transfer([0.50, 0.49])
     table.loc[0, ["learning_rate", "regularization"]] = [0.35, 0.00275]
-    result = findings.transfer_findings(table, PUBLISHED, _replicates([0.36, 0.35]))
+    result = findings.transfer_findings(table, PUBLISHED)
     assert result["published_is_chosen"] and result["published_rank"] == 1
 
 
@@ -216,7 +214,7 @@ def test_a_configuration_whose_every_seed_diverged_is_left_out_of_the_orders():
     table = _transfer([0.494, 0.486, 0.4941, 0.490], added=(0.35, 0.00275))
     table.loc[1, ["n", "mean", "std", "min", "max", "full_rank"]] = [0, np.nan, np.nan, np.nan, np.nan, np.nan]
     table.loc[3, ["n", "mean", "std", "min", "max", "full_rank"]] = [0, np.nan, np.nan, np.nan, np.nan, np.nan]
-    result = findings.transfer_findings(table, PUBLISHED, _replicates([0.3637, 0.3664, 0.3682]))
+    result = findings.transfer_findings(table, PUBLISHED)
     assert result["case"] == "other_better" and [row["search_rank"] for row in result["better"]] == [3]
     assert [row["run_id"] for row in result["unusable"]] == [table["run_id"][1], table["run_id"][3]]
     assert result["published_rank"] is None and result["published"]["n"] == 0

@@ -81,7 +81,7 @@ def test_replicate_zero_is_the_model_of_a_run_without_replicates(smoke_run, tmp_
 
 def test_the_reports_statistics_are_those_of_the_replicate_files(smoke_run):
     metrics = _replicate_metrics(smoke_run)
-    report = unescape((smoke_run / "report/report.md").read_text())
+    report = unescape((smoke_run / "report/report.md").read_text()).replace("\u00a0", " ")
     for key, label in (("test_accuracy", "test accuracy"), ("train_accuracy", "training accuracy")):
         values = np.array([m[key] for m in metrics])
         mean, std = values.mean(), values.std(ddof=1)
@@ -116,7 +116,7 @@ def _report_inputs(workdir):
         final_confusion_png=r / "final/confusion_matrix.png", final_replicates=r / "final/replicates.csv",
         final_statistics=r / "final/replicate_statistics.csv",
         final_per_class_statistics=r / "final/per_class_statistics.csv",
-        selection_summary=r / "selection/summary.csv", selection_runs=r / "selection/replicates.csv",
+        selection_summary=r / "selection/summary.csv",
         momentum_panels_png=r / "momentum/panels.png", search_train=r / "data/search_train.npz",
         final_confusion=r / "final/confusion_matrix.csv", transfer_summary=r / "transfer/summary.csv",
         transfer_runs=r / "transfer/runs.csv", transfer_curves=r / "transfer/curves.png",
@@ -247,8 +247,8 @@ def _selection_summary(path, means, n=5, std=0.004, search=0.5):
         ([0.50], 5, 0.5, ["There is a single configuration, so there is nothing to compare it with."]),
         ([0.50, 0.49], 1, 0.5, ["With a single seed per configuration the replicates cannot separate"]),
         ([0.50, 0.48, 0.47], 5, 0.5, ["its lead over every other one is beyond seed noise", "the replicates confirm the choice"]),
-        ([0.50, 0.499, 0.47], 5, 0.5, ["but its lead over #2 (learning rate 0.2, λ = 0.001) (0.10 points, p = 0.",
-                                       "is within seed noise", "Its lead over #3 (learning rate 0.3, λ = 0.001) (3.00 points, p = 0.000) is beyond seed noise."]),
+        ([0.50, 0.499, 0.47], 5, 0.5, ["but its lead over #2 (learning rate 0.2, λ = 0.001) by 0.10 points (p = 0.",
+                                       "is within seed noise", "Its lead over #3 (learning rate 0.3, λ = 0.001) by 3.00 points (p = 0.000) is beyond seed noise."]),
         ([0.50, 0.501, 0.503], 5, 0.5, ["2 configurations have a higher mean than the chosen one: #3 (learning rate 0.3, λ = 0.001), +0.30 points",
                                         "None of these differences is beyond seed noise"]),
         ([0.50, 0.53, 0.49], 5, 0.5, ["1 configuration has a higher mean than the chosen one: #2 (learning rate 0.2, λ = 0.001), +3.00 points (p = 0.000).",

@@ -149,9 +149,9 @@ def test_transfer_table_equals_its_summary(markdown, smoke_run):
     assert len(rows) == len(summary)
     for cells, expected in zip(rows, summary.itertuples()):
         assert cells[0].startswith("added" if expected.added else f"search #{int(expected.search_rank)}")
-        assert f"lr {expected.learning_rate:g}, λ {expected.regularization:g}" in cells[0]
-        assert percent(cells[3]) == pytest.approx(expected.mean, abs=5e-5)
-        assert int(cells[6]) == int(expected.full_rank)
+        assert cells[0].endswith(f"({expected.learning_rate:g}, {expected.regularization:g})")
+        assert percent(cells[2]) == pytest.approx(expected.mean, abs=5e-5)
+        assert int(cells[5]) == int(expected.full_rank)
 
 
 def test_report_md_renders_as_commonmark_with_tables_and_figures(markdown):

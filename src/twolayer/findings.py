@@ -156,7 +156,7 @@ def _same(a: Mapping, b: Mapping) -> bool:
     return bool(np.isclose(a["learning_rate"], b["learning_rate"]) and np.isclose(a["regularization"], b["regularization"]))
 
 
-def transfer_findings(summary: pd.DataFrame, published_final: Mapping, selection: pd.DataFrame) -> dict:
+def transfer_findings(summary: pd.DataFrame, published_final: Mapping) -> dict:
     """The full-scale trainings against the search: does the chosen configuration stay best, where does
     the published one stand, and does the full-scale order follow the search's?
 
@@ -173,9 +173,6 @@ def transfer_findings(summary: pd.DataFrame, published_final: Mapping, selection
     best = max(scored, key=lambda row: row["mean"]) if scored else comparison["chosen"]
     published = next((row for row in rows if _same(row, published_final)), None)
     searched = [row for row in scored if not row["added"]]
-    selection_means = {row["run_id"]: row["mean"] for row in selection.to_dict("records")}
-    for row in rows:
-        row["selection_mean"] = selection_means.get(row["run_id"], float("nan"))
     search_order = [int(row["search_rank"]) for row in sorted(searched, key=lambda row: row["search_rank"])]
     full_order = [int(row["search_rank"]) for row in sorted(searched, key=lambda row: -row["mean"])]
     return {**comparison, "best": best, "chosen_is_best": best["run_id"] == comparison["chosen"]["run_id"],

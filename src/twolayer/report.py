@@ -91,9 +91,12 @@ _TYPST_BLOCK_START = re.compile(r"^(?:[-+=/]|\d+\.(?=\s|$))")
 _BACKTICKS = re.compile("`+")
 
 
+_UNBREAKING = "\u00a0\u2060"  # no-break space, word joiner: they keep a range such as 1% – 2% on one line
+
+
 def _printable(value: str) -> str:
-    """``value`` on one line: every control character or line break becomes U+FFFD."""
-    return "".join(c if c.isprintable() else "\ufffd" for c in value)
+    """``value`` on one line: every control character or line break becomes U+FFFD (``_UNBREAKING`` stays)."""
+    return "".join(c if c.isprintable() or c in _UNBREAKING else "\ufffd" for c in value)
 
 
 def markdown_text(value) -> Markdown:
@@ -262,8 +265,7 @@ def _selection_context(summary_path: str) -> dict:
     return {**findings.compare_configurations(summary), "curse": findings.winners_curse(summary)}
 
 
-def _transfer_context(inputs: Mapping[str, str], config: Mapping, published: Mapping, selection_path: str,
-                      figure) -> dict:
+def _transfer_context(inputs: Mapping[str, str], config: Mapping, published: Mapping, figure) -> dict:
     """The transfer stage's findings, or ``{"enabled": False}`` when it is off."""
     settings = config["transfer"]
     if not settings["enabled"]:
@@ -274,7 +276,7 @@ def _transfer_context(inputs: Mapping[str, str], config: Mapping, published: Map
     return {"enabled": True, "settings": settings, "diverged": int((runs["status"] != "ok").sum()),
             "held_out_searched": sorted(set(settings["held_out"]) & searched),
             "figure": figure("transfer_curves"),
-            **findings.transfer_findings(summary, published["final"], pd.read_csv(selection_path))}
+            **findings.transfer_findings(summary, published["final"])}
 
 
 def _reproduction(published: Mapping, coarse: dict, fine: dict, final: Mapping, gradcheck_path: str) -> dict:
@@ -400,7 +402,7 @@ def build_context(inputs: Mapping[str, str], benchmarks: Mapping[str, Sequence[s
     gradcheck["scale"] = findings.gradient_scale(pd.read_csv(inputs["gradcheck"]), published["gradcheck_mean_abs"],
                                                  checked_labels, NUM_CLASSES)
     selection = _selection_context(inputs["selection_summary"])
-    transfer = _transfer_context(inputs, config, published, inputs["selection_summary"], figure)
+    transfer = _transfer_context(inputs, config, published, figure)
     run = findings.run_span([path for paths in benchmarks.values() for path in paths])
 
     stages = stage_table(benchmarks).to_dict("records")
@@ -518,6 +520,22 @@ PANDOC_FORMAT = "markdown-raw_html-raw_tex-raw_attribute-latex_macros-smart"
 RENDER_SECONDS = 300
 
 
+# The PDF's layout, added to pandoc's Typst: figures float to the top or bottom of a page
+# instead of leaving the rest of one empty, the configuration's code block is set small, and
+# the appendix starts on a page of its own.
+TYPST_LAYOUT = """#show figure.where(kind: image): set figure(placement: auto)
+#show raw.where(block: true): set text(size: 8pt)
+#show <appendix-configuration-of-the-run>: it => pagebreak(weak: true) + it
+"""
+_TYPST_BODY = "#show: doc => conf("
+
+
+def _with_layout(typ: Path) -> None:
+    text = typ.read_text()
+    at = text.find(_TYPST_BODY)
+    typ.write_text(TYPST_LAYOUT + text if at < 0 else text[:at] + TYPST_LAYOUT + text[at:])
+
+
 def _run_limited(command: list[str], what: str) -> None:
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=RENDER_SECONDS)
@@ -553,6 +571,7 @@ def render_pdf(markdown: str | Path, out_pdf: str | Path, figures: Sequence[str 
              "--columns=10000", "--output", str(typ)],
             "pandoc (Markdown to Typst)",
         )
+        _with_layout(typ)
         compiled = stage / "report.pdf"
         _run_limited(
             [sys.executable, "-c", "import sys, typst; typst.compile(sys.argv[1], output=sys.argv[2], root=sys.argv[3])",

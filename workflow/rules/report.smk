@@ -31,7 +31,6 @@ rule render_report:
         final_statistics="results/final/replicate_statistics.csv",
         final_per_class_statistics="results/final/per_class_statistics.csv",
         selection_summary="results/selection/summary.csv",
-        selection_runs="results/selection/replicates.csv",
         final_confusion="results/final/confusion_matrix.csv",
         template=repo_file("report/template.md.j2"),
         published=repo_file("report/published.yaml"),
