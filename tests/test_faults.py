@@ -53,7 +53,7 @@ def test_diverging_run_is_recorded_excluded_and_reported(tmp_path, archive):
     top = pd.read_csv(workdir / "results/coarse/top3.csv")
     assert 1e30 not in set(top["learning_rate"])
     report = (workdir / "report/report.md").read_text()
-    assert "2 of them diverged: learning rate 1e+30" in report
+    assert "2 of them diverged and were stopped: learning rate 1e+30" in report
 
 
 def test_a_grid_where_every_run_diverges_stops_at_selection(tmp_path, archive):

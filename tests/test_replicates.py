@@ -81,7 +81,7 @@ def test_replicate_zero_is_the_model_of_a_run_without_replicates(smoke_run, tmp_
 
 def test_the_reports_statistics_are_those_of_the_replicate_files(smoke_run):
     metrics = _replicate_metrics(smoke_run)
-    report = unescape((smoke_run / "report/report.md").read_text()).replace("\u00a0", " ")
+    report = unescape((smoke_run / "report/report.md").read_text()).replace("\u00a0", " ").replace("\u2060", "")
     for key, label in (("test_accuracy", "test accuracy"), ("train_accuracy", "training accuracy")):
         values = np.array([m[key] for m in metrics])
         mean, std = values.mean(), values.std(ddof=1)
@@ -250,7 +250,7 @@ def _selection_summary(path, means, n=5, std=0.004, search=0.5):
         ([0.50, 0.499, 0.47], 5, 0.5, ["but its lead over #2 (learning rate 0.2, λ = 0.001) by 0.10 points (p = 0.",
                                        "is within seed noise", "Its lead over #3 (learning rate 0.3, λ = 0.001) by 3.00 points (p = 0.000) is beyond seed noise."]),
         ([0.50, 0.501, 0.503], 5, 0.5, ["2 configurations have a higher mean than the chosen one: #3 (learning rate 0.3, λ = 0.001), +0.30 points",
-                                        "None of these differences is beyond seed noise"]),
+                                        "Not one of these differences is beyond seed noise"]),
         ([0.50, 0.53, 0.49], 5, 0.5, ["1 configuration has a higher mean than the chosen one: #2 (learning rate 0.2, λ = 0.001), +3.00 points (p = 0.000).",
                                       "For 1 of them the difference is beyond seed noise: by the replicates, the search's choice was not the best"]),
         ([0.50, 0.49], 5, 0.51, ["search score, 51.00%, is above every one of its 5 fresh-seed runs", "winner's curse"]),

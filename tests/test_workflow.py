@@ -21,9 +21,9 @@ CONTRACT = {
                                    "analytic", "numeric"],
     "results/momentum/history.csv": ["momentum", "epoch", "cost", "accuracy"],
     "results/coarse/summary.csv": ["run_id", "learning_rate", "regularization", "epochs", "train_cost",
-                                   "train_accuracy", "val_cost", "val_accuracy", "status"],
+                                   "train_accuracy", "val_cost", "val_accuracy", "status", "below_chance", "cost_rose"],
     "results/fine/summary.csv": ["run_id", "learning_rate", "regularization", "epochs", "train_cost",
-                                 "train_accuracy", "val_cost", "val_accuracy", "status"],
+                                 "train_accuracy", "val_cost", "val_accuracy", "status", "below_chance", "cost_rose"],
     "results/final/history.csv": ["epoch", "learning_rate", "train_cost", "train_accuracy", "test_cost", "test_accuracy"],
     "results/final/replicates/2/history.csv": ["epoch", "learning_rate", "train_cost", "train_accuracy", "test_cost",
                                                "test_accuracy"],
@@ -37,10 +37,18 @@ CONTRACT = {
     "results/selection/summary.csv": ["rank", "run_id", "learning_rate", "regularization", "search_val_accuracy", "n",
                                       "mean", "std", "min", "max", "ci_low", "ci_high", "p_chosen_better", "best_mean",
                                       "chosen_better"],
+    "results/transfer/runs.csv": ["run_id", "replicate", "status", "epochs", "train_cost", "train_accuracy", "val_cost",
+                                  "val_accuracy"],
+    "results/transfer/history.csv": ["run_id", "replicate", "epoch", "learning_rate", "train_cost", "train_accuracy",
+                                     "val_cost", "val_accuracy"],
+    "results/transfer/summary.csv": ["run_id", "learning_rate", "regularization", "search_rank", "search_val_accuracy",
+                                     "added", "n", "mean", "std", "min", "max", "ci_low", "ci_high", "confidence",
+                                     "p_chosen_better", "chosen_better", "full_rank"],
 }
 FIGURES = [
     "results/data/samples.png",
     "results/momentum/comparison.png",
+    "results/momentum/panels.png",
     "results/momentum/momentum_0.3.png",
     "results/momentum/momentum_0.95.png",
     "results/coarse/heatmap.png",
@@ -49,6 +57,7 @@ FIGURES = [
     "results/fine/top3_curves.png",
     "results/final/learning_curves.png",
     "results/final/confusion_matrix.png",
+    "results/transfer/curves.png",
 ]
 
 
@@ -90,7 +99,11 @@ def test_smoke_run_writes_the_output_contract(smoke_run):
         assert len(frame) > 0
         for column in frame.columns:
             if "accuracy" in column:
-                assert frame[column].between(0, 1).all(), (path, column)
+                values = frame[column]
+                if "added" in frame.columns:  # a configuration the search did not score has no search score
+                    assert values[frame["added"]].isna().all(), (path, column)
+                    values = values[~frame["added"]]
+                assert values.between(0, 1).all(), (path, column)
     for path in FIGURES:
         assert (smoke_run / path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
     for grid in ("coarse", "fine"):

@@ -194,7 +194,7 @@ def confusion_findings(matrix: pd.DataFrame, pairs: int = 3) -> dict:
     flat = np.argsort(-off, axis=None, kind="stable")[:pairs]
     directed = [{"true": names[i], "predicted": names[j], "count": int(counts[i, j]),
                  "share": float(counts[i, j] / totals[i]) if totals[i] else float("nan")}
-                for i, j in zip(*np.unravel_index(flat, counts.shape))]
+                for i, j in zip(*np.unravel_index(flat, counts.shape)) if counts[i, j] > 0]
     both = np.triu(counts + counts.T, 1)  # each unordered pair once, above the diagonal
     i, j = np.unravel_index(int(np.argmax(both)), both.shape)
     mutual = {"a": names[i], "b": names[j], "count": int(both[i, j])} if both[i, j] > 0 else None

@@ -1,9 +1,11 @@
 """The study's report: a Markdown document filled from the run's files, and its PDF.
 
-``build_context`` reads every result file and derives the numbers and flags the
-report states; ``render_markdown`` fills the Jinja2 template with them (undefined
-names are errors, so no placeholder can survive); ``render_pdf`` converts the
-Markdown with pandoc to Typst and compiles that to PDF, both from pip packages.
+``build_context`` reads every result file and derives the numbers the report states,
+with every finding as a case from ``twolayer.findings``; ``render_markdown`` fills the
+Jinja2 template with them (undefined names are errors, so no placeholder can survive),
+as GitHub-flavoured Markdown for report.md or as pandoc's Markdown for the PDF;
+``render_pdf`` converts the latter with pandoc to Typst and compiles that to PDF, both
+from pip packages.
 
 Text from the data or the configuration (class names, split and network names,
 paths, sources) is only ever text: every string the template prints is escaped for

@@ -398,11 +398,15 @@ def transfer_replicates():
 
 def transfer_replicate_index(wildcards):
     """Params function: the seed index a train_transfer job trains, looked up, not parsed."""
-    return {str(index): index for index in transfer_replicates()}[wildcards.transfer_replicate]
+    return {str(index): index for index in transfer_replicates()}[
+        wildcards.transfer_replicate
+    ]
 
 
 def transfer_replicate_files(name):
-    return [f"results/transfer/replicates/{index}/{name}" for index in transfer_replicates()]
+    return [
+        f"results/transfer/replicates/{index}/{name}" for index in transfer_replicates()
+    ]
 
 
 def transfer_outputs():

@@ -20,10 +20,10 @@ rule train_final:
         "results/logs/train_final/train_final.log",
     benchmark:
         "results/benchmarks/train_final/train_final.tsv"
+    priority: 1  # after the transfer stage's longer jobs, before the short ones (workflow/rules/transfer.smk)
     conda:
         "../envs/twolayer.yaml"
     threads: 1
-    priority: 1  # after the transfer stage's longer jobs, before the short ones (workflow/rules/transfer.smk)
     resources:
         mem_mb=JOB_MEMORY_MB["train_final"],
         runtime=30,

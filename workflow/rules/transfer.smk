@@ -19,13 +19,13 @@ rule train_transfer:
         "results/logs/train_transfer/{transfer_replicate}.log",
     benchmark:
         "results/benchmarks/train_transfer/{transfer_replicate}.tsv"
-    conda:
-        "../envs/twolayer.yaml"
-    threads: 1
     # The longest jobs of the study start first (then the final trainings, priority 1), so that
     # the shorter jobs fill the cores beside them instead of leaving one idle at the end
     # (docs/stages.md gives the times).
     priority: 2
+    conda:
+        "../envs/twolayer.yaml"
+    threads: 1
     resources:
         mem_mb=JOB_MEMORY_MB.get("train_transfer", 500),
         runtime=30,
