@@ -118,3 +118,10 @@ def test_both_flavours_say_the_same_and_only_the_pdf_source_carries_pandoc_synta
         same = [section(text, heading, marker).split("![")[0].replace("*", "").replace("Table: ", "")
                 for text, marker in ((gfm, "##"), (pandoc, "#"))]
         assert same[0] == same[1], heading
+
+
+def test_held_out_batches_the_searches_used_are_called_out(context, tmp_path):
+    clean = _render(_moved(context, "transfer.held_out_searched", []), tmp_path)
+    reused = _render(_moved(context, "transfer.held_out_searched", ["data_batch_5"]), tmp_path)
+    warning = "The held-out batches include data_batch_5, which the searches used, so this check is not independent"
+    assert warning in reused and "which the searches used" not in clean

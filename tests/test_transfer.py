@@ -143,3 +143,21 @@ def test_with_the_stage_off_no_transfer_job_is_planned_and_the_report_says_so(tm
     assert not (workdir / "results/transfer").exists()
     report = (workdir / "report/report.md").read_text()
     assert "left out the full-scale training" in report and "At full scale" not in report
+
+
+def test_a_held_out_batch_the_searches_used_is_allowed_and_named_for_the_report(tmp_path):
+    from twolayer.report import _transfer_context
+
+    seeds = [_train(tmp_path, np.random.default_rng(0), r, f"s{r}") for r in range(2)]
+    outputs = {name: tmp_path / f"out_{name}.csv" for name in ("runs", "history", "summary")} | {"curves_png": tmp_path / "c.png"}
+    also = [{"learning_rate": 0.35, "regularization": 0.00275}]
+    summarize_transfer(tmp_path / "top.csv", also, [s["runs"] for s in seeds], [s["history"] for s in seeds], outputs)
+    inputs = {"transfer_summary": outputs["summary"], "transfer_runs": outputs["runs"], "transfer_curves": outputs["curves_png"]}
+    published = {"final": {"learning_rate": 0.35, "regularization": 0.00275}}
+    for held_out, named in ((["data_batch_5"], ["data_batch_5"]), (["data_batch_4"], [])):
+        config = _validated(held_out=held_out)
+        context = _transfer_context(inputs, config, published, figure=lambda name: name)
+        assert context["held_out_searched"] == named
+        assert context["published_rank"] in (1, 2, 3) and context["published"]["added"]
+    config = _validated(enabled=False)
+    assert _transfer_context({}, config, published, figure=None) == {"enabled": False}
