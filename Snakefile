@@ -45,6 +45,18 @@ include: "workflow/rules/transfer.smk"
 include: "workflow/rules/report.smk"
 
 
+onsuccess:
+    from twolayer.headline import headline
+
+    summary = headline(
+        "results/final/replicate_statistics.csv",
+        repo_file("report/published.yaml"),
+        report_outputs(),
+    )
+    if summary:
+        print(summary)
+
+
 rule all:
     default_target: True
     input:

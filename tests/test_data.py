@@ -251,3 +251,16 @@ def test_centring_a_split_subtracts_the_given_mean_in_place(rng):
     assert centred.X is X  # no copy of the pixels
     np.testing.assert_array_equal(centred.X, expected)
     assert centred.mean is mean
+
+
+@pytest.mark.parametrize("source", ["missing/cifar-10-python.tar.gz", "http://127.0.0.1:9/cifar-10-python.tar.gz"])
+def test_a_missing_archive_names_the_replica_and_its_configuration(tmp_path, source):
+    """A clone without the archive (or without internet) is told how to build the replica and use it."""
+    from twolayer.download import DataSourceError, fetch_archive
+
+    with pytest.raises(DataSourceError) as error:
+        fetch_archive(source, "0" * 32, tmp_path / "cifar-10-python.tar.gz", retries=0, timeout=2)
+    message = str(error.value)
+    assert "python ../shared/cifar10-replica/build_replica.py resources/replica" in message
+    assert "--configfile config/replica.yaml" in message and "\n" not in message
+    assert not (tmp_path / "cifar-10-python.tar.gz").exists()

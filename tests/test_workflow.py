@@ -126,8 +126,9 @@ def test_final_training_uses_the_best_fine_run(smoke_run):
     assert metrics["regularization"] == best["regularization"]
     history = pd.read_csv(smoke_run / "results/final/history.csv")
     assert metrics["test_accuracy"] == history["test_accuracy"].iloc[-1]
-    confusion = pd.read_csv(smoke_run / "results/final/confusion_matrix.csv")
+    confusion = pd.read_csv(smoke_run / "results/final/confusion_matrix.csv", index_col=0)
     assert list(confusion.columns)[:2] == ["airplane", "automobile"] and confusion.shape == (10, 10)
+    assert confusion.index.name == "true_class" and list(confusion.index) == list(confusion.columns)
     assert np.trace(confusion.to_numpy()) / confusion.to_numpy().sum() == pytest.approx(metrics["test_accuracy"])
 
 
@@ -375,3 +376,25 @@ def test_the_report_reads_only_the_benchmark_files_of_this_configuration(smoke_r
     report = unescape((workdir / "report/report.md").read_text())
     row = next(line for line in report.splitlines() if line.startswith("| search_coarse |"))
     assert row.split("|")[2].strip() == "2"  # the smoke grid's two row jobs, not the stale file
+
+
+def test_the_selection_logs_name_the_winner(smoke_run):
+    for grid in ("coarse", "fine"):
+        best = pd.read_csv(smoke_run / f"results/{grid}/top3.csv").iloc[0]
+        log = (smoke_run / f"results/logs/select/{grid}.log").read_text()
+        assert f"the winner is {best['run_id']} (learning rate {best['learning_rate']:g}" in log
+    summary = pd.read_csv(smoke_run / "results/selection/summary.csv")
+    best = summary.loc[summary["mean"].idxmax()]
+    log = (smoke_run / "results/logs/replicate_selection/replicate_selection.log").read_text()
+    assert f"highest mean over fresh seeds: #{best['rank']} {best['run_id']}" in log
+
+
+def test_a_run_that_writes_the_report_ends_with_its_paths_and_the_headline(smoke_run, tmp_path):
+    workdir = _copy_run(smoke_run, tmp_path)
+    result = run_snakemake(workdir, "--cores", "1", "--forcerun", "render_report")
+    statistics = pd.read_csv(workdir / "results/final/replicate_statistics.csv").set_index("quantity")
+    output = result.stdout + result.stderr
+    assert "The report is in report/report.md, report/report.pdf." in output
+    assert f"Final test accuracy: {100 * statistics.loc['test_accuracy', 'mean']:.2f}% ±" in output
+    quiet = run_snakemake(workdir, "--cores", "1")  # nothing to do: nothing is claimed
+    assert "The report is in" not in quiet.stdout + quiet.stderr

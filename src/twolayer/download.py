@@ -75,11 +75,19 @@ def _local_path(source: str) -> Path | None:
     return None
 
 
+# How to get the data without internet (README, "Without internet"): the replica archive.
+REPLICA_FIX = (
+    "Without internet, build the replica archive (`pip install -e '.[replica]'` then "
+    "`python ../shared/cifar10-replica/build_replica.py resources/replica`) and run with "
+    "`--configfile config/replica.yaml`, which points data.url and data.md5 at it."
+)
+
+
 def _how_to_use_a_local_copy(destination: Path) -> str:
     return (
         "To use a copy you already have, set data.url in config.yaml to its local path "
         "(or a file:// URL) and data.md5 to that file's md5 (`md5sum FILE`); "
-        f"or place the official archive at {destination} yourself."
+        f"or place the official archive at {destination} yourself. {REPLICA_FIX}"
     )
 
 

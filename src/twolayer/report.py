@@ -396,9 +396,7 @@ def build_context(inputs: Mapping[str, str], benchmarks: Mapping[str, Sequence[s
         for key, row in pd.read_csv(inputs["final_statistics"]).set_index("quantity").to_dict("index").items()
     }
     replicates = pd.read_csv(inputs["final_replicates"])
-    confusion = pd.read_csv(inputs["final_confusion"])
-    if "class" in confusion.columns:
-        confusion = confusion.set_index("class")
+    confusion = pd.read_csv(inputs["final_confusion"], index_col=0)  # true classes label the rows
     gradcheck = _gradcheck_context(inputs["gradcheck"], inputs["gradcheck_gate"], config["gradcheck"])
     checked_labels = read_split(inputs["search_train"])["y"][: used["gradcheck_samples"]["used"]]
     gradcheck["scale"] = findings.gradient_scale(pd.read_csv(inputs["gradcheck"]), published["gradcheck_mean_abs"],

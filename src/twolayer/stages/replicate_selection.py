@@ -88,5 +88,8 @@ def replicate_selection(
     summary = summarize_selection(runs, top)
     write_csv(summary, outputs["summary"], columns=SUMMARY_COLUMNS)
     for row in summary.itertuples():
-        log.info("#%d %s: validation accuracy %.4f ± %.4f over %d seeds", row.rank, row.run_id, row.mean, row.std, row.n)
+        log.info("#%d %s: validation accuracy %.4f ± %.4f (mean ± std over %d seeds)", row.rank, row.run_id, row.mean, row.std, row.n)
+    best = summary.loc[summary["mean"].idxmax()] if summary["mean"].notna().any() else summary.iloc[0]
+    log.info("highest mean over fresh seeds: #%d %s; the chosen configuration (#1) %s", best["rank"], best["run_id"],
+             "has it" if best["rank"] == 1 else "does not")
     return summary

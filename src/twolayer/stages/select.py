@@ -36,6 +36,10 @@ def select(
         log.warning("%d run(s) diverged and are excluded from the selection: %s", len(diverged), ", ".join(diverged))
     top = top_k(summary, k)
     write_csv(top, top_csv, columns=SUMMARY_COLUMNS)
+    best = top.iloc[0]
+    log.info("the winner is %s (learning rate %g, regularization %g): validation accuracy %.4f; the top %d: %s",
+             best["run_id"], best["learning_rate"], best["regularization"], best["val_accuracy"], len(top),
+             ", ".join(f"{row.run_id} ({row.val_accuracy:.4f})" for row in top.itertuples()))
     plots.search_heatmap(summary, title, heatmap_png)
     plots.learning_curves(
         {f"#{rank} lr {row.learning_rate:g}, λ {row.regularization:g}": histories[row.run_id] for rank, row in enumerate(top.itertuples(), 1)},

@@ -65,7 +65,7 @@ def summarize_final(
     outputs: Mapping[str, str | Path],
 ) -> pd.DataFrame:
     """Write the replicates table, their statistics, the per-class spread, the band figure and
-    replicate 0's confusion matrix figure (from its table: columns are the class names).
+    replicate 0's confusion matrix figure (from its table: true classes label the rows, predicted ones the columns).
 
     ``outputs`` names the paths: table, statistics, per_class, curves_png, confusion_png.
     Statistics use the replicates that did not diverge.
@@ -97,7 +97,7 @@ def summarize_final(
     first = metrics[0]
     plots.replicate_curves([pd.read_csv(path) for path in history_paths],
                            f"lr {first['learning_rate']:g}, λ {first['regularization']:g}", outputs["curves_png"])
-    confusion = pd.read_csv(confusion_path)
+    confusion = pd.read_csv(confusion_path, index_col=0)  # rows labelled by the true class
     plots.confusion_matrix(confusion.to_numpy(), list(confusion.columns), outputs["confusion_png"])
     test = rows[0]
     log.info("final: test accuracy over %d replicates %.4f ± %.4f (min %.4f, max %.4f)",

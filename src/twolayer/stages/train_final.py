@@ -66,7 +66,9 @@ def train_final(
     predicted = packed.predict(test_split.X)[:, 0]
     matrix = np.zeros((len(class_names), len(class_names)), dtype=np.int64)
     np.add.at(matrix, (test_split.y, predicted), 1)
-    write_csv(pd.DataFrame(matrix, columns=class_names), outputs["confusion"])
+    # true classes in rows, labelled in the first column; predicted classes in the columns
+    labels = pd.DataFrame({"true_class": class_names})
+    write_csv(pd.concat([labels, pd.DataFrame(matrix, columns=class_names)], axis=1), outputs["confusion"])
     per_class = matrix.diagonal() / matrix.sum(axis=1)
     write_csv(
         pd.DataFrame({"class": class_names, "test_images": matrix.sum(axis=1), "correct": matrix.diagonal(), "accuracy": per_class}),
