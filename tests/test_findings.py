@@ -1,7 +1,5 @@
 """Every finding the report states, driven both ways from small tables written here."""
 
-import os
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -198,16 +196,6 @@ def test_gradient_sizes_are_set_against_the_uniform_prediction_yardstick():
     assert not far["ours_near_uniform"]
     same = findings.gradient_scale(table, {"one": {"linear1.W": 0.0129, "linear1.b": 0.0363}}, checked, 10)
     assert not same["published_far"] and not same["all_smaller"]
-
-
-def test_the_run_span_is_read_from_the_benchmark_files(tmp_path):
-    for name, seconds, end in (("a", 30.0, 1_800_000_100), ("b", 10.0, 1_800_000_500)):
-        path = tmp_path / f"{name}.tsv"
-        path.write_text(f"s\th:m:s\n{seconds}\t0:00:{int(seconds)}\n")
-        os.utime(path, (end, end))
-    span = findings.run_span([tmp_path / "a.tsv", tmp_path / "b.tsv"])
-    assert span["wall_seconds"] == pytest.approx(430.0)
-    assert span["start"].endswith("UTC") and "2027" in span["end"]
 
 
 def test_a_configuration_whose_every_seed_diverged_is_left_out_of_the_orders():

@@ -1,12 +1,14 @@
 """Each finding sentence of the report follows its case: the smoke run's context, moved both ways."""
 
 import copy
+import os
 
 import pytest
 import yaml
 
 from markdown_text import unescape
 from test_replicates import _report_inputs
+from twolayer.provenance import run_span
 from twolayer.report import build_context, render_markdown
 from workflow_runner import REPO
 
@@ -125,3 +127,13 @@ def test_held_out_batches_the_searches_used_are_called_out(context, tmp_path):
     reused = _render(_moved(context, "transfer.held_out_searched", ["data_batch_5"]), tmp_path)
     warning = "The held-out batches include data_batch_5, which the searches used, so this check is not independent"
     assert warning in reused and "which the searches used" not in clean
+
+
+def test_the_run_span_is_read_from_the_benchmark_files(tmp_path):
+    for name, seconds, end in (("a", 30.0, 1_800_000_100), ("b", 10.0, 1_800_000_500)):
+        path = tmp_path / f"{name}.tsv"
+        path.write_text(f"s\th:m:s\n{seconds}\t0:00:{int(seconds)}\n")
+        os.utime(path, (end, end))
+    span = run_span({"a": [tmp_path / "a.tsv"], "b": [tmp_path / "b.tsv"]})
+    assert span["wall_seconds"] == pytest.approx(430.0)
+    assert span["start"].endswith("UTC") and "2027" in span["end"]

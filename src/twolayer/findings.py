@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -244,20 +242,3 @@ def gradient_scale(table: pd.DataFrame, published: Mapping, labels: np.ndarray, 
 def _last_bias(table: pd.DataFrame, network: str) -> str | None:
     biases = [p for p in table.loc[table["network"] == network, "parameter"] if p.endswith(".b")]
     return biases[-1] if biases else None
-
-
-def run_span(benchmark_paths: Sequence[str | Path]) -> dict:
-    """When the jobs behind the report ran: each benchmark file is written as its job ends, and holds
-    the job's wall seconds, so the first start and the last end bound the run (UTC)."""
-    ends, starts = [], []
-    for path in benchmark_paths:
-        end = Path(path).stat().st_mtime
-        seconds = float(pd.read_csv(path, sep="\t").iloc[-1]["s"])
-        ends.append(end)
-        starts.append(end - seconds)
-    first, last = min(starts), max(ends)
-    def as_text(moment: float) -> str:
-        when = datetime.fromtimestamp(moment, tz=timezone.utc)
-        return f"{when.day} {when:%B %Y}, {when:%H:%M} UTC"
-
-    return {"start": as_text(first), "end": as_text(last), "wall_seconds": last - first}

@@ -12,6 +12,7 @@ import json
 import platform
 import subprocess
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -52,6 +53,28 @@ def config_digest(config: Mapping) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
 
 
+def _benchmark_record(path: str | Path) -> pd.Series:
+    """The last record of a Snakemake benchmark file (tab-separated; the last line counts)."""
+    return pd.read_csv(path, sep="\t").iloc[-1]
+
+
+def run_span(benchmarks: Mapping[str, Sequence[str | Path]]) -> dict:
+    """When the jobs behind the report ran: each benchmark file is written as its job ends, and holds
+    the job's wall seconds, so the first start and the last end bound the run (UTC)."""
+    ends, starts = [], []
+    for path in (path for paths in benchmarks.values() for path in paths):
+        end = Path(path).stat().st_mtime
+        ends.append(end)
+        starts.append(end - float(_benchmark_record(path)["s"]))
+    first, last = min(starts), max(ends)
+
+    def as_text(moment: float) -> str:
+        when = datetime.fromtimestamp(moment, tz=timezone.utc)
+        return f"{when.day} {when:%B %Y}, {when:%H:%M} UTC"
+
+    return {"start": as_text(first), "end": as_text(last), "wall_seconds": last - first}
+
+
 def stage_table(benchmarks: Mapping[str, Sequence[str | Path]]) -> pd.DataFrame:
     """Per rule: jobs, summed and longest wall seconds, largest peak RSS (MB), from the named benchmark files.
 
@@ -61,7 +84,7 @@ def stage_table(benchmarks: Mapping[str, Sequence[str | Path]]) -> pd.DataFrame:
     rows = []
     for rule, paths in benchmarks.items():
         for path in paths:
-            record = pd.read_csv(path, sep="\t").iloc[-1]
+            record = _benchmark_record(path)
             rows.append({"rule": rule, "seconds": float(record["s"]), "max_rss_mb": pd.to_numeric(record["max_rss"], errors="coerce")})
     if not rows:
         raise FileNotFoundError("No benchmark files were given: run the workflow first.")

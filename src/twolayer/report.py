@@ -37,7 +37,7 @@ from .gradcheck import GATE_FLOOR, GATE_FULL_LIMIT, GATE_LARGEST
 from .io import atomic_path, read_json
 from .network import two_layer_network
 from .preprocess import read_split
-from .provenance import config_digest, git_commit, stage_table, versions
+from .provenance import config_digest, git_commit, run_span, stage_table, versions
 from .replicates import interval_fits, locate, placement
 from .search import CHANCE, COST_RISE, grid_values
 
@@ -403,7 +403,7 @@ def build_context(inputs: Mapping[str, str], benchmarks: Mapping[str, Sequence[s
                                                  checked_labels, NUM_CLASSES)
     selection = _selection_context(inputs["selection_summary"])
     transfer = _transfer_context(inputs, config, published, figure)
-    run = findings.run_span([path for paths in benchmarks.values() for path in paths])
+    run = run_span(benchmarks)
 
     stages = stage_table(benchmarks).to_dict("records")
     return {
