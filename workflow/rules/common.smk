@@ -273,7 +273,6 @@ def transfer_inputs():
         return {}
     return {
         "transfer_summary": "results/transfer/summary.csv",
-        "transfer_runs": "results/transfer/runs.csv",
         "transfer_curves": "results/transfer/curves.png",
     }
 
