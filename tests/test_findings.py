@@ -84,7 +84,7 @@ def test_the_momentum_order_is_read_from_the_histories(epochs, costs, order, hig
     values = [{"value": m, "full_epoch": e, "final_cost": c} for m, e, c in zip([0.3, 0.6, 0.8, 0.95], epochs, costs)]
     values = sorted(values, key=lambda v: v["value"])
     result = findings.momentum_order(values)
-    assert result["order"] == order
+    assert result["order"] == order and [v["value"] for v in result["ranked"]] == order
     assert (result["higher_is_faster"], result["lower_is_faster"]) == (higher, lower)
 
 

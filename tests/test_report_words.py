@@ -36,8 +36,9 @@ def _moved(context, path, value):
 
 
 def _momentum(context, order, higher, lower):
-    return _moved(_moved(_moved(context, "momentum.order", order), "momentum.higher_is_faster", higher),
-                  "momentum.lower_is_faster", lower)
+    by_value = {v["value"]: v for v in context["momentum"]["values"]}
+    moved = _moved(_moved(context, "momentum.order", order), "momentum.ranked", [by_value[value] for value in order])
+    return _moved(_moved(moved, "momentum.higher_is_faster", higher), "momentum.lower_is_faster", lower)
 
 
 def test_the_momentum_sentence_follows_the_order(context, tmp_path):

@@ -75,7 +75,8 @@ def momentum_order(values: Sequence[Mapping]) -> dict:
     """Which momentum values fit the subset fastest: earlier first epoch at 100% training accuracy,
     then (for those that never reach it) the lower final cost.
 
-    ``order`` lists the momentum values from fastest to slowest; ``higher_is_faster`` says
+    ``ranked`` holds the values' rows from fastest to slowest and ``order`` their momentum
+    values; ``higher_is_faster`` says
     it is the order of decreasing momentum, ``lower_is_faster`` the reverse; ``reached``
     counts the values that reach 100%.
     """
@@ -85,7 +86,7 @@ def momentum_order(values: Sequence[Mapping]) -> dict:
     ranked = sorted(values, key=speed)
     order = [value["value"] for value in ranked]
     distinct = len({speed(value) for value in values}) == len(values)
-    return {"order": order, "reached": sum(value["full_epoch"] is not None for value in values),
+    return {"ranked": ranked, "order": order, "reached": sum(value["full_epoch"] is not None for value in values),
             "higher_is_faster": distinct and len(values) > 1 and order == sorted(order, reverse=True),
             "lower_is_faster": distinct and len(values) > 1 and order == sorted(order)}
 
