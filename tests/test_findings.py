@@ -210,3 +210,10 @@ def test_a_configuration_whose_every_seed_diverged_is_left_out_of_the_orders():
     assert result["best"]["search_rank"] == 3
     curse = findings.winners_curse(_replicates([np.nan, 0.36], n=0))
     assert curse["case"] == "no_runs"
+
+
+def test_equal_full_scale_means_are_a_tie_not_a_kept_order():
+    tied = findings.transfer_findings(_transfer([0.50, 0.50, 0.49]), PUBLISHED)
+    assert tied["order_tied"] and not tied["order_kept"]
+    distinct = findings.transfer_findings(_transfer([0.50, 0.495, 0.49]), PUBLISHED)
+    assert not distinct["order_tied"] and distinct["order_kept"]

@@ -94,11 +94,20 @@ def test_the_transfer_verdict_follows_the_full_scale_runs(context, tmp_path):
     transfer = context["transfer"]
     assert transfer["enabled"]
     published = next((row for row in transfer["rows"] if row["added"]), None)
+    context = _moved(context, "transfer.order_tied", False)
     kept = _render(_moved(_moved(context, "transfer.order_kept", True), "transfer.case", "confirmed"), tmp_path)
     assert "At full scale the search's top configurations keep the order the search gave them." in kept
     assert "the full-scale runs confirm the choice" in kept
     changed = _render(_moved(_moved(context, "transfer.order_kept", False), "transfer.full_order", [2, 1]), tmp_path)
     assert "do not keep the search's order" in changed and "by full-scale mean #2, #1" in changed
+    tied = _render(_moved(_moved(context, "transfer.order_tied", True), "transfer.order_kept", False), tmp_path)
+    assert "have equal held-out means, so their order cannot be set against the search's" in tied
+    assert "keep the order" not in tied and "do not keep" not in tied and "the search's order is tied" in tied
+    if published is not None and not published["chosen"]:
+        level = copy.deepcopy(context)
+        next(row for row in level["transfer"]["rows"] if row["added"])["difference"] = 0.0
+        level["transfer"]["published"]["difference"] = 0.0
+        assert "with the same held-out mean as the chosen configuration" in _render(level, tmp_path)
     gone = _render(_moved(_moved(context, "transfer.published", None), "transfer.published_rank", None), tmp_path)
     assert "was not among the configurations trained here" in gone
     if published is not None:

@@ -162,7 +162,8 @@ def transfer_findings(summary: pd.DataFrame, published_final: Mapping) -> dict:
     ``comparison`` is ``compare_configurations`` with the chosen one (search rank 1) as
     reference; ``published`` the published final configuration's row (None if it was not
     trained) with its test against the chosen one; ``search_order`` and ``full_order`` the
-    search ranks of the searched configurations in search order and by full-scale mean.
+    search ranks of the searched configurations in search order and by full-scale mean;
+    ``order_tied``: some of them have equal means, so ``order_kept`` cannot hold.
     """
     summary = summary.reset_index(drop=True)
     chosen_index = int(summary.index[summary["search_rank"] == 1][0])
@@ -174,10 +175,13 @@ def transfer_findings(summary: pd.DataFrame, published_final: Mapping) -> dict:
     searched = [row for row in scored if not row["added"]]
     search_order = [int(row["search_rank"]) for row in sorted(searched, key=lambda row: row["search_rank"])]
     full_order = [int(row["search_rank"]) for row in sorted(searched, key=lambda row: -row["mean"])]
+    # equal held-out means have no order to keep or break
+    tied = len({row["mean"] for row in searched}) < len(searched)
     return {**comparison, "best": best, "chosen_is_best": best["run_id"] == comparison["chosen"]["run_id"],
             "published": published, "published_is_chosen": published is not None and published["chosen"],
             "published_rank": None if published is None or published["n"] == 0 else int(published["full_rank"]),
-            "order_kept": search_order == full_order, "search_order": search_order, "full_order": full_order,
+            "order_tied": tied, "order_kept": not tied and search_order == full_order,
+            "search_order": search_order, "full_order": full_order,
             "configurations": len(rows)}
 
 
