@@ -20,14 +20,38 @@
 #                learning_curves.png (replicate 0 in the band of all replicates), confusion_matrix.png
 #   logs/, benchmarks/   one log and one benchmark file per job
 # report/        report.md and report.pdf, assembled from the files above
-# resources/     the downloaded archive and its extracted batches
+# resources/<md5>/   each archive and its extracted batches, in a folder named by its md5:
+#                    shared by every study of the checkout, never overwritten by another source
+#
+# results/ and report/ are those of the study folder, config study_dir: the checkout itself by
+# default, runs/<name> for the small configurations (config/smoke.yaml, config/single-seed.yaml).
+# config/local.yaml, when present (git-ignored), is read after config.yaml and before any
+# --configfile: the place for this checkout's own choices, such as the data source.
+
+import sys
+from pathlib import Path
 
 from snakemake.utils import min_version
 
 min_version("9.0")
 
+# The workflow plans, and its jobs run, with the package beside it, whatever else the
+# environment has installed (another checkout's, say); each job checks it (twolayer.jobs).
+sys.path.insert(0, str(Path(workflow.basedir).resolve() / "src"))
+from twolayer.jobs import put_package_first
+
+put_package_first(Path(workflow.basedir).resolve() / "src")
+
 
 configfile: "config.yaml"
+
+
+if Path("config/local.yaml").exists():
+    from twolayer.config import check_config_file
+
+    check_config_file("config/local.yaml")
+
+    configfile: "config/local.yaml"
 
 
 report: "workflow/report/workflow.rst"
@@ -49,7 +73,7 @@ onsuccess:
     from twolayer.headline import headline
 
     summary = headline(
-        "results/final/replicate_statistics.csv",
+        study("results/final/replicate_statistics.csv"),
         repo_file("report/published.yaml"),
         report_outputs(),
     )

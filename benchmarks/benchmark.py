@@ -500,7 +500,8 @@ def benchmark_all(configfiles: list[str], cores: list[int], threads: int, tiny: 
         folder = workdir / f"cores{count}"
         walls[count] = run_study(config, count, folder)
         print(f"\nWhole study with --cores {count}: {walls[count]:.1f} s wall, {walls[count] / floor:.2f} x the floor")
-        print(stage_table(benchmark_files(folder / "results")).to_markdown(index=False, floatfmt=".1f"))
+        print(stage_table(benchmark_files(folder / "results", folder / "resources" / config["data"]["md5"].lower()))
+              .to_markdown(index=False, floatfmt=".1f"))
         print_critical_path(folder, count, walls[count])
         if count == threads:
             print(f"Study / floor = {walls[count] / floor:.2f} = {epochs_seconds / floor:.2f} (epochs at their measured "

@@ -2,12 +2,11 @@
 the rules whose jobs run it."""
 
 import re
-import shutil
 
 import pytest
 
 from twolayer.codedeps import code_files, direct_imports, module_closure
-from workflow_runner import REPO, make_workdir, run_snakemake, smoke_config
+from workflow_runner import copy_checkout, make_workdir, run_snakemake, smoke_config
 
 
 def _write(root, relative, text):
@@ -46,25 +45,19 @@ def _rules_reading(dry_run_output, workdir, path):
 
 @pytest.mark.slow
 def test_editing_a_module_reruns_exactly_the_rules_whose_jobs_import_it(tmp_path, archive):
-    scratch = tmp_path / "repo"
-    scratch.mkdir()
-    for item in ("Snakefile", "config.yaml"):
-        shutil.copy2(REPO / item, scratch / item)
-    for item in ("workflow", "src", "profiles"):
-        shutil.copytree(REPO / item, scratch / item, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    (scratch / "report").mkdir()
-    for item in ("template.md.j2", "published.yaml"):
-        shutil.copy2(REPO / "report" / item, scratch / "report" / item)
+    scratch = copy_checkout(tmp_path / "repo")
     workdir = make_workdir(tmp_path / "run", smoke_config(archive))
     snakefile = scratch / "Snakefile"
     run_snakemake(workdir, "--cores", "2", snakefile=snakefile)
     assert "Nothing to be done" in run_snakemake(workdir, "-n", snakefile=snakefile).stdout
 
     used = {}  # rule -> the package modules its jobs had loaded when they finished (their own logs)
-    for log in (workdir / "results/logs").rglob("*.log"):
+    logs = {log: log.parent.name for log in (workdir / "results/logs").rglob("*.log")}
+    logs.update({log: log.stem for log in (workdir / "resources").glob("*/logs/*.log")})  # the data store's
+    for log, rule in logs.items():
         found = re.search(r"package modules used: (.*)", log.read_text())
         assert found, f"{log} does not say which modules the job used"
-        used.setdefault(log.parent.name, set()).update(found.group(1).split())
+        used.setdefault(rule, set()).update(found.group(1).split())
 
     package = scratch / "src" / "twolayer"
     modules = {}

@@ -10,7 +10,7 @@ import time
 import pandas as pd
 import pytest
 
-from workflow_runner import REPO, make_workdir, run_snakemake, smoke_config
+from workflow_runner import REPO, data_store, make_workdir, run_snakemake, smoke_config
 
 pytestmark = pytest.mark.slow
 
@@ -26,9 +26,9 @@ def test_unreachable_source_fails_the_download_with_the_fix_and_keeps_nothing(tm
     workdir = make_workdir(tmp_path, config)
     result = run_snakemake(workdir, "--cores", "1", check=False)
     assert result.returncode != 0
-    log = (workdir / "results/logs/download_data/download_data.log").read_text()
+    log = (data_store(workdir) / "logs/download_data.log").read_text()
     assert "Could not fetch the dataset archive" in log and "data.url" in log
-    assert not (workdir / "resources/cifar-10-python.tar.gz").exists()
+    assert not (data_store(workdir) / "cifar-10-python.tar.gz").exists()
     assert not list(workdir.glob("resources/**/*.tar.gz*"))  # no partial download either
 
 
@@ -37,9 +37,9 @@ def test_wrong_md5_fails_the_download_naming_both_sums(tmp_path, archive):
     config["data"]["md5"] = "0" * 32
     workdir = make_workdir(tmp_path, config)
     assert run_snakemake(workdir, "--cores", "1", check=False).returncode != 0
-    log = (workdir / "results/logs/download_data/download_data.log").read_text()
+    log = (data_store(workdir) / "logs/download_data.log").read_text()
     assert "0" * 32 in log and "has md5" in log
-    assert not (workdir / "resources/cifar-10-python.tar.gz").exists()
+    assert not (data_store(workdir) / "cifar-10-python.tar.gz").exists()
 
 
 def test_diverging_run_is_recorded_excluded_and_reported(tmp_path, archive):

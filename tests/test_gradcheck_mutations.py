@@ -1,17 +1,16 @@
 """Bugs injected into the package's source must make the workflow's gradient-check stage fail.
 
-Each test copies ``src/twolayer`` to a scratch folder, changes one line or adds one, and
-runs the ``check_gradients`` rule of a prepared smoke workflow with that copy first on
-PYTHONPATH, so the rule's job imports the broken code exactly as it would import the real
+Each test copies a prepared checkout (the repository's files and a smoke study whose split
+files exist), changes one line of its ``src/twolayer`` or adds one, and runs that checkout's
+``check_gradients`` rule: the job imports the broken code exactly as it would import the real
 package. The unmodified copy must pass through the same harness.
 """
 
-import os
 import shutil
 
 import pytest
 
-from workflow_runner import REPO, make_workdir, run_snakemake, smoke_config
+from workflow_runner import copy_checkout, make_workdir, run_snakemake, smoke_config
 
 pytestmark = pytest.mark.slow
 
@@ -62,45 +61,43 @@ MUTATIONS = {
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory, archive):
-    """A smoke workflow whose split files exist: the gradient check's input."""
+    """A checkout whose smoke study (its folder run/) has the split files: the gradient check's input."""
+    checkout = copy_checkout(tmp_path_factory.mktemp("gradcheck_base") / "checkout")
     config = smoke_config(archive, gradcheck={"samples": 20})
-    workdir = make_workdir(tmp_path_factory.mktemp("gradcheck_base"), config)
-    run_snakemake(workdir, "--cores", "1", "results/data/search_train.npz")
-    return workdir
+    run_snakemake(make_workdir(checkout / "run", config), "--cores", "1", "results/data/search_train.npz",
+                  snakefile=checkout / "Snakefile")
+    return checkout
 
 
-def _package(tmp_path, mutation=None):
-    """A copy of the package, with ``mutation`` (file, old text, new text) applied; its parent folder."""
-    root = tmp_path / "package"
-    shutil.copytree(REPO / "src" / "twolayer", root / "twolayer", ignore=shutil.ignore_patterns("__pycache__"))
+def _check_gradients(prepared, tmp_path, mutation=None):
+    """Copy the prepared checkout, apply ``mutation`` (file, old text, new text) to its package, run
+    its check_gradients job; the result, the job's log and the copy's package folder."""
+    checkout = tmp_path / "checkout"
+    shutil.copytree(prepared, checkout, symlinks=True)
+    package = checkout / "src" / "twolayer"
     if mutation is not None:
         name, old, new = mutation
-        path = root / "twolayer" / name
+        path = package / name
         text = path.read_text()
         assert text.count(old) == 1, f"the mutation's anchor is not unique in {name}: {old!r}"
         path.write_text(text.replace(old, new))
-    return root
-
-
-def _check_gradients(prepared, tmp_path, package):
-    workdir = tmp_path / "run"
-    shutil.copytree(prepared, workdir, symlinks=True)
-    env = {**os.environ, "PYTHONPATH": str(package)}
-    result = run_snakemake(workdir, "--cores", "1", "--forcerun", "check_gradients", "results/gradcheck/gate.csv", check=False, env=env)
+    workdir = checkout / "run"
+    result = run_snakemake(workdir, "--cores", "1", "--forcerun", "check_gradients", "results/gradcheck/gate.csv",
+                           check=False, snakefile=checkout / "Snakefile")
     log = (workdir / "results/logs/check_gradients/check_gradients.log").read_text()
-    return result, log
+    return result, log, package
 
 
 def test_unmodified_code_passes_through_the_same_harness(prepared, tmp_path):
-    result, log = _check_gradients(prepared, tmp_path, _package(tmp_path))
+    result, log, package = _check_gradients(prepared, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert f"package twolayer from {tmp_path / 'package' / 'twolayer'}" in log  # the copy ran, not the installed package
+    assert f"package twolayer from {package}" in log  # the copy ran, not the installed package
 
 
 @pytest.mark.parametrize("mutation", MUTATIONS, ids=list(MUTATIONS))
 def test_an_injected_bug_fails_the_gradient_check_stage(prepared, tmp_path, mutation):
-    result, log = _check_gradients(prepared, tmp_path, _package(tmp_path, MUTATIONS[mutation]))
+    result, log, package = _check_gradients(prepared, tmp_path, MUTATIONS[mutation])
     assert result.returncode != 0, f"the gate let '{mutation}' through:\n{log[-3000:]}"
-    assert f"package twolayer from {tmp_path / 'package' / 'twolayer'}" in log
+    assert f"package twolayer from {package}" in log
     assert "Gradient check failed" in log and "gradcheck.gate.bound" in log
-    assert not (tmp_path / "run/results/gradcheck/gate.csv").exists()  # a failed job's outputs are removed
+    assert not (tmp_path / "checkout/run/results/gradcheck/gate.csv").exists()  # a failed job's outputs are removed

@@ -102,10 +102,11 @@ def test_the_reports_statistics_are_those_of_the_replicate_files(smoke_run):
 
 def _report_inputs(workdir):
     from twolayer.provenance import benchmark_files
+    from workflow_runner import data_store
 
     r = workdir / "results"
     return dict(
-        source=r / "data/source.json", class_balance=r / "data/class_balance.csv", samples_png=r / "data/samples.png",
+        source=data_store(workdir) / "source.json", class_balance=r / "data/class_balance.csv", samples_png=r / "data/samples.png",
         gradcheck=r / "gradcheck/gradcheck.csv", gradcheck_gate=r / "gradcheck/gate.csv",
         momentum=r / "momentum/history.csv", momentum_png=r / "momentum/comparison.png",
         coarse_summary=r / "coarse/summary.csv", coarse_top=r / "coarse/top3.csv", coarse_heatmap=r / "coarse/heatmap.png",
@@ -120,7 +121,7 @@ def _report_inputs(workdir):
         momentum_panels_png=r / "momentum/panels.png", search_train=r / "data/search_train.npz",
         final_confusion=r / "final/confusion_matrix.csv", transfer_summary=r / "transfer/summary.csv",
         transfer_curves=r / "transfer/curves.png",
-    ), benchmark_files(r)
+    ), benchmark_files(r, data_store(workdir))
 
 
 def test_the_sentence_about_the_published_value_follows_the_numbers(smoke_run, tmp_path):

@@ -14,7 +14,7 @@ import yaml
 
 from synthetic import make_batch, write_archive
 from test_trust import _RunsCode
-from workflow_runner import make_workdir, run_snakemake, smoke_config
+from workflow_runner import data_store, make_workdir, run_snakemake, smoke_config
 
 pytestmark = pytest.mark.slow
 
@@ -41,39 +41,52 @@ def test_a_batch_that_would_run_code_fails_prepare_split_and_runs_nothing(tmp_pa
     result = run_snakemake(workdir, "--cores", "1", check=False)
     output = _failure(result)
     assert "Error in rule prepare_split" in output
-    log = (workdir / "results/logs/prepare_split/final_train.log").read_text()
+    log = _failed_split_log(workdir)
     assert "data_batch_3 is not a genuine CIFAR-10 batch: it asks to build" in log and "nothing in the file was run" in log
     assert not marker.exists()
     assert not (workdir / "results/data/final_train.npz").exists()
 
 
+def _failed_split_log(workdir):
+    """The log of the prepare_split job that failed: final_train's or transfer_train's, whichever ran
+    first (both read data_batch_3, and the first failure stops the run)."""
+    logs = [p.read_text() for p in (workdir / "results/logs/prepare_split").glob("*_train.log")]
+    failed = [log for log in logs if " ERROR " in log]
+    assert len(failed) == 1, logs
+    return failed[0]
+
+
 def test_an_archive_placed_by_hand_is_checked_against_data_md5(tmp_path, archive):
     workdir = make_workdir(tmp_path, smoke_config(archive))
     other = write_archive(tmp_path / "other.tar.gz", images_per_batch=50, seed=7)
-    (workdir / "resources").mkdir()
-    shutil.copy(other, workdir / "resources/cifar-10-python.tar.gz")
-    output = _failure(run_snakemake(workdir, "--cores", "1", "results/data/source.json", check=False))
+    store = data_store(workdir)
+    store.mkdir(parents=True)
+    shutil.copy(other, store / "cifar-10-python.tar.gz")
+    output = _failure(run_snakemake(workdir, "--cores", "1", "results/data/search_train.npz", check=False))
     assert "download_data" not in _stats(output)  # the file in place is used, not fetched again...
-    log = (workdir / "results/logs/extract_data/extract_data.log").read_text()
+    log = (store / "logs/extract_data.log").read_text()
     md5 = smoke_config(archive)["data"]["md5"]
     assert hashlib.md5(other.read_bytes()).hexdigest() in log and md5 in log and "Delete it" in log  # ...but verified
-    assert not list((workdir / "resources").glob("cifar-10-batches-py/*"))
+    assert not list(store.glob("cifar-10-batches-py/*"))
 
 
 def test_switching_to_another_archive_fetches_and_verifies_it_again(tmp_path, archive):
     workdir = make_workdir(tmp_path, smoke_config(archive))
-    run_snakemake(workdir, "--cores", "1", "results/data/source.json")
+    run_snakemake(workdir, "--cores", "1", "results/data/search_train.npz")
+    first = data_store(workdir)
     other = write_archive(tmp_path / "other.tar.gz", images_per_batch=50, seed=7)
     other_md5 = hashlib.md5(other.read_bytes()).hexdigest()
     make_workdir(workdir, smoke_config(archive, data={"url": str(other), "md5": other_md5}))
-    stats = _stats(run_snakemake(workdir, "-n", "--cores", "1", "results/data/source.json").stdout)
+    stats = _stats(run_snakemake(workdir, "-n", "--cores", "1", "results/data/search_train.npz").stdout)
     assert stats["download_data"] == "1" and stats["extract_data"] == "1"
-    run_snakemake(workdir, "--cores", "1", "results/data/source.json")
-    source = json.loads((workdir / "results/data/source.json").read_text())
+    run_snakemake(workdir, "--cores", "1", "results/data/search_train.npz")
+    source = json.loads((data_store(workdir) / "source.json").read_text())
     assert source["md5"] == other_md5 and source["url"] == str(other)
+    assert data_store(workdir) == workdir / "resources" / other_md5
+    assert (first / "cifar-10-python.tar.gz").exists() and (first / "source.json").exists()  # the first is kept
     # a changed md5 alone also fetches again, and fails on a file that does not match it
     make_workdir(workdir, smoke_config(archive, data={"url": str(other), "md5": "0" * 32}))
-    assert _stats(run_snakemake(workdir, "-n", "--cores", "1", "results/data/source.json").stdout)["download_data"] == "1"
+    assert _stats(run_snakemake(workdir, "-n", "--cores", "1", "results/data/search_train.npz").stdout)["download_data"] == "1"
 
 
 def test_changing_only_network_settings_reruns_nothing(smoke_run):
@@ -92,7 +105,7 @@ def test_every_json_the_workflow_writes_is_strict(smoke_run):
     def refuse(name):
         raise AssertionError(f"non-standard JSON constant {name}")
 
-    files = list((smoke_run / "results").rglob("*.json"))
+    files = [*(smoke_run / "results").rglob("*.json"), *data_store(smoke_run).rglob("*.json")]
     assert {p.name for p in files} >= {"metrics.json", "source.json"}
     for path in files:
         json.loads(path.read_text(), parse_constant=refuse)
@@ -100,7 +113,7 @@ def test_every_json_the_workflow_writes_is_strict(smoke_run):
 
 def test_the_report_says_what_was_checked(smoke_run):
     report = (smoke_run / "report/report.md").read_text()
-    source = json.loads((smoke_run / "results/data/source.json").read_text())
+    source = json.loads((data_store(smoke_run) / "source.json").read_text())
     assert f"after its md5 was\ncomputed and found equal to the configured one, `{source['md5']}`" in report
     assert "verified on download" not in report
 
@@ -273,7 +286,8 @@ def _respell_numbers(path):
     "relative, edit",
     [
         ("results/final/metrics.json", _edit_json("test_accuracy", 0.999)),
-        ("results/data/source.json", _edit_json("md5", "c58f30108f718f92721af3b95e74349a")),
+        ("results/data/class_balance.csv", _swap_first_rows),
+        ("{store}/source.json", _edit_json("md5", "c58f30108f718f92721af3b95e74349a")),
         ("results/fine/top3.csv", _swap_first_rows),
         ("results/final/history.csv", _respell_numbers),
         ("results/final/per_class_accuracy.csv", _respell_numbers),
@@ -284,6 +298,7 @@ def test_a_result_edited_after_its_job_is_refused_before_anything_reads_it(smoke
     # tmp_path lies as deep as the smoke run's folder, so the relative code paths the rules name stay the same
     workdir = tmp_path
     shutil.copytree(smoke_run, workdir, symlinks=True, dirs_exist_ok=True)
+    relative = relative.format(store=data_store(workdir).relative_to(workdir).as_posix())
     assert "Nothing to be done" in run_snakemake(workdir, "-n", "--cores", "2").stdout + run_snakemake(workdir, "-n", "--cores", "2").stderr
     edit(workdir / relative)
     result = run_snakemake(workdir, "--cores", "2", check=False)
@@ -353,6 +368,6 @@ def test_a_batch_that_would_crash_numpy_fails_prepare_split_with_a_message(tmp_p
     result = run_snakemake(workdir, "--cores", "1", "data", check=False)
     output = _failure(result)
     assert "Error in rule prepare_split" in output and "Signal" not in output and "signal" not in output
-    log = (workdir / "results/logs/prepare_split/final_train.log").read_text()
+    log = _failed_split_log(workdir)
     assert "data_batch_3 is not a genuine CIFAR-10 batch" in log and expected in log
     assert not (workdir / "results/data/final_train.npz").exists()

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from markdown_text import unescape
-from workflow_runner import REPO, make_workdir, run_snakemake, smoke_config
+from workflow_runner import REPO, data_store, make_workdir, run_snakemake, smoke_config
 
 pytestmark = pytest.mark.slow
 
@@ -139,7 +139,7 @@ def test_model_file_reproduces_the_test_accuracy(smoke_run):
     with np.load(smoke_run / "results/final/model.npz") as model:
         shapes = {key: model[key].shape for key in model.files}
     assert shapes == {"W1": (10, 3072), "b1": (10, 1), "W2": (10, 10), "b2": (10, 1), "mean": (3072, 1), "regularization": ()}
-    X, y = load_batch(smoke_run / "resources/cifar-10-batches-py/test_batch")
+    X, y = load_batch(data_store(smoke_run) / "cifar-10-batches-py/test_batch")
     model = load_model(smoke_run / "results/final/model.npz")
     metrics = json.loads((smoke_run / "results/final/metrics.json").read_text())
     assert model.accuracy(X / 255.0, y) == pytest.approx(metrics["test_accuracy"], abs=0.01)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -31,8 +32,29 @@ def smoke_config(archive: Path, **overrides) -> dict:
     base = yaml.safe_load((REPO / "config.yaml").read_text())
     config = deep_update(base, yaml.safe_load((REPO / "config" / "smoke.yaml").read_text()))
     md5 = hashlib.md5(archive.read_bytes()).hexdigest()
-    config = deep_update(config, {"data": {"url": str(archive), "md5": md5, "retries": 0}})
+    config = deep_update(config, {"data": {"url": str(archive), "md5": md5, "retries": 0}, "study_dir": "."})
     return deep_update(config, overrides)
+
+
+CHECKOUT_FILES = ("Snakefile", "config.yaml", "workflow", "src", "profiles", "config", "report/template.md.j2", "report/published.yaml")
+
+
+def copy_checkout(dest: Path) -> Path:
+    """A second checkout of the repository at ``dest``: the files a workflow run reads, no results."""
+    for item in CHECKOUT_FILES:
+        source, target = REPO / item, dest / item
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "local.yaml"))
+        else:
+            shutil.copy2(source, target)
+    return dest
+
+
+def data_store(workdir: Path) -> Path:
+    """The data store of the study in ``workdir``: resources/<md5 of its archive>/."""
+    md5 = yaml.safe_load((workdir / "config.yaml").read_text())["data"]["md5"]
+    return workdir / "resources" / md5.lower()
 
 
 def make_workdir(path: Path, config: dict) -> Path:

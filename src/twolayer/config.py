@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, MutableMapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import jsonschema
 import yaml
@@ -315,6 +315,33 @@ def _grid_problems(config: Mapping) -> list[str]:
     return problems
 
 
+def check_config_file(path: str | Path) -> None:
+    """Raise ConfigError unless ``path`` holds a YAML mapping: read before Snakemake reads it, whose
+    own error does not name the file."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except yaml.YAMLError as error:
+        raise ConfigError(
+            f"{path} is not valid YAML ({' '.join(str(error).split())}). It holds this checkout's own "
+            f"settings, read after config.yaml and before any --configfile: fix the line named, or delete "
+            f"the file to run with config.yaml alone."
+        ) from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(
+            f"{path} holds a {type(data).__name__}, not a mapping of configuration keys: write it like "
+            f"config.yaml (key: value lines), or delete it to run with config.yaml alone."
+        )
+
+
+def _study_dir_problems(study_dir: str) -> list[str]:
+    """A study folder must lie inside the checkout: a relative path that never climbs out of it."""
+    path = PurePosixPath(study_dir)
+    if path.is_absolute() or ".." in path.parts or "\\" in study_dir or ":" in study_dir:
+        return [f"study_dir = {study_dir!r}: give a folder inside the checkout as a relative path "
+                "without '..', such as runs/mine ('.' is the checkout itself)"]
+    return []
+
+
 def validate_config(config: MutableMapping, schema_path: str | Path, sources: tuple[str | Path, ...] = ()) -> None:
     """Check ``config`` in place: coerce numeric text, apply defaults, raise ConfigError listing every problem.
 
@@ -339,6 +366,7 @@ def validate_config(config: MutableMapping, schema_path: str | Path, sources: tu
             problems += _collisions(config)
         problems += _leakage(config["splits"])
         problems += _transfer_leakage(config)
+        problems += _study_dir_problems(config["study_dir"])
         for name, spec in config["gradcheck"]["networks"].items():
             if len(spec["regularization"]) not in (1, len(spec["hidden_sizes"]) + 1):
                 problems.append(

@@ -95,14 +95,18 @@ def stage_table(benchmarks: Mapping[str, Sequence[str | Path]]) -> pd.DataFrame:
     return table.sort_values("total_s", ascending=False, kind="stable").reset_index()
 
 
-def benchmark_files(results: str | Path) -> dict[str, list[Path]]:
-    """Every benchmark file under ``results/benchmarks/<rule>/``, by rule: the files a finished run left.
+def benchmark_files(results: str | Path, store: str | Path | None = None) -> dict[str, list[Path]]:
+    """Every benchmark file under ``results/benchmarks/<rule>/``, by rule: the files a finished run left,
+    with those of the data store ``store`` (``resources/<md5>/``, one ``benchmarks/<rule>.tsv`` per rule).
 
     For the command line, which looks at a folder; the workflow's report is given its
     files by the workflow instead.
     """
     root = Path(results, "benchmarks")
     files: dict[str, list[Path]] = {}
+    if store is not None:
+        for path in sorted(Path(store, "benchmarks").glob("*.tsv")):
+            files[path.stem] = [path]
     for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
         files[folder.name] = sorted(folder.rglob("*.tsv"))
     return files

@@ -19,6 +19,21 @@ validate_config(
     sources=tuple(str(path) for path in workflow.configfiles),
 )
 
+
+def study(path):
+    """A file of the study, inside its folder (config study_dir: "." is the checkout itself)."""
+    return path if config["study_dir"] == "." else f"{config['study_dir']}/{path}"
+
+
+def data_file(path):
+    """A file of the data store, resources/<md5>/<path>: each archive and what is extracted
+    from it live in a folder named by the archive's md5, so a run with another source (or
+    the default by mistake) never touches another source's files, and every study folder
+    of the checkout shares them.
+    """
+    return f"resources/{config['data']['md5']}/{path}"
+
+
 # Where this workflow's package lives, for the conda environment's post-deploy script
 # (workflow/envs/twolayer.post-deploy.sh), which Snakemake runs from a copy.
 os.environ.update(TWOLAYER_SOURCE=str(Path(workflow.basedir).resolve()))
@@ -62,9 +77,10 @@ def transfer_settings():
 
 
 def study_config():
-    """The configuration that decides the results: all of it but how the archive is fetched."""
+    """The configuration that decides the results: all of it but how the archive is fetched
+    and where the study's folder is."""
     return {
-        **config,
+        **{key: value for key, value in config.items() if key != "study_dir"},
         "data": {
             key: value
             for key, value in config["data"].items()
@@ -81,7 +97,8 @@ def member_key(member):
 def archive_members():
     """Every archive member extract_data writes, by output name."""
     return {
-        member_key(member): f"resources/{ARCHIVE_FOLDER}/{member}" for member in MEMBERS
+        member_key(member): data_file(f"{ARCHIVE_FOLDER}/{member}")
+        for member in MEMBERS
     }
 
 
@@ -92,7 +109,7 @@ def split_batch_files(wildcards):
 
 
 def split_files():
-    return {split: f"results/data/{split}.npz" for split in SPLITS}
+    return {split: study(f"results/data/{split}.npz") for split in SPLITS}
 
 
 def training_setup():
@@ -101,7 +118,7 @@ def training_setup():
 
 def momentum_figures():
     return [
-        f"results/momentum/momentum_{value:g}.png"
+        study(f"results/momentum/momentum_{value:g}.png")
         for value in config["momentum"]["values"]
     ]
 
@@ -143,7 +160,7 @@ def grid_points_of(grid):
 
 
 def history_file(grid, run):
-    return f"results/{grid}/runs/{run}/history.csv"
+    return study(f"results/{grid}/runs/{run}/history.csv")
 
 
 def grid_history_files(grid):
@@ -211,8 +228,8 @@ def search_job(grid):
         histories, name = [history_file(grid, "{run}")], "{run}"
     return {
         "histories": histories,
-        "log": f"results/logs/search_{grid}/{name}.log",
-        "benchmark": f"results/benchmarks/search_{grid}/{name}.tsv",
+        "log": study(f"results/logs/search_{grid}/{name}.log"),
+        "benchmark": study(f"results/benchmarks/search_{grid}/{name}.tsv"),
         "mem_mb": JOB_MEMORY_MB[f"search_{grid}"],
     }
 
@@ -244,8 +261,8 @@ def replicate_index(wildcards):
 
 def final_replicate_file(replicate, name):
     if replicate == 0:
-        return f"results/final/{name}"
-    return f"results/final/replicates/{replicate}/{name}"
+        return study(f"results/final/{name}")
+    return study(f"results/final/replicates/{replicate}/{name}")
 
 
 def final_replicate_files(name):
@@ -255,9 +272,9 @@ def final_replicate_files(name):
 
 # -- what each stage writes: the target rules and the report's inputs -------------------------
 
+DATA_STORE_RULES = ("download_data", "extract_data")
 SINGLE_JOB_RULES = (
-    "download_data",
-    "extract_data",
+    *DATA_STORE_RULES,
     "describe_data",
     "check_gradients",
     "study_momentum",
@@ -272,39 +289,45 @@ def transfer_inputs():
     if not transfer_enabled():
         return {}
     return {
-        "transfer_summary": "results/transfer/summary.csv",
-        "transfer_curves": "results/transfer/curves.png",
+        "transfer_summary": study("results/transfer/summary.csv"),
+        "transfer_curves": study("results/transfer/curves.png"),
     }
 
 
 def report_benchmarks(wildcards):
     """Input function: the benchmark file of every job of this configuration, by rule."""
     files = {
-        f"benchmarks_{rule}": [f"results/benchmarks/{rule}/{rule}.tsv"]
+        f"benchmarks_{rule}": [
+            (
+                data_file(f"benchmarks/{rule}.tsv")
+                if rule in DATA_STORE_RULES
+                else study(f"results/benchmarks/{rule}/{rule}.tsv")
+            )
+        ]
         for rule in SINGLE_JOB_RULES
     }
     files["benchmarks_prepare_split"] = [
-        f"results/benchmarks/prepare_split/{split}.tsv" for split in SPLITS
+        study(f"results/benchmarks/prepare_split/{split}.tsv") for split in SPLITS
     ]
     files["benchmarks_select"] = [
-        f"results/benchmarks/select/{grid}.tsv" for grid in GRIDS
+        study(f"results/benchmarks/select/{grid}.tsv") for grid in GRIDS
     ]
     for grid in GRIDS:
         files[f"benchmarks_search_{grid}"] = [
-            f"results/benchmarks/search_{grid}/{name}.tsv"
+            study(f"results/benchmarks/search_{grid}/{name}.tsv")
             for name in search_job_names(grid)
         ]
     if transfer_enabled():
         files["benchmarks_train_transfer"] = [
-            f"results/benchmarks/train_transfer/{index}.tsv"
+            study(f"results/benchmarks/train_transfer/{index}.tsv")
             for index in transfer_replicates()
         ]
         files["benchmarks_summarize_transfer"] = [
-            "results/benchmarks/summarize_transfer/summarize_transfer.tsv"
+            study("results/benchmarks/summarize_transfer/summarize_transfer.tsv")
         ]
     if len(final_replicates()) > 1:
         files["benchmarks_train_final_replicate"] = [
-            f"results/benchmarks/train_final_replicate/{replicate}.tsv"
+            study(f"results/benchmarks/train_final_replicate/{replicate}.tsv")
             for replicate in final_replicates()[1:]
         ]
     return files
@@ -326,24 +349,27 @@ def benchmark_rules():
 
 def data_outputs():
     return [
-        "resources/cifar-10-python.tar.gz",
+        data_file("cifar-10-python.tar.gz"),
         *archive_members().values(),
         *split_files().values(),
-        "results/data/source.json",
-        "results/data/class_balance.csv",
-        "results/data/samples.png",
+        data_file("source.json"),
+        study("results/data/class_balance.csv"),
+        study("results/data/samples.png"),
     ]
 
 
 def gradcheck_outputs():
-    return ["results/gradcheck/gradcheck.csv", "results/gradcheck/gate.csv"]
+    return [
+        study("results/gradcheck/gradcheck.csv"),
+        study("results/gradcheck/gate.csv"),
+    ]
 
 
 def momentum_outputs():
     return [
-        "results/momentum/history.csv",
-        "results/momentum/comparison.png",
-        "results/momentum/panels.png",
+        study("results/momentum/history.csv"),
+        study("results/momentum/comparison.png"),
+        study("results/momentum/panels.png"),
         *momentum_figures(),
     ]
 
@@ -353,7 +379,7 @@ def grid_outputs(grid):
 
     def outputs(wildcards):
         summary = [
-            f"results/{grid}/{name}"
+            study(f"results/{grid}/{name}")
             for name in ("summary.csv", "top3.csv", "heatmap.png", "top3_curves.png")
         ]
         return [*grid_history_files(grid), *summary]
@@ -362,7 +388,10 @@ def grid_outputs(grid):
 
 
 def selection_outputs():
-    return ["results/selection/replicates.csv", "results/selection/summary.csv"]
+    return [
+        study("results/selection/replicates.csv"),
+        study("results/selection/summary.csv"),
+    ]
 
 
 def final_outputs():
@@ -404,7 +433,8 @@ def transfer_replicate_index(wildcards):
 
 def transfer_replicate_files(name):
     return [
-        f"results/transfer/replicates/{index}/{name}" for index in transfer_replicates()
+        study(f"results/transfer/replicates/{index}/{name}")
+        for index in transfer_replicates()
     ]
 
 
@@ -416,14 +446,14 @@ def transfer_outputs():
         *transfer_replicate_files("runs.csv"),
         *transfer_replicate_files("history.csv"),
         *(
-            f"results/transfer/{name}"
+            study(f"results/transfer/{name}")
             for name in ("runs.csv", "history.csv", "summary.csv", "curves.png")
         ),
     ]
 
 
 def report_outputs():
-    return ["report/report.md", "report/report.pdf"]
+    return [study("report/report.md"), study("report/report.pdf")]
 
 
 def study_outputs(wildcards):

@@ -1,15 +1,17 @@
 # Fetch the CIFAR-10 python archive, then verify its md5 and extract the batches.
+# Both write into the data store resources/<md5>/ (data_file), logs and benchmarks included:
+# every study folder of the checkout finds them there and none reruns them.
 
 
 rule download_data:
     input:
         code=stage_code("twolayer.stages.download_data"),
     output:
-        archive="resources/cifar-10-python.tar.gz",
+        archive=data_file("cifar-10-python.tar.gz"),
     log:
-        "results/logs/download_data/download_data.log",
+        data_file("logs/download_data.log"),
     benchmark:
-        "results/benchmarks/download_data/download_data.tsv"
+        data_file("benchmarks/download_data.tsv")
     conda:
         "../envs/twolayer.yaml"
     threads: 1
@@ -28,15 +30,15 @@ rule download_data:
 
 rule extract_data:
     input:
-        archive="resources/cifar-10-python.tar.gz",
+        archive=data_file("cifar-10-python.tar.gz"),
         code=stage_code("twolayer.stages.extract_data"),
     output:
         **archive_members(),
-        source="results/data/source.json",
+        source=data_file("source.json"),
     log:
-        "results/logs/extract_data/extract_data.log",
+        data_file("logs/extract_data.log"),
     benchmark:
-        "results/benchmarks/extract_data/extract_data.tsv"
+        data_file("benchmarks/extract_data.tsv")
     conda:
         "../envs/twolayer.yaml"
     threads: 1

@@ -5,21 +5,21 @@
 
 rule train_final:
     input:
-        train="results/data/final_train.npz",
-        test="results/data/test.npz",
+        train=study("results/data/final_train.npz"),
+        test=study("results/data/test.npz"),
         meta=archive_members()["batches_meta"],
-        fine_top="results/fine/top3.csv",
+        fine_top=study("results/fine/top3.csv"),
         code=stage_code("twolayer.stages.train_final"),
     output:
-        history="results/final/history.csv",
-        metrics="results/final/metrics.json",
-        confusion="results/final/confusion_matrix.csv",
-        per_class="results/final/per_class_accuracy.csv",
-        model="results/final/model.npz",
+        history=study("results/final/history.csv"),
+        metrics=study("results/final/metrics.json"),
+        confusion=study("results/final/confusion_matrix.csv"),
+        per_class=study("results/final/per_class_accuracy.csv"),
+        model=study("results/final/model.npz"),
     log:
-        "results/logs/train_final/train_final.log",
+        study("results/logs/train_final/train_final.log"),
     benchmark:
-        "results/benchmarks/train_final/train_final.tsv"
+        study("results/benchmarks/train_final/train_final.tsv")
     priority: 1  # after the transfer stage's longer jobs, before the short ones (workflow/rules/transfer.smk)
     conda:
         "../envs/twolayer.yaml"
@@ -38,14 +38,14 @@ rule train_final:
 
 use rule train_final as train_final_replicate with:
     output:
-        history="results/final/replicates/{replicate}/history.csv",
-        metrics="results/final/replicates/{replicate}/metrics.json",
-        confusion="results/final/replicates/{replicate}/confusion_matrix.csv",
-        per_class="results/final/replicates/{replicate}/per_class_accuracy.csv",
+        history=study("results/final/replicates/{replicate}/history.csv"),
+        metrics=study("results/final/replicates/{replicate}/metrics.json"),
+        confusion=study("results/final/replicates/{replicate}/confusion_matrix.csv"),
+        per_class=study("results/final/replicates/{replicate}/per_class_accuracy.csv"),
     log:
-        "results/logs/train_final_replicate/{replicate}.log",
+        study("results/logs/train_final_replicate/{replicate}.log"),
     benchmark:
-        "results/benchmarks/train_final_replicate/{replicate}.tsv"
+        study("results/benchmarks/train_final_replicate/{replicate}.tsv")
     params:
         epochs=config["final"]["epochs"],
         setup=training_setup(),
@@ -61,23 +61,23 @@ rule summarize_final:
         confusion=final_replicate_file(0, "confusion_matrix.csv"),
         code=stage_code("twolayer.stages.summarize_final"),
     output:
-        table="results/final/replicates.csv",
-        statistics="results/final/replicate_statistics.csv",
-        per_class="results/final/per_class_statistics.csv",
+        table=study("results/final/replicates.csv"),
+        statistics=study("results/final/replicate_statistics.csv"),
+        per_class=study("results/final/per_class_statistics.csv"),
         curves_png=report(
-            "results/final/learning_curves.png",
+            study("results/final/learning_curves.png"),
             caption="../report/final_curves.rst",
             category="Final training",
         ),
         confusion_png=report(
-            "results/final/confusion_matrix.png",
+            study("results/final/confusion_matrix.png"),
             caption="../report/confusion.rst",
             category="Final training",
         ),
     log:
-        "results/logs/summarize_final/summarize_final.log",
+        study("results/logs/summarize_final/summarize_final.log"),
     benchmark:
-        "results/benchmarks/summarize_final/summarize_final.tsv"
+        study("results/benchmarks/summarize_final/summarize_final.tsv")
     conda:
         "../envs/twolayer.yaml"
     threads: 1

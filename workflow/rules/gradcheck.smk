@@ -4,23 +4,23 @@
 
 rule check_gradients:
     input:
-        split="results/data/search_train.npz",
+        split=study("results/data/search_train.npz"),
         code=stage_code("twolayer.stages.check_gradients"),
     output:
         table=report(
-            "results/gradcheck/gradcheck.csv",
+            study("results/gradcheck/gradcheck.csv"),
             caption="../report/gradcheck.rst",
             category="Gradient check",
         ),
         gate=report(
-            "results/gradcheck/gate.csv",
+            study("results/gradcheck/gate.csv"),
             caption="../report/gradcheck_gate.rst",
             category="Gradient check",
         ),
     log:
-        "results/logs/check_gradients/check_gradients.log",
+        study("results/logs/check_gradients/check_gradients.log"),
     benchmark:
-        "results/benchmarks/check_gradients/check_gradients.tsv"
+        study("results/benchmarks/check_gradients/check_gradients.tsv")
     conda:
         "../envs/twolayer.yaml"
     threads: 1

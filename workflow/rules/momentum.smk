@@ -3,17 +3,17 @@
 
 rule study_momentum:
     input:
-        split="results/data/search_train.npz",
+        split=study("results/data/search_train.npz"),
         code=stage_code("twolayer.stages.study_momentum"),
     output:
-        history="results/momentum/history.csv",
+        history=study("results/momentum/history.csv"),
         comparison=report(
-            "results/momentum/comparison.png",
+            study("results/momentum/comparison.png"),
             caption="../report/momentum.rst",
             category="Momentum",
         ),
         panels=report(
-            "results/momentum/panels.png",
+            study("results/momentum/panels.png"),
             caption="../report/momentum_panels.rst",
             category="Momentum",
         ),
@@ -23,9 +23,9 @@ rule study_momentum:
             category="Momentum",
         ),
     log:
-        "results/logs/study_momentum/study_momentum.log",
+        study("results/logs/study_momentum/study_momentum.log"),
     benchmark:
-        "results/benchmarks/study_momentum/study_momentum.tsv"
+        study("results/benchmarks/study_momentum/study_momentum.tsv")
     conda:
         "../envs/twolayer.yaml"
     threads: 1

@@ -8,11 +8,11 @@ rule prepare_split:
         batches=split_batch_files,
         code=stage_code("twolayer.stages.prepare_split"),
     output:
-        split="results/data/{split}.npz",
+        split=study("results/data/{split}.npz"),
     log:
-        "results/logs/prepare_split/{split}.log",
+        study("results/logs/prepare_split/{split}.log"),
     benchmark:
-        "results/benchmarks/prepare_split/{split}.tsv"
+        study("results/benchmarks/prepare_split/{split}.tsv")
     conda:
         "../envs/twolayer.yaml"
     threads: 1
@@ -31,16 +31,16 @@ rule describe_data:
         meta=archive_members()["batches_meta"],
         code=stage_code("twolayer.stages.describe_data"),
     output:
-        class_balance="results/data/class_balance.csv",
+        class_balance=study("results/data/class_balance.csv"),
         samples=report(
-            "results/data/samples.png",
+            study("results/data/samples.png"),
             caption="../report/samples.rst",
             category="Data",
         ),
     log:
-        "results/logs/describe_data/describe_data.log",
+        study("results/logs/describe_data/describe_data.log"),
     benchmark:
-        "results/benchmarks/describe_data/describe_data.tsv"
+        study("results/benchmarks/describe_data/describe_data.tsv")
     conda:
         "../envs/twolayer.yaml"
     threads: 1

@@ -9,8 +9,8 @@
 
 rule search_coarse:
     input:
-        train="results/data/search_train.npz",
-        val="results/data/search_val.npz",
+        train=study("results/data/search_train.npz"),
+        val=study("results/data/search_val.npz"),
         code=stage_code("twolayer.stages.search"),
     output:
         search_job("coarse")["histories"],
@@ -57,24 +57,24 @@ checkpoint select:
         histories=grid_histories,
         code=stage_code("twolayer.stages.select"),
     output:
-        summary="results/{grid}/summary.csv",
-        top="results/{grid}/top3.csv",
+        summary=study("results/{grid}/summary.csv"),
+        top=study("results/{grid}/top3.csv"),
         heatmap=report(
-            "results/{grid}/heatmap.png",
+            study("results/{grid}/heatmap.png"),
             caption="../report/heatmap.rst",
             category="Grid search",
             subcategory="{grid}",
         ),
         curves=report(
-            "results/{grid}/top3_curves.png",
+            study("results/{grid}/top3_curves.png"),
             caption="../report/top_curves.rst",
             category="Grid search",
             subcategory="{grid}",
         ),
     log:
-        "results/logs/select/{grid}.log",
+        study("results/logs/select/{grid}.log"),
     benchmark:
-        "results/benchmarks/select/{grid}.tsv"
+        study("results/benchmarks/select/{grid}.tsv")
     conda:
         "../envs/twolayer.yaml"
     threads: 1

@@ -5,17 +5,17 @@
 
 rule replicate_selection:
     input:
-        train="results/data/search_train.npz",
-        val="results/data/search_val.npz",
-        top="results/fine/top3.csv",
+        train=study("results/data/search_train.npz"),
+        val=study("results/data/search_val.npz"),
+        top=study("results/fine/top3.csv"),
         code=stage_code("twolayer.stages.replicate_selection"),
     output:
-        runs="results/selection/replicates.csv",
-        summary="results/selection/summary.csv",
+        runs=study("results/selection/replicates.csv"),
+        summary=study("results/selection/summary.csv"),
     log:
-        "results/logs/replicate_selection/replicate_selection.log",
+        study("results/logs/replicate_selection/replicate_selection.log"),
     benchmark:
-        "results/benchmarks/replicate_selection/replicate_selection.tsv"
+        study("results/benchmarks/replicate_selection/replicate_selection.tsv")
     conda:
         "../envs/twolayer.yaml"
     threads: 1

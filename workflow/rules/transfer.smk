@@ -8,17 +8,17 @@
 
 rule train_transfer:
     input:
-        train="results/data/transfer_train.npz",
-        val="results/data/transfer_val.npz",
-        top="results/fine/top3.csv",
+        train=study("results/data/transfer_train.npz"),
+        val=study("results/data/transfer_val.npz"),
+        top=study("results/fine/top3.csv"),
         code=stage_code("twolayer.stages.train_transfer"),
     output:
-        runs="results/transfer/replicates/{transfer_replicate}/runs.csv",
-        history="results/transfer/replicates/{transfer_replicate}/history.csv",
+        runs=study("results/transfer/replicates/{transfer_replicate}/runs.csv"),
+        history=study("results/transfer/replicates/{transfer_replicate}/history.csv"),
     log:
-        "results/logs/train_transfer/{transfer_replicate}.log",
+        study("results/logs/train_transfer/{transfer_replicate}.log"),
     benchmark:
-        "results/benchmarks/train_transfer/{transfer_replicate}.tsv"
+        study("results/benchmarks/train_transfer/{transfer_replicate}.tsv")
     # The longest jobs of the study start first (then the final trainings, priority 1), so that
     # the shorter jobs fill the cores beside them instead of leaving one idle at the end
     # (docs/stages.md gives the times).
@@ -42,23 +42,23 @@ rule train_transfer:
 
 rule summarize_transfer:
     input:
-        top="results/fine/top3.csv",
+        top=study("results/fine/top3.csv"),
         runs=transfer_replicate_files("runs.csv"),
         histories=transfer_replicate_files("history.csv"),
         code=stage_code("twolayer.stages.summarize_transfer"),
     output:
-        runs="results/transfer/runs.csv",
-        history="results/transfer/history.csv",
-        summary="results/transfer/summary.csv",
+        runs=study("results/transfer/runs.csv"),
+        history=study("results/transfer/history.csv"),
+        summary=study("results/transfer/summary.csv"),
         curves_png=report(
-            "results/transfer/curves.png",
+            study("results/transfer/curves.png"),
             caption="../report/transfer_curves.rst",
             category="Transfer to full scale",
         ),
     log:
-        "results/logs/summarize_transfer/summarize_transfer.log",
+        study("results/logs/summarize_transfer/summarize_transfer.log"),
     benchmark:
-        "results/benchmarks/summarize_transfer/summarize_transfer.tsv"
+        study("results/benchmarks/summarize_transfer/summarize_transfer.tsv")
     conda:
         "../envs/twolayer.yaml"
     threads: 1

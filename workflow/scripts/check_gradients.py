@@ -8,7 +8,7 @@ from twolayer.stages.check_gradients import check_gradients
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
 settings = snakemake.params.settings
-with job(snakemake.log[0], snakemake.input):
+with job(snakemake.log[0], snakemake.input, snakemake.scriptdir):
     check_gradients(
         snakemake.input.split,
         samples=settings["samples"],

@@ -7,7 +7,7 @@ from twolayer.stages.extract_data import extract_data
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
-with job(snakemake.log[0], snakemake.input):
+with job(snakemake.log[0], snakemake.input, snakemake.scriptdir):
     extract_data(
         snakemake.input.archive,
         url=snakemake.params.url,

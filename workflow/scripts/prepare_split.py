@@ -7,5 +7,5 @@ from twolayer.stages.prepare_split import prepare_split
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
-with job(snakemake.log[0], snakemake.input):
+with job(snakemake.log[0], snakemake.input, snakemake.scriptdir):
     prepare_split(list(snakemake.input.batches), snakemake.output.split)

@@ -7,7 +7,7 @@ from twolayer.stages.render_report import render_report
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
-with job(snakemake.log[0], snakemake.input):
+with job(snakemake.log[0], snakemake.input, snakemake.scriptdir):
     render_report(
         dict(snakemake.input.items()),
         benchmark_rules=snakemake.params.benchmark_rules,

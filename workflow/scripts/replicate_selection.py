@@ -8,7 +8,7 @@ from twolayer.stages.setup import TrainingSetup
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
-with job(snakemake.log[0], snakemake.input):
+with job(snakemake.log[0], snakemake.input, snakemake.scriptdir):
     replicate_selection(
         snakemake.input.train,
         snakemake.input.val,

@@ -9,7 +9,7 @@ from twolayer.stages.setup import TrainingSetup
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
 histories = list(snakemake.output)
-with job(snakemake.log[0], snakemake.input):
+with job(snakemake.log[0], snakemake.input, snakemake.scriptdir):
     search(
         snakemake.input.train,
         snakemake.input.val,

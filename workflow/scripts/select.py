@@ -7,7 +7,7 @@ from twolayer.stages.select import select
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
-with job(snakemake.log[0], snakemake.input):
+with job(snakemake.log[0], snakemake.input, snakemake.scriptdir):
     select(
         snakemake.params.points,
         list(snakemake.input.histories),

@@ -9,7 +9,7 @@ from twolayer.stages.setup import TrainingSetup
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
 settings = snakemake.params.settings
-with job(snakemake.log[0], snakemake.input):
+with job(snakemake.log[0], snakemake.input, snakemake.scriptdir):
     study_momentum(
         snakemake.input.split,
         samples=settings["samples"],

@@ -7,7 +7,7 @@ from twolayer.stages.summarize_final import summarize_final
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
-with job(snakemake.log[0], snakemake.input):
+with job(snakemake.log[0], snakemake.input, snakemake.scriptdir):
     summarize_final(
         snakemake.params.replicates,
         snakemake.input.metrics,

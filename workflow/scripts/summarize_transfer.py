@@ -7,7 +7,7 @@ from twolayer.stages.summarize_transfer import summarize_transfer
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
-with job(snakemake.log[0], snakemake.input):
+with job(snakemake.log[0], snakemake.input, snakemake.scriptdir):
     summarize_transfer(
         snakemake.input.top,
         also=snakemake.params.also,

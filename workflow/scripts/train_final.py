@@ -8,7 +8,7 @@ from twolayer.stages.setup import TrainingSetup
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
-with job(snakemake.log[0], snakemake.input):
+with job(snakemake.log[0], snakemake.input, snakemake.scriptdir):
     train_final(
         snakemake.input.train,
         snakemake.input.test,

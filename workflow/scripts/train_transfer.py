@@ -8,7 +8,7 @@ from twolayer.stages.train_transfer import train_transfer
 
 snakemake: Snakemake  # injected by Snakemake when it runs the script
 
-with job(snakemake.log[0], snakemake.input):
+with job(snakemake.log[0], snakemake.input, snakemake.scriptdir):
     train_transfer(
         snakemake.input.train,
         snakemake.input.val,

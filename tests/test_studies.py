@@ -1,0 +1,132 @@
+"""Studies that cannot hurt each other: a study folder per configuration, a data store per archive,
+a checkout's own choices in config/local.yaml, each checkout running its own package, and a
+finished study that stays up to date wherever its checkout is moved."""
+
+import hashlib
+import re
+import shutil
+
+import pytest
+import yaml
+
+from twolayer.jobs import ForeignPackage, check_package, job
+from workflow_runner import REPO, copy_checkout, data_store, make_workdir, run_snakemake, smoke_config
+
+SMOKE = REPO / "config" / "smoke.yaml"
+
+
+def _snapshot(folder):
+    """Every file under ``folder``: its content hash and modification time."""
+    return {
+        path.relative_to(folder).as_posix(): (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns)
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def _study_files(workdir):
+    return {name: _snapshot(workdir / name) for name in ("results", "report", "resources")}
+
+
+def _write_yaml(path, data):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.fixture
+def finished(smoke_run, tmp_path):
+    """A copy of the finished smoke study (modification times kept), to run more studies beside it."""
+    workdir = tmp_path  # as deep as the smoke run's folder, so the relative code paths the rules name stay the same
+    shutil.copytree(smoke_run, workdir, symlinks=True, dirs_exist_ok=True)
+    assert "Nothing to be done" in run_snakemake(workdir, "-n").stdout
+    return workdir
+
+
+def test_a_small_configuration_runs_in_its_own_folder_and_leaves_the_study_untouched(finished):
+    before = _study_files(finished)
+    result = run_snakemake(finished, "--cores", "2", "--configfile", str(SMOKE))
+    assert (finished / "runs/smoke/report/report.md").exists()
+    assert (finished / "runs/smoke/results/final/metrics.json").exists()
+    assert _study_files(finished) == before  # not one byte, not one timestamp
+    assert "Nothing to be done" in run_snakemake(finished, "-n").stdout
+    # The data store is shared: the small study found the archive and its batches and did not rerun them.
+    planned = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout + result.stderr, flags=re.M))
+    assert "check_gradients" in planned and "download_data" not in planned and "extract_data" not in planned
+    # The console shows progress and the result, not the jobs' log records (those stay in their logs).
+    console = result.stdout + result.stderr
+    assert " INFO twolayer" not in console and "epoch" not in console.lower()
+    assert "The report is in runs/smoke/report/report.md, runs/smoke/report/report.pdf." in console
+    assert "Final test accuracy:" in console
+    assert "epoch" in (finished / "runs/smoke/results/logs/train_final/train_final.log").read_text()
+
+
+def test_the_default_source_by_mistake_deletes_nothing_and_reruns_nothing(finished):
+    store = data_store(finished)
+    before = _study_files(finished), _snapshot(store)
+    mistake = _write_yaml(finished / "mistake.yaml", {"data": {"url": "http://127.0.0.1:9/cifar-10-python.tar.gz",
+                                                               "md5": "c58f30108f718f92721af3b95e74349a"}})
+    failed = run_snakemake(finished, "--cores", "2", "--configfile", str(mistake), check=False)
+    assert failed.returncode != 0
+    assert "config/replica.yaml" in failed.stdout + failed.stderr  # the failure names the fix
+    # The other source's archive, batches and the study are intact; the failed download kept no file
+    # but its log, in the folder of the md5 it was after.
+    assert _study_files(finished)["results"] == before[0]["results"] and _study_files(finished)["report"] == before[0]["report"]
+    assert _snapshot(store) == before[1]
+    attempted = finished / "resources" / "c58f30108f718f92721af3b95e74349a"
+    assert sorted(_snapshot(attempted)) == ["logs/download_data.log"]
+    assert "Nothing to be done" in run_snakemake(finished, "-n").stdout  # and the study is still up to date
+
+
+def test_the_checkouts_own_choices_are_read_after_config_yaml_and_before_configfile(finished):
+    local = _write_yaml(finished / "config" / "local.yaml", {"study_dir": "runs/mine", "seed": 7})
+    planned = run_snakemake(finished, "-n").stdout
+    assert "Nothing to be done" not in planned and "check_gradients" in planned  # a new study, in runs/mine
+    seed = yaml.safe_load((finished / "config.yaml").read_text())["seed"]
+    back = _write_yaml(finished / "back.yaml", {"study_dir": ".", "seed": seed})
+    assert "Nothing to be done" in run_snakemake(finished, "-n", "--configfile", str(back)).stdout
+    local.write_text("seed: [not a number\n")
+    broken = run_snakemake(finished, "-n", check=False)
+    assert broken.returncode != 0 and "local.yaml" in broken.stdout + broken.stderr
+
+
+@pytest.mark.parametrize("study_dir", ["/tmp/elsewhere", "../outside", "runs/../../outside"])
+def test_a_study_folder_outside_the_checkout_is_refused_before_any_job(tmp_path, archive, study_dir):
+    workdir = make_workdir(tmp_path / "run", smoke_config(archive, study_dir=study_dir))
+    result = run_snakemake(workdir, "-n", check=False)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "study_dir" in output and "inside the checkout" in output
+    assert not (tmp_path / "outside").exists() and not list(workdir.glob("results"))
+
+
+@pytest.mark.slow
+def test_a_second_checkout_runs_its_own_package_and_its_finished_study_travels(tmp_path, archive):
+    """Two checkouts, one environment: the environment's package is this repository's, yet the second
+    checkout's jobs run the second checkout's package; moved to another folder, its study is up to date."""
+    checkout = copy_checkout(tmp_path / "first" / "checkout")
+    make_workdir(checkout, smoke_config(archive))
+    run_snakemake(checkout, "--cores", "2", snakefile=checkout / "Snakefile")
+    for log in (checkout / "results" / "logs").rglob("*.log"):
+        text = log.read_text()
+        assert f"package twolayer from {checkout / 'src' / 'twolayer'}" in text, log
+        assert str(REPO / "src") not in text, log
+    moved = tmp_path / "somewhere" / "else" / "entirely"
+    moved.parent.mkdir(parents=True)
+    shutil.move(checkout, moved)
+    assert "Nothing to be done" in run_snakemake(moved, "-n", snakefile=moved / "Snakefile").stdout
+
+
+def test_a_job_that_imported_another_checkouts_package_stops_with_the_fix(tmp_path):
+    other = tmp_path / "other-checkout" / "workflow" / "scripts"
+    other.mkdir(parents=True)
+    with pytest.raises(ForeignPackage) as stopped:
+        check_package(other)
+    message = str(stopped.value)
+    assert str(REPO / "src" / "twolayer") in message and str(tmp_path / "other-checkout" / "src" / "twolayer") in message
+    assert f"pip install -e {tmp_path / 'other-checkout'}" in message
+    check_package(REPO / "workflow" / "scripts")  # its own package passes
+    log = tmp_path / "job.log"
+    with pytest.raises(ForeignPackage), job(log, (), other):
+        pass
+    assert "ForeignPackage" in log.read_text()
