@@ -9,7 +9,7 @@
 #   data/        split files (.npz), source.json (the archive checked), class_balance.csv, samples.png
 #   gradcheck/   gate.csv (the gate), gradcheck.csv (the published table, reproduced)
 #   momentum/    history.csv, comparison.png, momentum_<m>.png
-#   coarse/      runs/<run_id>/history.csv, summary.csv, top3.csv, heatmap.png, top3_curves.png
+#   coarse/      runs/<run_id>/history.csv, summary.csv, top.csv, heatmap.png, top_curves.png
 #   fine/        the same for the fine grid
 #   selection/   replicates.csv (the fine top runs from fresh seeds), summary.csv (their statistics)
 #   transfer/    runs.csv, history.csv, summary.csv, curves.png: the fine top configurations
@@ -67,6 +67,19 @@ include: "workflow/rules/selection.smk"
 include: "workflow/rules/final.smk"
 include: "workflow/rules/transfer.smk"
 include: "workflow/rules/report.smk"
+
+
+# Jobs of a second or less, and the download (cluster nodes often have no internet), run where
+# Snakemake runs, not as cluster jobs.
+localrules:
+    download_data,
+    extract_data,
+    prepare_split,
+    describe_data,
+    select,
+    summarize_final,
+    summarize_transfer,
+    render_report,
 
 
 onsuccess:

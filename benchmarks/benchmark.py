@@ -533,7 +533,7 @@ def dtype_spread(results: Path, seeds: int, epochs: int | None, threads: int) ->
     from twolayer.stages.setup import TrainingSetup
 
     config = merged_config([])
-    best = pd.read_csv(results / "fine" / "top3.csv").iloc[0]
+    best = pd.read_csv(results / "fine" / "top.csv").iloc[0]
     epochs = epochs or config["final"]["epochs"]
     rows = []
     point = {"run_id": best["run_id"], "learning_rate": float(best["learning_rate"]), "regularization": float(best["regularization"])}
@@ -568,7 +568,7 @@ def peak_memory(results: Path, job: str, dtype: str, epochs: int) -> float:
         if job == "final":
             names = {"history": "csv", "metrics": "json", "confusion": "csv", "per_class": "csv", "model": "npz"}
             meta = results.parent / "resources" / "cifar-10-batches-py" / "batches.meta"
-            train_final(data / "final_train.npz", data / "test.npz", meta, results / "fine" / "top3.csv", epochs,
+            train_final(data / "final_train.npz", data / "test.npz", meta, results / "fine" / "top.csv", epochs,
                               setup, config["seed"], {name: out / f"{name}.{ext}" for name, ext in names.items()})
         else:
             row = point_values(grid_values(config["coarse"]["learning_rates"]), grid_values(config["coarse"]["regularizations"])[:1])

@@ -4,6 +4,7 @@ import os
 import subprocess
 import tomllib
 
+import pytest
 import yaml
 
 from workflow_runner import REPO
@@ -39,3 +40,41 @@ def test_post_deploy_installs_the_package_from_the_workflow_folder_whatever_the_
     del env["TWOLAYER_SOURCE"]
     failed = subprocess.run(["bash", str(copy)], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert failed.returncode != 0 and "TWOLAYER_SOURCE is not set" in failed.stderr
+
+
+def _pins():
+    lines = (REPO / "requirements.lock").read_text().splitlines()
+    return dict(line.split("==") for line in lines if line and not line.startswith("#"))
+
+
+def test_the_lock_pins_every_declared_dependency_inside_its_declared_range():
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    pins = {canonicalize_name(name): version for name, version in _pins().items()}
+    for text in [*project["dependencies"], *project["optional-dependencies"]["test"]]:
+        requirement = Requirement(text)
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{name} is declared but not in requirements.lock: run bash tools/lock.sh"
+        assert requirement.specifier.contains(pins[name]), f"{name}=={pins[name]} is outside {requirement.specifier}"
+    assert canonicalize_name("twolayer") not in pins  # the package itself comes from the checkout
+
+
+def test_the_report_names_the_lock_and_every_package_that_differs_from_it(tmp_path):
+    import importlib.metadata
+
+    from twolayer.provenance import lock_check
+
+    numpy = importlib.metadata.version("numpy")
+    lock = tmp_path / "requirements.lock"
+    lock.write_text(f"# made by\nnumpy=={numpy}\npandas==0.0.1\nno-such-package==1.0\n")
+    checked = lock_check(lock)
+    assert checked["packages"] == 3 and len(checked["sha256"]) == 64
+    assert checked["differing"] == [
+        {"name": "pandas", "locked": "0.0.1", "installed": importlib.metadata.version("pandas")},
+        {"name": "no-such-package", "locked": "1.0", "installed": "not installed"},
+    ]
+    lock.write_text("numpy>=1\n")
+    with pytest.raises(ValueError, match="line 1.*not name==version.*tools/lock.sh"):
+        lock_check(lock)

@@ -50,7 +50,7 @@ def test_diverging_run_is_recorded_excluded_and_reported(tmp_path, archive):
     assert set(diverged["status"]) == {"diverged"}
     assert (diverged["epochs"] <= 2).all()
     assert set(summary.loc[summary["learning_rate"] < 1, "status"]) == {"ok"}
-    top = pd.read_csv(workdir / "results/coarse/top3.csv")
+    top = pd.read_csv(workdir / "results/coarse/top.csv")
     assert 1e30 not in set(top["learning_rate"])
     report = (workdir / "report/report.md").read_text()
     assert "2 of them diverged and were stopped: learning rate 1e+30" in report
@@ -58,11 +58,11 @@ def test_diverging_run_is_recorded_excluded_and_reported(tmp_path, archive):
 
 def test_a_grid_where_every_run_diverges_stops_at_selection(tmp_path, archive):
     workdir = make_workdir(tmp_path, smoke_config(archive, coarse={"learning_rates": [1e30]}))
-    result = run_snakemake(workdir, "--cores", "2", "results/coarse/top3.csv", check=False)
+    result = run_snakemake(workdir, "--cores", "2", "results/coarse/top.csv", check=False)
     assert result.returncode != 0
     log = (workdir / "results/logs/select/coarse.log").read_text()
     assert "All 2 runs of the grid diverged" in log and "Lower the learning rates" in log
-    assert not (workdir / "results/coarse/top3.csv").exists()
+    assert not (workdir / "results/coarse/top.csv").exists()
 
 
 def _csvs(folder):

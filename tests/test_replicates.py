@@ -102,16 +102,16 @@ def test_the_reports_statistics_are_those_of_the_replicate_files(smoke_run):
 
 def _report_inputs(workdir):
     from twolayer.provenance import benchmark_files
-    from workflow_runner import data_store
+    from workflow_runner import REPO, data_store
 
     r = workdir / "results"
     return dict(
         source=data_store(workdir) / "source.json", class_balance=r / "data/class_balance.csv", samples_png=r / "data/samples.png",
         gradcheck=r / "gradcheck/gradcheck.csv", gradcheck_gate=r / "gradcheck/gate.csv",
         momentum=r / "momentum/history.csv", momentum_png=r / "momentum/comparison.png",
-        coarse_summary=r / "coarse/summary.csv", coarse_top=r / "coarse/top3.csv", coarse_heatmap=r / "coarse/heatmap.png",
-        coarse_curves=r / "coarse/top3_curves.png", fine_summary=r / "fine/summary.csv", fine_top=r / "fine/top3.csv",
-        fine_heatmap=r / "fine/heatmap.png", fine_curves=r / "fine/top3_curves.png",
+        coarse_summary=r / "coarse/summary.csv", coarse_top=r / "coarse/top.csv", coarse_heatmap=r / "coarse/heatmap.png",
+        coarse_curves=r / "coarse/top_curves.png", fine_summary=r / "fine/summary.csv", fine_top=r / "fine/top.csv",
+        fine_heatmap=r / "fine/heatmap.png", fine_curves=r / "fine/top_curves.png",
         final_metrics=r / "final/metrics.json", final_history=r / "final/history.csv",
         final_per_class=r / "final/per_class_accuracy.csv", final_curves=r / "final/learning_curves.png",
         final_confusion_png=r / "final/confusion_matrix.png", final_replicates=r / "final/replicates.csv",
@@ -120,7 +120,7 @@ def _report_inputs(workdir):
         selection_summary=r / "selection/summary.csv",
         momentum_panels_png=r / "momentum/panels.png", search_train=r / "data/search_train.npz",
         final_confusion=r / "final/confusion_matrix.csv", transfer_summary=r / "transfer/summary.csv",
-        transfer_curves=r / "transfer/curves.png",
+        transfer_curves=r / "transfer/curves.png", lock=REPO / "requirements.lock",
     ), benchmark_files(r, data_store(workdir))
 
 

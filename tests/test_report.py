@@ -1,10 +1,12 @@
 """The generated report on the smoke run: sections, numbers traced to the CSVs, a readable PDF."""
 
 import re
+from pathlib import Path
 
 import pandas as pd
 import pymupdf
 import pytest
+import yaml
 
 from markdown_text import unescape
 from workflow_runner import run_snakemake
@@ -72,7 +74,7 @@ def test_no_template_syntax_survives(markdown):
 @pytest.mark.parametrize("grid", ["coarse", "fine"])
 def test_top_run_tables_equal_the_csv(markdown, smoke_run, grid):
     rows = table(markdown, f"Best runs of the {grid} search.")[1:]
-    top = pd.read_csv(smoke_run / f"results/{grid}/top3.csv")
+    top = pd.read_csv(smoke_run / f"results/{grid}/top.csv")
     assert len(rows) == len(top)
     for cells, expected in zip(rows, top.itertuples()):
         assert float(cells[1]) == expected.learning_rate
@@ -190,8 +192,36 @@ def test_report_rule_alone_reruns_nothing_else(smoke_run):
     assert stats == {"render_report": "1", "total": "1"}, dry
 
 
+STUDY_ORDER = ["1. Data", "2. Gradient check", "3. Momentum", "4. Grid searches", "5. Selection",
+               "6. Final training", "7. Full-scale check", "8. Report"]
+
+
 def test_snakemake_html_report(smoke_run):
     out = smoke_run / "workflow-report.html"
     run_snakemake(smoke_run, "--report", str(out))
     html = out.read_text()
     assert "confusion" in html.lower() and len(html) > 10_000
+
+
+def test_snakemake_report_zip_follows_the_study_and_names_each_item(smoke_run, tmp_path):
+    import zipfile
+
+    out = tmp_path / "workflow-report.zip"
+    run_snakemake(smoke_run, "--report", str(out))
+    archive = zipfile.ZipFile(out)
+    names = archive.namelist()
+    html = archive.read(next(n for n in names if n.endswith("report.html"))).decode()
+    # Categories sort by name in Snakemake's report: their numbers put them in the study's order.
+    categories = sorted(set(re.findall(r'\\?"(\d\. [A-Z][\w -]+)\\?"', html)))
+    assert categories == STUDY_ORDER
+    # The PDF and the key tables are in it, beside the figures.
+    files = {Path(n).name for n in names if "/data/raw/" in n}
+    assert {"report.pdf", "top.csv", "replicate_statistics.csv", "summary.csv", "heatmap.png", "confusion_matrix.png"} <= files
+    # Captions name their grid, their top-k and their replicate; labels name each momentum value.
+    config = yaml.safe_load((smoke_run / "config.yaml").read_text())
+    for grid in ("coarse", "fine"):
+        assert f"every point of the {grid} grid" in html and f"best runs of the {grid} grid" in html
+    assert f"The {config['selection']['top']} best runs" in html
+    assert "replicate 0" in html
+    for value in config["momentum"]["values"]:
+        assert f"momentum {value:g}" in html

@@ -1,6 +1,7 @@
 """The smoke study through a real single-node SLURM cluster, against a local run."""
 
 import os
+import re
 import shutil
 import subprocess
 
@@ -41,3 +42,16 @@ def test_smoke_study_through_slurm_matches_the_local_run(cluster, smoke_run, tmp
         assert (workdir / path).read_bytes() == (smoke_run / path).read_bytes(), path
     for path in ("report/report.pdf", "results/final/model.npz", "results/final/metrics.json"):
         assert (workdir / path).is_file(), path
+    # The download and the sub-second jobs ran where Snakemake runs, not as SLURM jobs...
+    console = finished.stdout + finished.stderr
+    local_rules = ("download_data", "extract_data", "prepare_split", "describe_data", "select",
+                   "summarize_final", "summarize_transfer", "render_report")
+    for rule in local_rules:
+        assert f"localrule {rule}:" in console, rule
+    # ...and each grid's search jobs went out as one SLURM job: one submission per remaining job.
+    planned = dict(re.findall(r"^(\w+)\s+(\d+)$", console.split("Job stats:")[1].split("\n\n")[0], flags=re.M))
+    remote = {rule: int(count) for rule, count in planned.items() if rule not in (*local_rules, "all", "total")}
+    expected = sum(count for rule, count in remote.items() if not rule.startswith("search_")) + 2
+    submitted = re.findall(r"has been submitted with SLURM jobid (\d+)", console)
+    assert len(submitted) == expected, (remote, len(submitted))
+    assert remote["search_coarse"] + remote["search_fine"] > 2

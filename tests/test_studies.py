@@ -130,3 +130,22 @@ def test_a_job_that_imported_another_checkouts_package_stops_with_the_fix(tmp_pa
     with pytest.raises(ForeignPackage), job(log, (), other):
         pass
     assert "ForeignPackage" in log.read_text()
+
+
+def test_the_top_files_follow_the_configuration_not_the_number_three(tmp_path, archive):
+    workdir = make_workdir(tmp_path / "run", smoke_config(archive, selection={"top": 4}))
+    planned = run_snakemake(workdir, "-n", "coarse", "fine").stdout
+    assert "results/coarse/top.csv" in planned and "results/fine/top_curves.png" in planned
+    assert not re.search(r"top\d", planned)
+
+
+def test_every_rule_asks_for_more_memory_and_time_on_each_retry():
+    from twolayer.memory import on_attempt
+
+    assert [on_attempt(500)(None, attempt) for attempt in (1, 2, 3)] == [500, 1000, 1500]
+    rules = "".join(path.read_text() for path in (REPO / "workflow" / "rules").glob("*.smk"))
+    resources = re.findall(r"^\s+(mem_mb|runtime)=(.*),$", rules, flags=re.M)
+    assert len(resources) >= 2 * 15
+    assert all(value.startswith("on_attempt(") for _, value in resources), resources
+    profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    assert profile["retries"] >= 1 and "slurm_partition" not in profile["default-resources"]

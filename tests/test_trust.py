@@ -334,7 +334,7 @@ def test_a_pickle_cannot_make_numpy_allocate_an_array_of_its_choosing(tmp_path):
 def test_a_tampered_top_table_is_refused_before_training(tmp_path, text, expected):
     from twolayer.choice import chosen_configuration
 
-    path = tmp_path / "top3.csv"
+    path = tmp_path / "top.csv"
     path.write_text(text)
     with pytest.raises(ValueError, match=expected):
         chosen_configuration(path)

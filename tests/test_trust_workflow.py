@@ -288,7 +288,7 @@ def _respell_numbers(path):
         ("results/final/metrics.json", _edit_json("test_accuracy", 0.999)),
         ("results/data/class_balance.csv", _swap_first_rows),
         ("{store}/source.json", _edit_json("md5", "c58f30108f718f92721af3b95e74349a")),
-        ("results/fine/top3.csv", _swap_first_rows),
+        ("results/fine/top.csv", _swap_first_rows),
         ("results/final/history.csv", _respell_numbers),
         ("results/final/per_class_accuracy.csv", _respell_numbers),
         ("results/selection/summary.csv", _swap_first_rows),
@@ -308,7 +308,7 @@ def test_a_result_edited_after_its_job_is_refused_before_anything_reads_it(smoke
     assert not (workdir / "report" / "report.md").exists() or (
         (workdir / "report" / "report.md").read_bytes() == (smoke_run / "report" / "report.md").read_bytes()
     )
-    if relative == "results/fine/top3.csv":
+    if relative == "results/fine/top.csv":
         # the advice works: deleting the file recomputes it, and what reads it runs again
         (workdir / relative).unlink()
         run_snakemake(workdir, "--cores", "2")

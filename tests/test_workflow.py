@@ -52,9 +52,9 @@ FIGURES = [
     "results/momentum/momentum_0.3.png",
     "results/momentum/momentum_0.95.png",
     "results/coarse/heatmap.png",
-    "results/coarse/top3_curves.png",
+    "results/coarse/top_curves.png",
     "results/fine/heatmap.png",
-    "results/fine/top3_curves.png",
+    "results/fine/top_curves.png",
     "results/final/learning_curves.png",
     "results/final/confusion_matrix.png",
     "results/transfer/curves.png",
@@ -109,7 +109,7 @@ def test_smoke_run_writes_the_output_contract(smoke_run):
     for grid in ("coarse", "fine"):
         summary = pd.read_csv(smoke_run / f"results/{grid}/summary.csv")
         assert len(summary) == 4 and set(summary["status"]) <= {"ok", "diverged"}
-        top = pd.read_csv(smoke_run / f"results/{grid}/top3.csv")
+        top = pd.read_csv(smoke_run / f"results/{grid}/top.csv")
         assert len(top) == 3
         assert top["val_accuracy"].is_monotonic_decreasing
         assert top["val_accuracy"].iloc[0] == summary.loc[summary["status"] == "ok", "val_accuracy"].max()
@@ -119,7 +119,7 @@ def test_smoke_run_writes_the_output_contract(smoke_run):
 
 
 def test_final_training_uses_the_best_fine_run(smoke_run):
-    best = pd.read_csv(smoke_run / "results/fine/top3.csv").iloc[0]
+    best = pd.read_csv(smoke_run / "results/fine/top.csv").iloc[0]
     metrics = json.loads((smoke_run / "results/final/metrics.json").read_text())
     assert {"learning_rate", "regularization", "epochs", "train_cost", "train_accuracy", "test_cost", "test_accuracy"} <= set(metrics)
     assert metrics["learning_rate"] == best["learning_rate"]
@@ -202,7 +202,7 @@ def test_changing_a_split_rebuilds_that_split_and_only_what_reads_it(smoke_run, 
 
 def test_one_job_per_point_gives_the_same_selection(smoke_run, tmp_path, archive):
     workdir = make_workdir(tmp_path, smoke_config(archive, search_jobs="point"))
-    run_snakemake(workdir, "--cores", "2", "results/coarse/top3.csv", "results/fine/top3.csv")
+    run_snakemake(workdir, "--cores", "2", "results/coarse/top.csv", "results/fine/top.csv")
     assert len(list((workdir / "results/benchmarks/search_coarse").glob("*.tsv"))) == 4
     for grid in ("coarse", "fine"):
         packed = pd.read_csv(smoke_run / f"results/{grid}/summary.csv")
@@ -225,7 +225,7 @@ def test_fine_grid_derived_from_coarse_top_runs(tmp_path, archive):
 
     workdir = make_workdir(tmp_path, smoke_config(archive, fine={"grid_from": "coarse"}))
     run_snakemake(workdir, "--cores", "2", "results/fine/summary.csv")
-    coarse_top = pd.read_csv(workdir / "results/coarse/top3.csv")
+    coarse_top = pd.read_csv(workdir / "results/coarse/top.csv")
     expected = grid_points(*derive_fine_grid(coarse_top, 2, 2, 1.5))
     assert sorted(pd.read_csv(workdir / "results/fine/summary.csv")["run_id"]) == sorted(expected)
 
@@ -380,7 +380,7 @@ def test_the_report_reads_only_the_benchmark_files_of_this_configuration(smoke_r
 
 def test_the_selection_logs_name_the_winner(smoke_run):
     for grid in ("coarse", "fine"):
-        best = pd.read_csv(smoke_run / f"results/{grid}/top3.csv").iloc[0]
+        best = pd.read_csv(smoke_run / f"results/{grid}/top.csv").iloc[0]
         log = (smoke_run / f"results/logs/select/{grid}.log").read_text()
         assert f"the winner is {best['run_id']} (learning rate {best['learning_rate']:g}" in log
     summary = pd.read_csv(smoke_run / "results/selection/summary.csv")

@@ -140,3 +140,14 @@ def check_memory(estimates: Mapping[str, int], available_mb: int, config: Mappin
         "one search job (search_jobs). Lower those (search_jobs: row or point packs fewer networks per job), or run "
         "on a machine with more memory."
     )
+
+
+def on_attempt(value: int):
+    """A rule resource that grows with each retry of a failed job (``retries`` in profiles/slurm):
+    ``value`` on the first attempt, twice it on the second, and so on, so a job killed for memory
+    or time gets more."""
+
+    def resource(wildcards, attempt: int) -> int:
+        return value * attempt
+
+    return resource

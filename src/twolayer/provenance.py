@@ -48,6 +48,42 @@ def versions() -> list[dict]:
     return rows
 
 
+MAX_LOCK_BYTES = 1_000_000  # a lock of a few hundred packages is a few kilobytes
+
+
+def lock_check(lock_path: str | Path) -> dict:
+    """The lock file (requirements.lock) against this environment: its sha256, how many packages it
+    pins, and every pinned package whose installed version differs (or that is not installed).
+
+    Raises ValueError on a line that is not ``name==version`` or a file above MAX_LOCK_BYTES.
+    """
+    path = Path(lock_path)
+    size = path.stat().st_size
+    if size > MAX_LOCK_BYTES:
+        raise ValueError(f"{path} has {size:,} bytes, more than the {MAX_LOCK_BYTES:,} a lock file can need: "
+                         "write it again with `bash tools/lock.sh`.")
+    raw = path.read_bytes()
+    pins = {}
+    for number, line in enumerate(raw.decode("utf-8").splitlines(), start=1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, separator, version = line.partition("==")
+        if not separator or not name.strip() or not version.strip():
+            raise ValueError(f"{path}, line {number}: {line!r} is not name==version; write the file again "
+                             "with `bash tools/lock.sh`.")
+        pins[name.strip()] = version.strip()
+    differing = []
+    for name, version in pins.items():
+        try:
+            installed = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            installed = "not installed"
+        if installed != version:
+            differing.append({"name": name, "locked": version, "installed": installed})
+    return {"path": path.name, "sha256": hashlib.sha256(raw).hexdigest(), "packages": len(pins), "differing": differing}
+
+
 def config_digest(config: Mapping) -> str:
     """sha256 of the configuration as canonical JSON."""
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()

@@ -37,7 +37,7 @@ from .gradcheck import GATE_FLOOR, GATE_FULL_LIMIT, GATE_LARGEST
 from .io import atomic_path, read_json
 from .network import two_layer_network
 from .preprocess import read_split
-from .provenance import config_digest, git_commit, run_span, stage_table, versions
+from .provenance import config_digest, git_commit, lock_check, run_span, stage_table, versions
 from .replicates import interval_fits, locate, placement
 from .search import CHANCE, COST_RISE, grid_values
 
@@ -468,6 +468,7 @@ def build_context(inputs: Mapping[str, str], benchmarks: Mapping[str, Sequence[s
         "provenance": {
             "commit": git_commit(repo),
             "versions": versions(),
+            "lock": lock_check(inputs["lock"]),
             "stages": stages,
             "job_seconds": sum(row["total_s"] for row in stages),
         },

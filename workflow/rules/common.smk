@@ -10,7 +10,7 @@ from twolayer.codedeps import code_files
 from twolayer.config import split_batches, validate_config
 from twolayer.download import TransferSettings
 from twolayer.io import check_unchanged
-from twolayer.memory import available_memory_mb, check_memory, job_memory_mb
+from twolayer.memory import available_memory_mb, check_memory, job_memory_mb, on_attempt
 from twolayer.search import derive_fine_grid, format_value, grid_values, point_values
 
 validate_config(
@@ -114,6 +114,21 @@ def split_files():
 
 def training_setup():
     return dict(config["training"])
+
+
+def momentum_report_figures():
+    """The per-value momentum figures as named outputs, each marked for the HTML report with its value."""
+    return {
+        f"curves_{index}": report(
+            path,
+            caption="../report/momentum_single.rst",
+            category="3. Momentum",
+            labels={"item": f"momentum {value:g}"},
+        )
+        for index, (value, path) in enumerate(
+            zip(config["momentum"]["values"], momentum_figures())
+        )
+    }
 
 
 def momentum_figures():
@@ -380,7 +395,7 @@ def grid_outputs(grid):
     def outputs(wildcards):
         summary = [
             study(f"results/{grid}/{name}")
-            for name in ("summary.csv", "top3.csv", "heatmap.png", "top3_curves.png")
+            for name in ("summary.csv", "top.csv", "heatmap.png", "top_curves.png")
         ]
         return [*grid_history_files(grid), *summary]
 

@@ -16,8 +16,8 @@ rule download_data:
         "../envs/twolayer.yaml"
     threads: 1
     resources:
-        mem_mb=500,
-        runtime=30,
+        mem_mb=on_attempt(500),
+        runtime=on_attempt(30),
     params:
         url=config["data"]["url"],
         md5=config["data"]["md5"],
@@ -43,8 +43,8 @@ rule extract_data:
         "../envs/twolayer.yaml"
     threads: 1
     resources:
-        mem_mb=500,
-        runtime=10,
+        mem_mb=on_attempt(500),
+        runtime=on_attempt(10),
     params:
         url=config["data"]["url"],
         md5=config["data"]["md5"],

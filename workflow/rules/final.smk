@@ -8,7 +8,7 @@ rule train_final:
         train=study("results/data/final_train.npz"),
         test=study("results/data/test.npz"),
         meta=archive_members()["batches_meta"],
-        fine_top=study("results/fine/top3.csv"),
+        fine_top=study("results/fine/top.csv"),
         code=stage_code("twolayer.stages.train_final"),
     output:
         history=study("results/final/history.csv"),
@@ -25,8 +25,8 @@ rule train_final:
         "../envs/twolayer.yaml"
     threads: 1
     resources:
-        mem_mb=JOB_MEMORY_MB["train_final"],
-        runtime=30,
+        mem_mb=on_attempt(JOB_MEMORY_MB["train_final"]),
+        runtime=on_attempt(30),
     params:
         epochs=config["final"]["epochs"],
         setup=training_setup(),
@@ -62,17 +62,24 @@ rule summarize_final:
         code=stage_code("twolayer.stages.summarize_final"),
     output:
         table=study("results/final/replicates.csv"),
-        statistics=study("results/final/replicate_statistics.csv"),
+        statistics=report(
+            study("results/final/replicate_statistics.csv"),
+            caption="../report/final_statistics.rst",
+            category="6. Final training",
+            labels={"item": "statistics over the replicates"},
+        ),
         per_class=study("results/final/per_class_statistics.csv"),
         curves_png=report(
             study("results/final/learning_curves.png"),
             caption="../report/final_curves.rst",
-            category="Final training",
+            category="6. Final training",
+            labels={"item": "learning curves"},
         ),
         confusion_png=report(
             study("results/final/confusion_matrix.png"),
             caption="../report/confusion.rst",
-            category="Final training",
+            category="6. Final training",
+            labels={"item": "confusion matrix, replicate 0"},
         ),
     log:
         study("results/logs/summarize_final/summarize_final.log"),
@@ -82,8 +89,8 @@ rule summarize_final:
         "../envs/twolayer.yaml"
     threads: 1
     resources:
-        mem_mb=500,
-        runtime=5,
+        mem_mb=on_attempt(500),
+        runtime=on_attempt(5),
     params:
         replicates=final_replicates(),
     script:

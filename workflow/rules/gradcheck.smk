@@ -10,12 +10,14 @@ rule check_gradients:
         table=report(
             study("results/gradcheck/gradcheck.csv"),
             caption="../report/gradcheck.rst",
-            category="Gradient check",
+            category="2. Gradient check",
+            labels={"item": "published table, reproduced"},
         ),
         gate=report(
             study("results/gradcheck/gate.csv"),
             caption="../report/gradcheck_gate.rst",
-            category="Gradient check",
+            category="2. Gradient check",
+            labels={"item": "the gate"},
         ),
     log:
         study("results/logs/check_gradients/check_gradients.log"),
@@ -25,8 +27,8 @@ rule check_gradients:
         "../envs/twolayer.yaml"
     threads: 1
     resources:
-        mem_mb=JOB_MEMORY_MB["check_gradients"],
-        runtime=10,
+        mem_mb=on_attempt(JOB_MEMORY_MB["check_gradients"]),
+        runtime=on_attempt(10),
     params:
         settings=config["gradcheck"],
         seed=config["seed"],

@@ -6,21 +6,19 @@ rule study_momentum:
         split=study("results/data/search_train.npz"),
         code=stage_code("twolayer.stages.study_momentum"),
     output:
+        **momentum_report_figures(),
         history=study("results/momentum/history.csv"),
         comparison=report(
             study("results/momentum/comparison.png"),
             caption="../report/momentum.rst",
-            category="Momentum",
+            category="3. Momentum",
+            labels={"item": "all values, overlaid"},
         ),
         panels=report(
             study("results/momentum/panels.png"),
             caption="../report/momentum_panels.rst",
-            category="Momentum",
-        ),
-        curves=report(
-            momentum_figures(),
-            caption="../report/momentum_single.rst",
-            category="Momentum",
+            category="3. Momentum",
+            labels={"item": "one panel per value"},
         ),
     log:
         study("results/logs/study_momentum/study_momentum.log"),
@@ -30,8 +28,8 @@ rule study_momentum:
         "../envs/twolayer.yaml"
     threads: 1
     resources:
-        mem_mb=JOB_MEMORY_MB["study_momentum"],
-        runtime=10,
+        mem_mb=on_attempt(JOB_MEMORY_MB["study_momentum"]),
+        runtime=on_attempt(10),
     params:
         settings=config["momentum"],
         setup=training_setup(),

@@ -17,8 +17,8 @@ rule prepare_split:
         "../envs/twolayer.yaml"
     threads: 1
     resources:
-        mem_mb=JOB_MEMORY_MB["prepare_split"],
-        runtime=10,
+        mem_mb=on_attempt(JOB_MEMORY_MB["prepare_split"]),
+        runtime=on_attempt(10),
     params:
         batches=lambda wildcards: SPLIT_BATCHES[wildcards.split],
     script:
@@ -35,7 +35,8 @@ rule describe_data:
         samples=report(
             study("results/data/samples.png"),
             caption="../report/samples.rst",
-            category="Data",
+            category="1. Data",
+            labels={"item": "sample images"},
         ),
     log:
         study("results/logs/describe_data/describe_data.log"),
@@ -45,8 +46,8 @@ rule describe_data:
         "../envs/twolayer.yaml"
     threads: 1
     resources:
-        mem_mb=JOB_MEMORY_MB["describe_data"],
-        runtime=10,
+        mem_mb=on_attempt(JOB_MEMORY_MB["describe_data"]),
+        runtime=on_attempt(10),
     params:
         splits=list(SPLITS),
     script:

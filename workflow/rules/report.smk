@@ -15,13 +15,13 @@ rule render_report:
         momentum_png=study("results/momentum/comparison.png"),
         momentum_panels_png=study("results/momentum/panels.png"),
         coarse_summary=study("results/coarse/summary.csv"),
-        coarse_top=study("results/coarse/top3.csv"),
+        coarse_top=study("results/coarse/top.csv"),
         coarse_heatmap=study("results/coarse/heatmap.png"),
-        coarse_curves=study("results/coarse/top3_curves.png"),
+        coarse_curves=study("results/coarse/top_curves.png"),
         fine_summary=study("results/fine/summary.csv"),
-        fine_top=study("results/fine/top3.csv"),
+        fine_top=study("results/fine/top.csv"),
         fine_heatmap=study("results/fine/heatmap.png"),
-        fine_curves=study("results/fine/top3_curves.png"),
+        fine_curves=study("results/fine/top_curves.png"),
         final_metrics=study("results/final/metrics.json"),
         final_history=study("results/final/history.csv"),
         final_per_class=study("results/final/per_class_accuracy.csv"),
@@ -34,10 +34,16 @@ rule render_report:
         final_confusion=study("results/final/confusion_matrix.csv"),
         template=repo_file("report/template.md.j2"),
         published=repo_file("report/published.yaml"),
+        lock=repo_file("requirements.lock"),
         code=stage_code("twolayer.stages.render_report"),
     output:
         markdown=study("report/report.md"),
-        pdf=study("report/report.pdf"),
+        pdf=report(
+            study("report/report.pdf"),
+            caption="../report/report_pdf.rst",
+            category="8. Report",
+            labels={"item": "the study's report"},
+        ),
     log:
         study("results/logs/render_report/render_report.log"),
     benchmark:
@@ -46,8 +52,8 @@ rule render_report:
         "../envs/twolayer.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=on_attempt(1000),
+        runtime=on_attempt(5),
     params:
         config=study_config(),
         benchmark_rules=benchmark_rules(),

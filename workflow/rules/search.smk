@@ -18,12 +18,15 @@ rule search_coarse:
         search_job("coarse")["log"],
     benchmark:
         search_job("coarse")["benchmark"]
+    # On a cluster, the grid's jobs (seconds each) go out together as one job (profiles/slurm).
+    group:
+        "search_coarse"
     conda:
         "../envs/twolayer.yaml"
     threads: 1
     resources:
-        mem_mb=search_job("coarse")["mem_mb"],
-        runtime=30,
+        mem_mb=on_attempt(search_job("coarse")["mem_mb"]),
+        runtime=on_attempt(30),
     params:
         grid="coarse",
         points=search_job_points("coarse"),
@@ -41,9 +44,11 @@ use rule search_coarse as search_fine with:
         search_job("fine")["log"],
     benchmark:
         search_job("fine")["benchmark"]
+    group:
+        "search_fine"
     resources:
-        mem_mb=search_job("fine")["mem_mb"],
-        runtime=30,
+        mem_mb=on_attempt(search_job("fine")["mem_mb"]),
+        runtime=on_attempt(30),
     params:
         grid="fine",
         points=search_job_points("fine"),
@@ -58,18 +63,26 @@ checkpoint select:
         code=stage_code("twolayer.stages.select"),
     output:
         summary=study("results/{grid}/summary.csv"),
-        top=study("results/{grid}/top3.csv"),
+        top=report(
+            study("results/{grid}/top.csv"),
+            caption="../report/top_table.rst",
+            category="4. Grid searches",
+            subcategory="{grid} grid",
+            labels={"grid": "{grid}", "item": "top runs"},
+        ),
         heatmap=report(
             study("results/{grid}/heatmap.png"),
             caption="../report/heatmap.rst",
-            category="Grid search",
-            subcategory="{grid}",
+            category="4. Grid searches",
+            subcategory="{grid} grid",
+            labels={"grid": "{grid}", "item": "heat map"},
         ),
         curves=report(
-            study("results/{grid}/top3_curves.png"),
+            study("results/{grid}/top_curves.png"),
             caption="../report/top_curves.rst",
-            category="Grid search",
-            subcategory="{grid}",
+            category="4. Grid searches",
+            subcategory="{grid} grid",
+            labels={"grid": "{grid}", "item": "top runs' learning curves"},
         ),
     log:
         study("results/logs/select/{grid}.log"),
@@ -79,8 +92,8 @@ checkpoint select:
         "../envs/twolayer.yaml"
     threads: 1
     resources:
-        mem_mb=500,
-        runtime=5,
+        mem_mb=on_attempt(500),
+        runtime=on_attempt(5),
     params:
         points=grid_points_param,
         top=config["selection"]["top"],

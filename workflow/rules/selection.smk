@@ -7,11 +7,16 @@ rule replicate_selection:
     input:
         train=study("results/data/search_train.npz"),
         val=study("results/data/search_val.npz"),
-        top=study("results/fine/top3.csv"),
+        top=study("results/fine/top.csv"),
         code=stage_code("twolayer.stages.replicate_selection"),
     output:
         runs=study("results/selection/replicates.csv"),
-        summary=study("results/selection/summary.csv"),
+        summary=report(
+            study("results/selection/summary.csv"),
+            caption="../report/selection_summary.rst",
+            category="5. Selection",
+            labels={"item": "the top configurations under fresh seeds"},
+        ),
     log:
         study("results/logs/replicate_selection/replicate_selection.log"),
     benchmark:
@@ -20,8 +25,8 @@ rule replicate_selection:
         "../envs/twolayer.yaml"
     threads: 1
     resources:
-        mem_mb=JOB_MEMORY_MB["replicate_selection"],
-        runtime=30,
+        mem_mb=on_attempt(JOB_MEMORY_MB["replicate_selection"]),
+        runtime=on_attempt(30),
     params:
         replicates=config["selection"]["replicates"],
         epochs=config["fine"]["epochs"],

@@ -10,7 +10,7 @@ rule train_transfer:
     input:
         train=study("results/data/transfer_train.npz"),
         val=study("results/data/transfer_val.npz"),
-        top=study("results/fine/top3.csv"),
+        top=study("results/fine/top.csv"),
         code=stage_code("twolayer.stages.train_transfer"),
     output:
         runs=study("results/transfer/replicates/{transfer_replicate}/runs.csv"),
@@ -27,8 +27,8 @@ rule train_transfer:
         "../envs/twolayer.yaml"
     threads: 1
     resources:
-        mem_mb=JOB_MEMORY_MB.get("train_transfer", 500),
-        runtime=30,
+        mem_mb=on_attempt(JOB_MEMORY_MB.get("train_transfer", 500)),
+        runtime=on_attempt(30),
     params:
         also=config["transfer"]["also"],
         replicate=transfer_replicate_index,
@@ -42,18 +42,24 @@ rule train_transfer:
 
 rule summarize_transfer:
     input:
-        top=study("results/fine/top3.csv"),
+        top=study("results/fine/top.csv"),
         runs=transfer_replicate_files("runs.csv"),
         histories=transfer_replicate_files("history.csv"),
         code=stage_code("twolayer.stages.summarize_transfer"),
     output:
         runs=study("results/transfer/runs.csv"),
         history=study("results/transfer/history.csv"),
-        summary=study("results/transfer/summary.csv"),
+        summary=report(
+            study("results/transfer/summary.csv"),
+            caption="../report/transfer_summary.rst",
+            category="7. Full-scale check",
+            labels={"item": "summary"},
+        ),
         curves_png=report(
             study("results/transfer/curves.png"),
             caption="../report/transfer_curves.rst",
-            category="Transfer to full scale",
+            category="7. Full-scale check",
+            labels={"item": "held-out accuracy per epoch"},
         ),
     log:
         study("results/logs/summarize_transfer/summarize_transfer.log"),
@@ -63,8 +69,8 @@ rule summarize_transfer:
         "../envs/twolayer.yaml"
     threads: 1
     resources:
-        mem_mb=500,
-        runtime=5,
+        mem_mb=on_attempt(500),
+        runtime=on_attempt(5),
     params:
         also=config["transfer"]["also"],
     script:

@@ -23,5 +23,5 @@ with job(snakemake.log[0], snakemake.input, snakemake.scriptdir):
         out_csv=snakemake.output.history,
         comparison_png=snakemake.output.comparison,
         panels_png=snakemake.output.panels,
-        curve_pngs=snakemake.output.curves,
+        curve_pngs=[snakemake.output[f"curves_{index}"] for index, _ in enumerate(settings["values"])],
     )
