@@ -37,7 +37,8 @@ def test_closure_follows_every_kind_of_import(tmp_path):
 def _rules_reading(dry_run_output, workdir, path):
     """The rules of the planned jobs that list ``path`` among their inputs."""
     rules = set()
-    for rule, inputs in re.findall(r"^(?:rule|checkpoint) (\w+):\n    input: (.*)$", dry_run_output, flags=re.M):
+    # A job of a group (search_coarse, search_fine) is listed indented under its group.
+    for rule, inputs in re.findall(r"^ *(?:local)?(?:rule|checkpoint) (\w+):\n *input: (.*)$", dry_run_output, flags=re.M):
         if any((workdir / name).resolve() == path.resolve() for name in inputs.split(", ")):
             rules.add(rule)
     return rules

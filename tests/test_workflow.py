@@ -319,8 +319,9 @@ def test_forcerun_recomputes_one_stage_and_only_what_depends_on_it(smoke_run, tm
 def _missing_outputs_by_rule(dry_run_output):
     """{rule: the files its planned jobs are rerun for because they are missing}, from a dry run's job list."""
     missing = {}
-    for rule, body in re.findall(r"^(?:local)?(?:rule|checkpoint) (\w+):\n((?:    .*\n?)*)", dry_run_output, flags=re.M):
-        reason = re.search(r"^    reason: (.*)$", body, flags=re.M)
+    # A job of a group (search_coarse, search_fine) is listed indented under its group.
+    for _, rule, body in re.findall(r"^( *)(?:local)?(?:rule|checkpoint) (\w+):\n((?:\1    .*\n?)*)", dry_run_output, flags=re.M):
+        reason = re.search(r"^ *reason: (.*)$", body, flags=re.M)
         found = re.search(r"Missing output files: ([^;]*)", reason.group(1)) if reason else None
         if found:
             missing.setdefault(rule, set()).update(name.strip() for name in found.group(1).split(","))

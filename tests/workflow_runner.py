@@ -36,7 +36,7 @@ def smoke_config(archive: Path, **overrides) -> dict:
     return deep_update(config, overrides)
 
 
-CHECKOUT_FILES = ("Snakefile", "config.yaml", "workflow", "src", "profiles", "config", "report/template.md.j2", "report/published.yaml")
+CHECKOUT_FILES = ("Snakefile", "config.yaml", "requirements.lock", "workflow", "src", "profiles", "config", "report/template.md.j2", "report/published.yaml")
 
 
 def copy_checkout(dest: Path) -> Path:
