@@ -47,7 +47,7 @@ def test_smoke_study_through_slurm_matches_the_local_run(cluster, smoke_run, tmp
     local_rules = ("download_data", "extract_data", "prepare_split", "describe_data", "select",
                    "summarize_final", "summarize_transfer", "render_report")
     for rule in local_rules:
-        assert f"localrule {rule}:" in console, rule
+        assert re.search(rf"^local(rule|checkpoint) {rule}:", console, flags=re.M), rule
     # ...and each grid's search jobs went out as one SLURM job: one submission per remaining job.
     planned = dict(re.findall(r"^(\w+)\s+(\d+)$", console.split("Job stats:")[1].split("\n\n")[0], flags=re.M))
     remote = {rule: int(count) for rule, count in planned.items() if rule not in (*local_rules, "all", "total")}
