@@ -149,3 +149,26 @@ def test_every_rule_asks_for_more_memory_and_time_on_each_retry():
     assert all(value.startswith("on_attempt(") for _, value in resources), resources
     profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
     assert profile["retries"] >= 1 and "slurm_partition" not in profile["default-resources"]
+
+
+@pytest.mark.parametrize("content", [b"seed: [not a number\n", b"- just\n- a list\n", b"\xff\xfe\x00binary", b"", None])
+def test_a_bad_local_config_is_named_with_the_fix(tmp_path, content):
+    from twolayer.config import ConfigError, check_config_file
+
+    local = tmp_path / "config" / "local.yaml"
+    local.parent.mkdir()
+    if content is None:
+        local.mkdir()  # a folder where the file should be
+    else:
+        local.write_bytes(content)
+    with pytest.raises(ConfigError, match="local.yaml.*delete"):
+        check_config_file(local)
+
+
+def test_a_study_folder_is_named_one_way(tmp_path, archive):
+    from twolayer.config import validate_config
+
+    for given, kept in [("./", "."), ("runs//mine/", "runs/mine"), ("runs/./mine", "runs/mine")]:
+        config = smoke_config(archive, study_dir=given)
+        validate_config(config, REPO / "workflow" / "schemas" / "config.schema.yaml")
+        assert config["study_dir"] == kept

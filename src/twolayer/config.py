@@ -315,18 +315,31 @@ def _grid_problems(config: Mapping) -> list[str]:
     return problems
 
 
+MAX_CONFIG_BYTES = 1_000_000  # config.yaml is a few kilobytes
+
+
 def check_config_file(path: str | Path) -> None:
     """Raise ConfigError unless ``path`` holds a YAML mapping: read before Snakemake reads it, whose
     own error does not name the file."""
     try:
-        data = yaml.safe_load(Path(path).read_text())
+        size = Path(path).stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path} has {size:,} bytes, more than the {MAX_CONFIG_BYTES:,} a configuration "
+                              f"file can need: it is not a configuration; delete it or write it again.")
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path} cannot be read as a text file ({error}): make it a YAML file of "
+                          f"configuration keys, or delete it to run with config.yaml alone.") from None
     except yaml.YAMLError as error:
         raise ConfigError(
             f"{path} is not valid YAML ({' '.join(str(error).split())}). It holds this checkout's own "
             f"settings, read after config.yaml and before any --configfile: fix the line named, or delete "
             f"the file to run with config.yaml alone."
         ) from None
-    if data is not None and not isinstance(data, dict):
+    if data is None:
+        raise ConfigError(f"{path} is empty: give it the keys this checkout changes (key: value lines, like "
+                          f"config.yaml), or delete it to run with config.yaml alone.")
+    if not isinstance(data, dict):
         raise ConfigError(
             f"{path} holds a {type(data).__name__}, not a mapping of configuration keys: write it like "
             f"config.yaml (key: value lines), or delete it to run with config.yaml alone."
@@ -367,6 +380,7 @@ def validate_config(config: MutableMapping, schema_path: str | Path, sources: tu
         problems += _leakage(config["splits"])
         problems += _transfer_leakage(config)
         problems += _study_dir_problems(config["study_dir"])
+        config["study_dir"] = PurePosixPath(config["study_dir"]).as_posix()  # "./" and "runs//a/" name "." and "runs/a"
         for name, spec in config["gradcheck"]["networks"].items():
             if len(spec["regularization"]) not in (1, len(spec["hidden_sizes"]) + 1):
                 problems.append(
