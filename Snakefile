@@ -24,7 +24,8 @@
 #                    shared by every study of the checkout, never overwritten by another source
 #
 # results/ and report/ are those of the study folder, config study_dir: the checkout itself by
-# default, runs/<name> for the small configurations (config/smoke.yaml, config/single-seed.yaml).
+# default, runs/<name> for the small configurations (config/smoke.yaml, config/single-seed.yaml,
+# config/no-transfer.yaml).
 # config/local.yaml, when present (git-ignored), is read after config.yaml and before any
 # --configfile: the place for this checkout's own choices, such as the data source.
 

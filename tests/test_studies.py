@@ -172,3 +172,10 @@ def test_a_study_folder_is_named_one_way(tmp_path, archive):
         config = smoke_config(archive, study_dir=given)
         validate_config(config, REPO / "workflow" / "schemas" / "config.schema.yaml")
         assert config["study_dir"] == kept
+
+
+def test_every_job_script_checks_its_package():
+    scripts = sorted((REPO / "workflow" / "scripts").glob("*.py"))
+    assert len(scripts) >= 14
+    for script in scripts:
+        assert "with job(snakemake.log[0], snakemake.input, snakemake.scriptdir):" in script.read_text(), script.name
