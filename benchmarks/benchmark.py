@@ -656,6 +656,8 @@ def main(argv: list[str] | None = None) -> None:
     gate.add_argument("--seeds", type=int, default=5, help="weight draws per network (default: 5)")
     stages = commands.add_parser("stages", help="wall time and peak memory per rule of a finished run")
     stages.add_argument("--results", default="results", help="the run's results folder (default: results)")
+    stages.add_argument("--store", default=None,
+                        help="its data store, resources/<md5> (the download's and extraction's benchmarks)")
     args = parser.parse_args(argv)
     if args.write is None:
         run(args)
@@ -675,7 +677,7 @@ def main(argv: list[str] | None = None) -> None:
 def run(args: argparse.Namespace) -> None:
     """Run the parsed command, printing what it measures."""
     if args.command == "stages":
-        table = stage_table(benchmark_files(args.results))
+        table = stage_table(benchmark_files(args.results, args.store))
         print(table.to_markdown(index=False, floatfmt=".1f"))
         print(f"\nsum of job wall times: {table['total_s'].sum():.1f} s over {table['jobs'].sum()} jobs")
     elif args.command == "gate":
