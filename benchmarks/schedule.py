@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-_HEADER = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):$")
+_HEADER = re.compile(r"^\s*(?:local)?(?:rule|checkpoint) (\w+):$")  # a grouped job's block is indented
 _FIELD = re.compile(r"^\s+(input|output|log|jobid|benchmark|threads|wildcards): (.*)$")
 _STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ")
 
