@@ -2,6 +2,7 @@
 
 import copy
 import os
+from pathlib import Path
 
 import pytest
 import yaml
@@ -147,3 +148,28 @@ def test_the_run_span_is_read_from_the_benchmark_files(tmp_path):
     span = run_span({"a": [tmp_path / "a.tsv"], "b": [tmp_path / "b.tsv"]})
     assert span["wall_seconds"] == pytest.approx(430.0)
     assert span["start"].endswith("UTC") and "2027" in span["end"]
+
+
+def test_the_study_span_leaves_out_the_shared_data_store(smoke_run, tmp_path):
+    """The archive's download and extraction may have run in another study's invocation, weeks before:
+    the study's span is its own jobs', and the data store's is given apart."""
+    config = yaml.safe_load((smoke_run / "config.yaml").read_text())
+    published = yaml.safe_load((REPO / "report/published.yaml").read_text())
+    inputs, benchmarks = _report_inputs(smoke_run)
+    shared = ("download_data", "extract_data")
+    moved = {rule: [] for rule in shared}
+    for rule in shared:  # copies of the store's benchmarks, dated a month earlier
+        for index, path in enumerate(benchmarks[rule]):
+            copy_path = tmp_path / f"{rule}{index}.tsv"
+            copy_path.write_bytes(path.read_bytes())
+            earlier = path.stat().st_mtime - 30 * 86400
+            os.utime(copy_path, (earlier, earlier))
+            moved[rule].append(copy_path)
+    context = build_context(inputs, {**benchmarks, **moved}, config, published, smoke_run / "report", REPO, shared)
+    own = run_span({rule: files for rule, files in benchmarks.items() if rule not in shared})
+    assert context["run"] == own and context["data_run"] == run_span(moved)
+    text = _render(context, tmp_path)
+    assert f"the study's own jobs ran from {own['start']} to {own['end']}" in text
+    store = Path(inputs["source"]).parent
+    assert store.name == config["data"]["md5"]
+    assert f"kept in `{store.as_posix()}/` for every study of this checkout, ran from {context['data_run']['start']}" in text

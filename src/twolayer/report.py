@@ -324,11 +324,13 @@ def _used_sizes(config: Mapping, images: Mapping[str, int], final: Mapping) -> d
 
 
 def build_context(inputs: Mapping[str, str], benchmarks: Mapping[str, Sequence[str]], config: Mapping,
-                  published: Mapping, report_dir: str | Path, repo: str | Path) -> dict:
+                  published: Mapping, report_dir: str | Path, repo: str | Path,
+                  shared_rules: Sequence[str] = ()) -> dict:
     """Everything the template states, read or derived from the run's files.
 
     ``inputs``: the report rule's input files by name; ``benchmarks``: rule -> the benchmark
-    files of its jobs. ``figures`` in the result lists every figure the report shows, for the PDF.
+    files of its jobs; ``shared_rules``: those of its rules whose jobs live in the data store,
+    shared by every study of the checkout (their span is given apart). ``figures`` in the result lists every figure the report shows, for the PDF.
     """
     inputs = RuleInputs(inputs)
     report_dir = Path(report_dir)
@@ -404,7 +406,10 @@ def build_context(inputs: Mapping[str, str], benchmarks: Mapping[str, Sequence[s
                                                  checked_labels, NUM_CLASSES)
     selection = _selection_context(inputs["selection_summary"])
     transfer = _transfer_context(inputs, config, published, figure)
-    run = run_span(benchmarks)
+    # The data store's jobs serve every study of the checkout and may have run in another one's
+    # invocation: the study's span is its own jobs'.
+    run = run_span({rule: files for rule, files in benchmarks.items() if rule not in shared_rules})
+    data_run = run_span({rule: benchmarks[rule] for rule in shared_rules}) if shared_rules else None
 
     stages = stage_table(benchmarks).to_dict("records")
     return {
@@ -415,6 +420,7 @@ def build_context(inputs: Mapping[str, str], benchmarks: Mapping[str, Sequence[s
         "data": {
             "url": source["url"],
             "archive": source["archive"],
+            "store": Path(inputs["source"]).parent.as_posix() + "/",
             "md5": source["md5"],
             "megabytes": source["bytes"] / 1e6,
             "official": source["md5"].lower() == "c58f30108f718f92721af3b95e74349a",
@@ -462,6 +468,7 @@ def build_context(inputs: Mapping[str, str], benchmarks: Mapping[str, Sequence[s
         "selection": selection,
         "transfer": transfer,
         "run": run,
+        "data_run": data_run,
         "reproduction": {**_reproduction(published, coarse, fine, final, inputs["gradcheck"]),
                          "placement": _placement(published, statistics)},
         "figures": figures,

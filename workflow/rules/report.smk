@@ -58,5 +58,6 @@ rule render_report:
         config=study_config(),
         benchmark_rules=benchmark_rules(),
         repo=repo_file("."),
+        shared_rules=list(DATA_STORE_RULES),
     script:
         "../scripts/render_report.py"

@@ -15,4 +15,5 @@ with job(snakemake.log[0], snakemake.input, snakemake.scriptdir):
         out_md=snakemake.output.markdown,
         out_pdf=snakemake.output.pdf,
         repo=snakemake.params.repo,
+        shared_rules=snakemake.params.shared_rules,
     )

@@ -17,15 +17,17 @@ def render_report(
     out_md: str | Path,
     out_pdf: str | Path,
     repo: str | Path,
+    shared_rules: Sequence[str] = (),
 ) -> dict:
     """Fill ``inputs["template"]`` from the run's files, write report.md (GitHub-flavoured) and report.pdf.
 
     ``inputs``: the rule's input files by name, passed whole (the rule is the one place that
-    names them); ``benchmarks_<rule>`` holds the benchmark files of each rule in ``benchmark_rules``.
+    names them); ``benchmarks_<rule>`` holds the benchmark files of each rule in ``benchmark_rules``;
+    ``shared_rules`` are those whose jobs live in the data store, shared by the checkout's studies.
     """
     benchmarks = {rule: list(inputs[f"benchmarks_{rule}"]) for rule in benchmark_rules}
     published = yaml.safe_load(Path(inputs["published"]).read_text())
-    context = build_context(inputs, benchmarks, config, published, Path(out_md).parent, repo)
+    context = build_context(inputs, benchmarks, config, published, Path(out_md).parent, repo, shared_rules)
     render_markdown(inputs["template"], context, out_md, flavour="gfm")
     # The PDF is made from a pandoc-flavoured sibling of report.md, beside it so that the
     # figures' relative links hold, and removed once the PDF is written.
