@@ -90,13 +90,17 @@ def test_the_checkouts_own_choices_are_read_after_config_yaml_and_before_configf
     assert broken.returncode != 0 and "local.yaml" in broken.stdout + broken.stderr
 
 
-@pytest.mark.parametrize("study_dir", ["/tmp/elsewhere", "../outside", "runs/../../outside"])
-def test_a_study_folder_outside_the_checkout_is_refused_before_any_job(tmp_path, archive, study_dir):
+@pytest.mark.parametrize("study_dir, problem", [
+    ("/tmp/elsewhere", "inside the checkout"), ("../outside", "inside the checkout"),
+    ("runs/../../outside", "inside the checkout"), ("src/mine", "one of the checkout's own folders"),
+    ("results", "one of the checkout's own folders"), (".snakemake/x", "one of the checkout's own folders"),
+])
+def test_a_study_folder_outside_the_checkout_is_refused_before_any_job(tmp_path, archive, study_dir, problem):
     workdir = make_workdir(tmp_path / "run", smoke_config(archive, study_dir=study_dir))
     result = run_snakemake(workdir, "-n", check=False)
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert "study_dir" in output and "inside the checkout" in output
+    assert "study_dir" in output and problem in output and "runs/mine" in output
     assert not (tmp_path / "outside").exists() and not list(workdir.glob("results"))
 
 

@@ -346,12 +346,22 @@ def check_config_file(path: str | Path) -> None:
         )
 
 
+# The checkout's own folders: a study folder inside one would mix results with code or records.
+CHECKOUT_FOLDERS = frozenset({"benchmarks", "cluster", "config", "docs", "profiles", "report", "resources",
+                              "results", "src", "tests", "tools", "workflow"})
+
+
 def _study_dir_problems(study_dir: str) -> list[str]:
-    """A study folder must lie inside the checkout: a relative path that never climbs out of it."""
+    """A study folder must lie inside the checkout, outside its own folders: a relative path that
+    never climbs out of it and does not start in src/, config/, results/, a hidden folder..."""
     path = PurePosixPath(study_dir)
     if path.is_absolute() or ".." in path.parts or "\\" in study_dir or ":" in study_dir:
         return [f"study_dir = {study_dir!r}: give a folder inside the checkout as a relative path "
                 "without '..', such as runs/mine ('.' is the checkout itself)"]
+    first = path.parts[0] if path.parts else None  # no parts: "." itself
+    if first is not None and (first in CHECKOUT_FOLDERS or first.startswith(".")):
+        return [f"study_dir = {study_dir!r}: {first}/ is one of the checkout's own folders; give a folder "
+                "of its own, such as runs/mine ('.' is the checkout itself)"]
     return []
 
 
