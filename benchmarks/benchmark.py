@@ -550,8 +550,9 @@ def dtype_spread(results: Path, seeds: int, epochs: int | None, threads: int) ->
     return pd.DataFrame(rows)
 
 
-def peak_memory(results: Path, job: str, dtype: str, epochs: int) -> float:
-    """Peak resident memory (MB) of this process after running one final or one search job of a finished run."""
+def peak_memory(results: Path, job: str, dtype: str, epochs: int, store: Path | None = None) -> float:
+    """Peak resident memory (MB) of this process after running one final or one search job of a finished run
+    (``store``: its data store, resources/<md5>, whose batches.meta names the classes of a final job)."""
     import resource
     import tempfile
 
@@ -567,7 +568,9 @@ def peak_memory(results: Path, job: str, dtype: str, epochs: int) -> float:
     with threadpool_limits(limits=1):
         if job == "final":
             names = {"history": "csv", "metrics": "json", "confusion": "csv", "per_class": "csv", "model": "npz"}
-            meta = results.parent / "resources" / "cifar-10-batches-py" / "batches.meta"
+            if store is None:
+                raise SystemExit("memory final needs --store resources/<md5>, the run's data store")
+            meta = Path(store) / "cifar-10-batches-py" / "batches.meta"
             train_final(data / "final_train.npz", data / "test.npz", meta, results / "fine" / "top.csv", epochs,
                               setup, config["seed"], {name: out / f"{name}.{ext}" for name, ext in names.items()})
         else:
@@ -649,6 +652,7 @@ def main(argv: list[str] | None = None) -> None:
     memory.add_argument("job", choices=["final", "search"], help="which job to run")
     memory.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     memory.add_argument("--results", default="results", help="a finished run's results folder (default: results)")
+    memory.add_argument("--store", default=None, help="its data store, resources/<md5> (for the final job)")
     memory.add_argument("--epochs", type=int, default=2, help="epochs to train (memory does not grow with them; default: 2)")
     gate = commands.add_parser("gate", help="noise of the gradient-check gate and the smallest wrong gradient it catches")
     gate.add_argument("--configfile", nargs="*", default=[], help="config files on top of config.yaml")
@@ -688,7 +692,7 @@ def run(args: argparse.Namespace) -> None:
         print("\nOne row of a weight gradient scaled by 1 + e: the smallest e the gate catches, best and worst row")
         print(caught.rename(columns={"min": "best_row_e", "max": "worst_row_e"}).to_markdown(index=False, floatfmt=".2e"))
     elif args.command == "memory":
-        peak = peak_memory(Path(args.results), args.job, args.dtype, args.epochs)
+        peak = peak_memory(Path(args.results), args.job, args.dtype, args.epochs, args.store)
         print(f"{args.job} job, {args.dtype}: peak resident memory {peak:.0f} MB")
     elif args.command == "dtype":
         table = dtype_spread(Path(args.results), args.seeds, args.epochs, args.threads)
