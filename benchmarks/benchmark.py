@@ -371,11 +371,13 @@ def run_study(config: dict, cores: int, workdir: Path) -> float:
     """Run the whole workflow from scratch in ``workdir``; wall seconds (the archive is put in place first)."""
     if workdir.exists():
         shutil.rmtree(workdir)
-    (workdir / "resources").mkdir(parents=True)
+    store = workdir / "resources" / config["data"]["md5"].lower()
+    store.mkdir(parents=True)
     source = config["data"]["url"].removeprefix("file://")
     if os.path.isfile(source):
-        shutil.copyfile(source, workdir / "resources" / "cifar-10-python.tar.gz")
-    (workdir / "config.yaml").write_text(yaml.safe_dump(copy.deepcopy(config), sort_keys=False))
+        shutil.copyfile(source, store / "cifar-10-python.tar.gz")
+    config = {**copy.deepcopy(config), "study_dir": "."}  # the study in workdir itself, whatever the configuration says
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     command = [sys.executable, "-m", "snakemake", "-s", str(_repo() / "Snakefile"), "--directory", str(workdir), "--cores", str(cores), "--quiet"]
     start = time.perf_counter()
     finished = subprocess.run(command, capture_output=True, text=True)
