@@ -3,6 +3,7 @@ a checkout's own choices in config/local.yaml, each checkout running its own pac
 finished study that stays up to date wherever its checkout is moved."""
 
 import hashlib
+import os
 import re
 import shutil
 
@@ -183,3 +184,22 @@ def test_every_job_script_checks_its_package():
     assert len(scripts) >= 14
     for script in scripts:
         assert "with job(snakemake.log[0], snakemake.input, snakemake.scriptdir):" in script.read_text(), script.name
+
+
+@pytest.mark.slow
+def test_a_job_that_imports_another_checkouts_package_first_stops_the_run(tmp_path, archive):
+    """A sitecustomize that imports this repository's package at start-up defeats the path the
+    Snakefile sets: the second checkout's first job finds another package and stops the run."""
+    checkout = copy_checkout(tmp_path / "second")
+    make_workdir(checkout, smoke_config(archive))
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(REPO / 'src')!r})\nimport twolayer\nsys.path.pop(0)\n")
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    result = run_snakemake(checkout, "--cores", "1", "results/data/search_train.npz", check=False,
+                           env=env, snakefile=checkout / "Snakefile")
+    assert result.returncode != 0
+    log = (data_store(checkout) / "logs" / "download_data.log").read_text()
+    assert "ForeignPackage" in log and str(REPO / "src" / "twolayer") in log and str(checkout / "src" / "twolayer") in log
+    assert not (data_store(checkout) / "cifar-10-python.tar.gz").exists()  # stopped before any work
