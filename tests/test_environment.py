@@ -78,3 +78,6 @@ def test_the_report_names_the_lock_and_every_package_that_differs_from_it(tmp_pa
     lock.write_text("numpy>=1\n")
     with pytest.raises(ValueError, match="line 1.*not name==version.*tools/lock.sh"):
         lock_check(lock)
+    lock.write_text(f"numpy=={numpy}\n" * 100_000)
+    with pytest.raises(ValueError, match="more than the 1,000,000 bytes.*tools/lock.sh"):
+        lock_check(lock)

@@ -156,7 +156,7 @@ def test_every_rule_asks_for_more_memory_and_time_on_each_retry():
     assert profile["retries"] >= 1 and "slurm_partition" not in profile["default-resources"]
 
 
-@pytest.mark.parametrize("content", [b"seed: [not a number\n", b"- just\n- a list\n", b"\xff\xfe\x00binary", b"", None])
+@pytest.mark.parametrize("content", [b"seed: [not a number\n", b"- just\n- a list\n", b"\xff\xfe\x00binary", b"", None, b"seed: 1\n" * 200_000])
 def test_a_bad_local_config_is_named_with_the_fix(tmp_path, content):
     from twolayer.config import ConfigError, check_config_file
 

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 import jsonschema
 import yaml
 
+from .io import read_at_most
 from .search import grid_values
 
 # A grid larger than this is refused before planning: one job per point would give a
@@ -322,11 +323,11 @@ def check_config_file(path: str | Path) -> None:
     """Raise ConfigError unless ``path`` holds a YAML mapping: read before Snakemake reads it, whose
     own error does not name the file."""
     try:
-        size = Path(path).stat().st_size
-        if size > MAX_CONFIG_BYTES:
-            raise ConfigError(f"{path} has {size:,} bytes, more than the {MAX_CONFIG_BYTES:,} a configuration "
-                              f"file can need: it is not a configuration; delete it or write it again.")
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        raw = read_at_most(path, MAX_CONFIG_BYTES)
+        if raw is None:
+            raise ConfigError(f"{path} has more than the {MAX_CONFIG_BYTES:,} bytes a configuration file can "
+                              f"need: it is not a configuration; delete it or write it again.")
+        data = yaml.safe_load(raw.decode("utf-8"))
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path} cannot be read as a text file ({error}): make it a YAML file of "
                           f"configuration keys, or delete it to run with config.yaml alone.") from None

@@ -154,6 +154,14 @@ def write_json(data: dict, path: str | os.PathLike) -> None:
         tmp.write_text(text + "\n")
 
 
+def read_at_most(path: str | os.PathLike, limit: int) -> bytes | None:
+    """The bytes of ``path``, or None when it holds more than ``limit``: counted as read, since a
+    file's reported size can be wrong (files under /proc say 0) or change before it is read."""
+    with open(path, "rb") as file:
+        data = file.read(limit + 1)
+    return None if len(data) > limit else data
+
+
 def read_json(path: str | os.PathLike) -> dict:
     return json.loads(Path(path).read_text())
 

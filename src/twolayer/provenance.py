@@ -18,6 +18,8 @@ from pathlib import Path
 import pandas as pd
 from threadpoolctl import threadpool_info
 
+from .io import read_at_most
+
 PACKAGES = ("numpy", "pandas", "matplotlib", "threadpoolctl", "snakemake", "jinja2", "pypandoc_binary", "typst")
 
 
@@ -58,11 +60,10 @@ def lock_check(lock_path: str | Path) -> dict:
     Raises ValueError on a line that is not ``name==version`` or a file above MAX_LOCK_BYTES.
     """
     path = Path(lock_path)
-    size = path.stat().st_size
-    if size > MAX_LOCK_BYTES:
-        raise ValueError(f"{path} has {size:,} bytes, more than the {MAX_LOCK_BYTES:,} a lock file can need: "
+    raw = read_at_most(path, MAX_LOCK_BYTES)
+    if raw is None:
+        raise ValueError(f"{path} has more than the {MAX_LOCK_BYTES:,} bytes a lock file can need: "
                          "write it again with `bash tools/lock.sh`.")
-    raw = path.read_bytes()
     pins = {}
     for number, line in enumerate(raw.decode("utf-8").splitlines(), start=1):
         line = line.split("#", 1)[0].strip()
