@@ -38,10 +38,11 @@ min_version("9.0")
 
 # The workflow plans, and its jobs run, with the package beside it, whatever else the
 # environment has installed (another checkout's, say); each job checks it (twolayer.jobs).
-sys.path.insert(0, str(Path(workflow.basedir).resolve() / "src"))
+PACKAGE_ROOT = Path(workflow.basedir).resolve() / "src"
+sys.path.insert(0, str(PACKAGE_ROOT))
 from twolayer.jobs import put_package_first
 
-put_package_first(Path(workflow.basedir).resolve() / "src")
+put_package_first(PACKAGE_ROOT)
 
 
 configfile: "config.yaml"

@@ -78,8 +78,9 @@ def _local_path(source: str) -> Path | None:
 # How to get the data without internet (README, "Without internet"): the replica archive.
 REPLICA_FIX = (
     "Without internet, build the replica archive (`pip install -e '.[replica]'` then "
-    "`python ../shared/cifar10-replica/build_replica.py resources/replica`) and run with "
-    "`--configfile config/replica.yaml`, which points data.url and data.md5 at it."
+    "`python ../shared/cifar10-replica/build_replica.py resources/replica`), then point data.url "
+    "and data.md5 at it with `cp config/replica.yaml config/local.yaml` (once per checkout) or "
+    "`--configfile config/replica.yaml` (one run)."
 )
 
 

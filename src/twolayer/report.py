@@ -330,7 +330,8 @@ def build_context(inputs: Mapping[str, str], benchmarks: Mapping[str, Sequence[s
 
     ``inputs``: the report rule's input files by name; ``benchmarks``: rule -> the benchmark
     files of its jobs; ``shared_rules``: those of its rules whose jobs live in the data store,
-    shared by every study of the checkout (their span is given apart). ``figures`` in the result lists every figure the report shows, for the PDF.
+    shared by every study of the checkout (their span is given apart). ``figures`` in the
+    result lists every figure the report shows, for the PDF.
     """
     inputs = RuleInputs(inputs)
     report_dir = Path(report_dir)
