@@ -85,15 +85,7 @@ localrules:
 
 
 onsuccess:
-    from twolayer.headline import headline
-
-    summary = headline(
-        study("results/final/replicate_statistics.csv"),
-        repo_file("report/published.yaml"),
-        report_outputs(),
-    )
-    if summary:
-        print(summary)
+    print_headline()
 
 
 rule all:

@@ -367,8 +367,9 @@ def merged_config(configfiles: list[str]) -> dict:
     return config
 
 
-def run_study(config: dict, cores: int, workdir: Path) -> float:
-    """Run the whole workflow from scratch in ``workdir``; wall seconds (the archive is put in place first)."""
+def run_study(config: dict, cores: int, workdir: Path, env: dict | None = None) -> float:
+    """Run the whole workflow from scratch in ``workdir`` (with environment ``env``, default this
+    process's); wall seconds (the archive is put in place first)."""
     if workdir.exists():
         shutil.rmtree(workdir)
     store = workdir / "resources" / config["data"]["md5"].lower()
@@ -380,7 +381,7 @@ def run_study(config: dict, cores: int, workdir: Path) -> float:
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     command = [sys.executable, "-m", "snakemake", "-s", str(_repo() / "Snakefile"), "--directory", str(workdir), "--cores", str(cores), "--quiet"]
     start = time.perf_counter()
-    finished = subprocess.run(command, capture_output=True, text=True)
+    finished = subprocess.run(command, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
     if finished.returncode != 0:
         raise SystemExit(f"The study failed in {workdir} (see its results/logs/):\n{finished.stderr[-3000:]}")
@@ -628,7 +629,8 @@ def gate_sensitivity(results: Path, configfiles: list[str], seeds: int) -> tuple
     return noise, caught, bound
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m benchmarks.benchmark``."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.benchmark", description=__doc__.split("\n\n")[0])
     parser.add_argument("--write", type=Path, metavar="PAGE",
                         help="also write the command and its output into PAGE, between its markers for --section")
@@ -664,7 +666,11 @@ def main(argv: list[str] | None = None) -> None:
     stages.add_argument("--results", default="results", help="the run's results folder (default: results)")
     stages.add_argument("--store", default=None,
                         help="its data store, resources/<md5> (the download's and extraction's benchmarks)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     if args.write is None:
         run(args)
         return

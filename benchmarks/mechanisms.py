@@ -216,7 +216,8 @@ def page_section(table: pd.DataFrame, command: str, cores: int, rounds: int = 1)
     ])
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m benchmarks.mechanisms``."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.mechanisms", description=__doc__.split("\n\n")[0])
     parser.add_argument("--configfile", nargs="*", default=[], help="configuration files of the study, as for snakemake")
     parser.add_argument("--cores", type=int, default=2)
@@ -227,7 +228,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--against", metavar="REV", help="also run the study with the files of commit REV")
     parser.add_argument("--check", action="store_true", help="only make every variant's substitutions in a copy")
     parser.add_argument("--write", type=Path, help="put the table into this page, between its markers")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     if args.check:
         for variant in VARIANTS:
             root = prepare(REPO / "benchmark-runs" / "mechanisms-check", variant, [])

@@ -73,3 +73,31 @@ def test_the_declared_memory_lies_above_the_peaks_the_docs_show():
         declared = job_memory_mb(config, {"coarse": "row", "fine": "row"})
         rules = ["train_final"] if job == "final" else ["search_coarse", "search_fine"]
         assert all(declared[rule] > int(peak) for rule in rules), (job, dtype, peak, declared)
+
+
+def _sections(page):
+    """The headings and bold paragraph leads of a Markdown page (``**Determinism.**``), as written."""
+    text = page.read_text()
+    return set(re.findall(r"^#+ (.+?)\s*$", text, flags=re.M)) | set(re.findall(r"\*\*([^*]+?)\.?\*\*", text))
+
+
+def test_every_page_and_section_the_code_and_configuration_point_to_exists():
+    """Comments, docstrings and messages name pages as paths (README.md, docs/data.md), and a section
+    in quotes after one (docs/configuration.md, "Determinism"); each must still be there."""
+    listed = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    files = [REPO / name for name in listed if not name.startswith(("tests/", "docs/")) and not name.endswith(".md")
+             and (REPO / name).is_file() and re.search(r"(\.(py|yaml|smk|sh|j2|toml|rst)|Snakefile|\.ci/run)$", name)]
+    assert len(files) > 50
+    cited = 0
+    for path in files:
+        text = path.read_text()
+        bare = re.search(r"\bREADME(?:'s)?,? \(?\"|\bREADME's [\w ]+ section", text)  # a section cited without the page's path
+        assert not bare, f"{path.relative_to(REPO)} cites a section of the README without its path: {text[bare.start() - 40:bare.end() + 40]!r}"
+        pages = r"(?<![\w/.-])(README\.md|CHANGELOG\.md|docs/[\w-]+\.md|benchmarks/README\.md)"
+        for page, section in re.findall(pages + r"(?:,? \(?\"([^\"]+)\")?", text):
+            target = REPO / page
+            assert target.is_file(), f"{path.relative_to(REPO)} names {page}, which does not exist"
+            if section:
+                assert section in _sections(target), f"{path.relative_to(REPO)} names the section {section!r} of {page}"
+                cited += 1
+    assert cited >= 3

@@ -203,3 +203,46 @@ def test_a_job_that_imports_another_checkouts_package_first_stops_the_run(tmp_pa
     log = (data_store(checkout) / "logs" / "download_data.log").read_text()
     assert "ForeignPackage" in log and str(REPO / "src" / "twolayer") in log and str(checkout / "src" / "twolayer") in log
     assert not (data_store(checkout) / "cifar-10-python.tar.gz").exists()  # stopped before any work
+
+
+def test_a_variant_that_would_replace_a_finished_study_says_so_before_any_job(finished):
+    def said(*config):
+        console = run_snakemake(finished, "-n", *(["--config", *config] if config else []), console=True).stdout
+        lines = [line for line in console.splitlines() if line.startswith("This run replaces the finished study")]
+        if lines:  # before the plan of any job
+            assert console.index(lines[0]) < console.index("Building DAG of jobs")
+        return lines
+
+    (line,) = said("seed=7", "final={epochs: 3}")
+    assert "in the checkout's results/ and report/" in line
+    assert "final.epochs 2 -> 3" in line and "seed 20190409 -> 7" in line and "--config study_dir=runs/NAME" in line
+    assert said() == [] and said("data={retries: 1}") == []  # the same study; how the archive is fetched decides nothing
+    assert said("seed=7", "study_dir=runs/seed7") == []  # beside it: nothing is replaced
+    many = said("seed=7", "final={epochs: 3, replicates: 2}", "selection={top: 2}")
+    assert len(many) == 1 and "and 1 more" in many[0]
+
+
+def test_a_finished_study_prints_its_headline_when_there_is_nothing_to_do(finished):
+    for args in (("--cores", "1"), ("-n",)):
+        console = run_snakemake(finished, *args, console=True).stdout
+        assert "Nothing to be done" in console
+        assert console.index("Nothing to be done") < console.index("Final test accuracy:"), console[-1500:]
+        assert "The report is in report/report.md, report/report.pdf." in console
+
+
+def test_the_configurations_that_differ_are_named_and_a_record_that_is_not_one_says_nothing(tmp_path):
+    from twolayer.config import changed_keys, study_replacement
+
+    before = {"seed": 1, "final": {"epochs": 50, "replicates": 5}, "coarse": {"learning_rates": [0.1, 0.2]}}
+    after = {"seed": 1, "final": {"epochs": 60}, "coarse": {"learning_rates": [0.1, 0.3]}, "new": True}
+    assert changed_keys(before, after) == [("coarse.learning_rates", [0.1, 0.2], [0.1, 0.3]), ("final.epochs", 50, 60),
+                                           ("final.replicates", 5, None), ("new", None, True)]
+    record = tmp_path / "configuration.json"
+    assert study_replacement(record, after, ".") is None  # no finished study
+    for content in (b"[1, 2]", b"{not json", b"[" * 100_000 + b"]" * 100_000, b"\xff\xfe", b"{}" + b" " * 1_000_000):
+        record.write_bytes(content)
+        assert study_replacement(record, after, ".") is None, content[:20]
+    record.write_text('{"seed": 1, "final": {"epochs": 50, "replicates": 5}, "coarse": {"learning_rates": [0.1, 0.2]}}')
+    assert study_replacement(record, before, "runs/a") is None
+    line = study_replacement(record, after, "runs/a")
+    assert line.startswith("This run replaces the finished study in runs/a/ ") and "and 1 more" in line and "\n" not in line

@@ -51,6 +51,22 @@ def copy_checkout(dest: Path) -> Path:
     return dest
 
 
+def fresh_clone(dest: Path) -> Path:
+    """A ``git clone`` of this repository at ``dest``, as it would be committed now: HEAD, with the
+    working tree's changes to tracked files and its new files that git does not ignore. What a
+    newcomer gets: no results, no data, no config/local.yaml, nothing a fixture set."""
+    git = ["git", "-C", str(REPO)]
+    subprocess.run(["git", "clone", "--quiet", str(REPO), str(dest)], check=True, capture_output=True)
+    changes = subprocess.run([*git, "diff", "HEAD", "--binary"], check=True, capture_output=True).stdout
+    if changes:
+        subprocess.run(["git", "-C", str(dest), "apply", "--whitespace=nowarn", "-"], input=changes, check=True, capture_output=True)
+    new = subprocess.run([*git, "ls-files", "--others", "--exclude-standard", "-z"], check=True, capture_output=True).stdout
+    for name in filter(None, new.decode().split("\0")):
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, dest / name)
+    return dest
+
+
 def data_store(workdir: Path) -> Path:
     """The data store of the study in ``workdir``: resources/<md5 of its archive>/."""
     md5 = yaml.safe_load((workdir / "config.yaml").read_text())["data"]["md5"]
@@ -64,10 +80,13 @@ def make_workdir(path: Path, config: dict) -> Path:
 
 
 def run_snakemake(
-    workdir: Path, *args: str, check: bool = True, timeout: float = 600, env: dict | None = None, snakefile: Path = REPO / "Snakefile"
+    workdir: Path, *args: str, check: bool = True, timeout: float = 600, env: dict | None = None, snakefile: Path = REPO / "Snakefile",
+    console: bool = False,
 ) -> subprocess.CompletedProcess:
+    """Snakemake on ``workdir``; with ``console``, its two streams in one (stdout), in the order a terminal shows them."""
     command = [*SNAKEMAKE, "-s", str(snakefile), "--directory", str(workdir), *args]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+    streams = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT} if console else {"capture_output": True}
+    result = subprocess.run(command, text=True, timeout=timeout, env=env, **streams)
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-5000:]}\n{result.stderr[-5000:]}")
     return result

@@ -23,6 +23,8 @@ _EXPORTS = {
     "build_network": "network",
     "one_layer_network": "network",
     "two_layer_network": "network",
+    "Split": "preprocess",
+    "load_split": "preprocess",
     "SGD": "optimizers",
     "MomentumSGD": "optimizers",
     "TrainingResult": "training",

@@ -11,6 +11,7 @@ into training. The md5 is written in lower case, so its spelling changes nothing
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path, PurePosixPath
@@ -404,3 +405,52 @@ def validate_config(config: MutableMapping, schema_path: str | Path, sources: tu
             "(or in the file given with --configfile / the values given with --config):\n  - "
             + "\n  - ".join(problems)
         )
+
+
+def _leaves(value, prefix: str = "") -> dict[str, object]:
+    """A nested configuration as {dotted key: value}; lists are values."""
+    if not isinstance(value, Mapping):
+        return {prefix: value}
+    leaves = {}
+    for key, item in value.items():
+        leaves.update(_leaves(item, f"{prefix}.{key}" if prefix else str(key)))
+    return leaves
+
+
+def changed_keys(before: Mapping, after: Mapping) -> list[tuple[str, object, object]]:
+    """(dotted key, value before, value after) for every key whose value differs; a missing key's value is None."""
+    old, new = _leaves(before), _leaves(after)
+    return [(key, old.get(key), new.get(key)) for key in sorted(old.keys() | new.keys()) if old.get(key) != new.get(key)]
+
+
+MAX_RECORD_BYTES = 1_000_000  # a study's configuration is a few kilobytes
+
+
+def study_replacement(record: str | Path, config: Mapping, study_dir: str) -> str | None:
+    """One line saying that a run with ``config`` replaces the finished study of ``study_dir``, whose
+    configuration ``record`` holds (the report's, report/configuration.json), or None.
+
+    None when there is no finished study, its configuration is the same, or the record cannot be
+    read as one (it only decides whether to warn).
+    """
+    try:
+        raw = read_at_most(record, MAX_RECORD_BYTES)
+        finished = json.loads(raw) if raw is not None else None
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(finished, dict):
+        return None
+    changes = changed_keys(finished, json.loads(json.dumps(config)))  # compared as the record holds it
+    if not changes:
+        return None
+    shown = ", ".join(f"{key} {_short(old)} -> {_short(new)}" for key, old, new in changes[:3])
+    more = f" and {len(changes) - 3} more" if len(changes) > 3 else ""
+    where = "the checkout's results/ and report/" if study_dir == "." else f"{study_dir}/"
+    return (f"This run replaces the finished study in {where} (its configuration differs: {shown}{more}); to run "
+            f"beside it instead, give the run a study folder of its own: --config study_dir=runs/NAME, or "
+            f"study_dir: runs/NAME in your configuration file.")
+
+
+def _short(value) -> str:
+    text = "(unset)" if value is None else json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -75,7 +75,7 @@ def _local_path(source: str) -> Path | None:
     return None
 
 
-# How to get the data without internet (README, "Without internet"): the replica archive.
+# How to get the data without internet (README.md, "Without internet"): the replica archive.
 REPLICA_FIX = (
     "Without internet, build the replica archive (`pip install -e '.[replica]'` then "
     "`python ../shared/cifar10-replica/build_replica.py resources/replica`), then point data.url "

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from .io import check_unchanged
 
@@ -74,6 +74,10 @@ def job(log_path: str | Path, inputs: Iterable[str | Path] = (), scriptdir: str 
             check_package(scriptdir)
         check_unchanged(list(inputs))  # Snakemake's input list holds every file once, flat
         with threadpool_limits(limits=1):
+            # The kernel decides the last bits of every sum (docs/configuration.md, "Determinism").
+            for blas in (info for info in threadpool_info() if info["user_api"] == "blas"):
+                logger.info("BLAS %s %s, %d thread, kernel %s", blas["internal_api"], blas["version"],
+                            blas["num_threads"], blas.get("architecture", "?"))
             yield logger
     except Exception as error:
         logger.error("%s: %s", type(error).__name__, error)

@@ -10,7 +10,7 @@ the uint8 copy of a split while it is being scaled, two gathered mini-batches (t
 being computed and the next, copied beside it), six activation-sized arrays of the
 hidden layer (forward, ReLU, their gradients, and the evaluation pass), four copies of
 the weights (values, gradients, velocities, a temporary), and the interpreter with its
-libraries. Measured peaks on the replica data (README, Performance) sit below these
+libraries. Measured peaks on the replica data (docs/performance.md) sit below these
 estimates.
 """
 

@@ -1,13 +1,16 @@
 # Configuration check, wildcard constraints and the helpers the rules call.
 
+import logging
 import os
+import sys
 from pathlib import Path
 
 import pandas as pd
+from snakemake.common import NOTHING_TO_BE_DONE_MSG
 
 from twolayer.cifar import ARCHIVE_FOLDER, MEMBERS
 from twolayer.codedeps import code_files
-from twolayer.config import split_batches, validate_config
+from twolayer.config import split_batches, study_replacement, validate_config
 from twolayer.download import TransferSettings
 from twolayer.io import check_unchanged
 from twolayer.memory import available_memory_mb, check_memory, job_memory_mb, on_attempt
@@ -87,6 +90,15 @@ def study_config():
             if key not in ("retries", "timeout")
         },
     }
+
+
+# A run that would replace a finished study with another configuration says so before any job.
+if workflow.is_main_process:
+    _replaced = study_replacement(
+        study("report/configuration.json"), study_config(), config["study_dir"]
+    )
+    if _replaced:
+        print(_replaced, file=sys.stderr)
 
 
 def member_key(member):
@@ -426,7 +438,7 @@ def final_outputs():
     )
     return [
         *(file for name in per_replicate for file in final_replicate_files(name)),
-        *(f"results/final/{name}" for name in summaries),
+        *(study(f"results/final/{name}") for name in summaries),
     ]
 
 
@@ -467,8 +479,14 @@ def transfer_outputs():
     ]
 
 
-def report_outputs():
+def report_files():
+    """The report itself, as a finished run names it."""
     return [study("report/report.md"), study("report/report.pdf")]
+
+
+def report_outputs():
+    """The report and the configuration it was made from."""
+    return [*report_files(), study("report/configuration.json")]
 
 
 def study_outputs(wildcards):
@@ -484,3 +502,31 @@ def study_outputs(wildcards):
         *transfer_outputs(),
         *report_outputs(),
     ]
+
+
+# -- what a finished run prints last -----------------------------------------------------------
+
+
+def print_headline():
+    """Where the report is and the result it leads with, when the report is up to date."""
+    from twolayer.headline import headline
+
+    summary = headline(
+        study("results/final/replicate_statistics.csv"),
+        repo_file("report/published.yaml"),
+        report_files(),
+    )
+    if summary:
+        print(summary)
+
+
+class HeadlineWhenNothingToDo(logging.Handler):
+    """Snakemake calls onsuccess only after running jobs: a finished study prints its headline too."""
+
+    def emit(self, record):
+        if record.getMessage() == NOTHING_TO_BE_DONE_MSG:
+            print_headline()
+
+
+if workflow.is_main_process:
+    logging.getLogger("snakemake.logging").addHandler(HeadlineWhenNothingToDo())

@@ -44,6 +44,7 @@ rule render_report:
             category="8. Report",
             labels={"item": "the study's report"},
         ),
+        config=study("report/configuration.json"),
     log:
         study("results/logs/render_report/render_report.log"),
     benchmark:

@@ -14,6 +14,7 @@ with job(snakemake.log[0], snakemake.input, snakemake.scriptdir):
         config=snakemake.params.config,
         out_md=snakemake.output.markdown,
         out_pdf=snakemake.output.pdf,
+        out_config=snakemake.output.config,
         repo=snakemake.params.repo,
         shared_rules=snakemake.params.shared_rules,
     )

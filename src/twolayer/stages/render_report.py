@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from ..io import write_json
 from ..report import build_context, render_markdown, render_pdf
 
 
@@ -16,10 +17,13 @@ def render_report(
     config: Mapping,
     out_md: str | Path,
     out_pdf: str | Path,
+    out_config: str | Path,
     repo: str | Path,
     shared_rules: Sequence[str] = (),
 ) -> dict:
-    """Fill ``inputs["template"]`` from the run's files, write report.md (GitHub-flavoured) and report.pdf.
+    """Fill ``inputs["template"]`` from the run's files, write report.md (GitHub-flavoured) and report.pdf,
+    and ``config`` (the report's appendix) as ``out_config``, which a later run compares itself with
+    (``twolayer.config.study_replacement``).
 
     ``inputs``: the rule's input files by name, passed whole (the rule is the one place that
     names them); ``benchmarks_<rule>`` holds the benchmark files of each rule in ``benchmark_rules``;
@@ -37,4 +41,5 @@ def render_report(
         render_pdf(sibling, out_pdf, context["figures"])
     finally:
         sibling.unlink(missing_ok=True)
+    write_json(dict(config), out_config)
     return context
