@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .mechanisms import csv_pairs, result_files
 from .pages import write_section
 
 REPO = Path(__file__).resolve().parents[1]
@@ -140,7 +141,6 @@ def compare_training(kernels: list[str]) -> pd.DataFrame:
 
 def compare_studies(kernels: list[str], configfiles: list[str], cores: int) -> pd.DataFrame:
     from .benchmark import merged_config, run_study
-    from .mechanisms import result_files
 
     folder = REPO / "benchmark-runs" / "kernels"
     runs = {}
@@ -168,10 +168,7 @@ def compare_studies(kernels: list[str], configfiles: list[str], cores: int) -> p
 def largest_accuracy_difference(base: Path, other: Path, files: list[Path]) -> float:
     """The largest difference between two studies' accuracies, cell by cell, in their CSV files that differ."""
     largest = 0.0
-    for name in files:
-        if name.suffix != ".csv":
-            continue
-        a, b = pd.read_csv(base / name), pd.read_csv(other / name)
+    for a, b in csv_pairs(base, other, files):
         columns = [c for c in a.columns if "accuracy" in c and c in b.columns and pd.api.types.is_numeric_dtype(a[c])]
         if a.shape != b.shape or not columns:
             continue

@@ -141,13 +141,17 @@ def result_files(root: Path) -> dict[Path, bytes]:
     return {p.relative_to(root): p.read_bytes() for pattern in ("*.csv", "*.json") for p in (root / "results").rglob(pattern)}
 
 
+def csv_pairs(base: Path, other: Path, files: list[Path]):
+    """(base's table, other's table) for each CSV file of ``files``: two studies' versions of one file."""
+    for name in files:
+        if name.suffix == ".csv":
+            yield pd.read_csv(base / name), pd.read_csv(other / name)
+
+
 def largest_difference(base: Path, other: Path, files: list[Path]) -> float:
     """The largest relative difference between numeric cells of the CSV files that differ."""
     largest = 0.0
-    for name in files:
-        if name.suffix != ".csv":
-            continue
-        a, b = pd.read_csv(base / name), pd.read_csv(other / name)
+    for a, b in csv_pairs(base, other, files):
         if a.shape != b.shape:
             return float("inf")
         numeric = a.select_dtypes("number").columns

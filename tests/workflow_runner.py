@@ -28,7 +28,12 @@ def deep_update(base: dict, extra: dict) -> dict:
 
 
 def smoke_config(archive: Path, **overrides) -> dict:
-    """config.yaml with config/smoke.yaml on top, reading ``archive``, plus ``overrides``."""
+    """config.yaml with config/smoke.yaml on top, reading ``archive``, plus ``overrides``.
+
+    It overrides what users do not: the data source, and ``study_dir`` (the study in the folder
+    itself, where the tests look). The configuration files as users have them run in
+    tests/test_readme_commands.py, on a fresh clone.
+    """
     base = yaml.safe_load((REPO / "config.yaml").read_text())
     config = deep_update(base, yaml.safe_load((REPO / "config" / "smoke.yaml").read_text()))
     md5 = hashlib.md5(archive.read_bytes()).hexdigest()

@@ -431,8 +431,10 @@ def study_replacement(record: str | Path, config: Mapping, study_dir: str) -> st
     configuration ``record`` holds (the report's, report/configuration.json), or None.
 
     None when there is no finished study, its configuration is the same, or the record cannot be
-    read as one (it only decides whether to warn).
+    read as one (it only decides whether to warn; a FIFO or a folder in its place is not read).
     """
+    if not Path(record).is_file():
+        return None
     try:
         raw = read_at_most(record, MAX_RECORD_BYTES)
         finished = json.loads(raw) if raw is not None else None
