@@ -6,7 +6,7 @@
 #   snakemake --cores 8 --forcerun check_gradients gradcheck    recompute one stage (and what uses it)
 #
 # results/
-#   data/        split files (.npz), source.json (the archive checked), class_balance.csv, samples.png
+#   data/        split files (.npz), class_balance.csv, samples.png
 #   gradcheck/   gate.csv (the gate), gradcheck.csv (the published table, reproduced)
 #   momentum/    history.csv, comparison.png, momentum_<m>.png
 #   coarse/      runs/<run_id>/history.csv, summary.csv, top.csv, heatmap.png, top_curves.png
@@ -19,8 +19,10 @@
 #                replicates.csv, replicate_statistics.csv, per_class_statistics.csv,
 #                learning_curves.png (replicate 0 in the band of all replicates), confusion_matrix.png
 #   logs/, benchmarks/   one log and one benchmark file per job
-# report/        report.md and report.pdf, assembled from the files above
-# resources/<md5>/   each archive and its extracted batches, in a folder named by its md5:
+# report/        report.md and report.pdf, assembled from the files above; configuration.json, the
+#                configuration they were made from (a run with another one says it replaces them)
+# resources/<md5>/   each archive, its extracted batches and source.json (the md5 checked), in a
+#                    folder named by its md5:
 #                    shared by every study of the checkout, never overwritten by another source
 #
 # results/ and report/ are those of the study folder, config study_dir: the checkout itself by

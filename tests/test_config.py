@@ -166,6 +166,9 @@ def test_text_that_is_no_number_names_the_yaml_traps():
     with pytest.raises(ConfigError) as error:
         validate_config(with_change("gradcheck.gate.h", "1e-9x"), SCHEMA)
     assert "gradcheck.gate.h = '1e-9x'" in str(error.value) and "write 1.0e-9" in str(error.value) and "--configfile" in str(error.value)
+    with pytest.raises(ConfigError) as error:
+        validate_config(with_change("seed", "abc"), SCHEMA)
+    assert "seed = 'abc'" in str(error.value) and "1.0e-9" not in str(error.value)  # a word: no trap to name
 
 
 def test_schema_defaults_are_filled_in():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path, PurePosixPath
 
@@ -80,7 +81,11 @@ def _where(path) -> str:
 
 
 def _text_hint(instance, expected) -> str:
+    """Why a number may have arrived as text, for text with a digit in it (1e-9, '{a: 3}') where a number
+    is wanted; a word such as 'abc' was no number to begin with."""
     if not isinstance(instance, str) or not set(_as_list(expected)) & {"number", "integer"}:
+        return ""
+    if not re.search(r"\d", instance):
         return ""
     return (
         " (a number was expected but text was given: YAML reads 1e-9 without a dot as text, so write 1.0e-9; "
@@ -224,8 +229,9 @@ def _transfer_leakage(config: Mapping) -> list[str]:
     if foreign:
         problems.append(
             f"transfer.held_out names {', '.join(foreign)}, which splits.final_train does not hold: the transfer "
-            "stage trains on final_train minus the held-out batches, so hold out batches of final_train "
-            f"({', '.join(splits['final_train'])}), or set transfer.enabled: false."
+            "stage trains on final_train minus the held-out batches, so hold out training batches of final_train "
+            f"({', '.join(b for b in splits['final_train'] if b != TEST_BATCH) or 'none: give final_train data_batch_1..5'}), "
+            "or set transfer.enabled: false."
         )
     elif len(held_out) >= len(splits["final_train"]):
         problems.append(

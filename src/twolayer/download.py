@@ -86,7 +86,7 @@ REPLICA_FIX = (
 
 def _how_to_use_a_local_copy(destination: Path) -> str:
     return (
-        "To use a copy you already have, set data.url in config.yaml to its local path "
+        "To use a copy you already have, set data.url in config/local.yaml to its local path "
         "(or a file:// URL) and data.md5 to that file's md5 (`md5sum FILE`); "
         f"or place the official archive at {destination} yourself. {REPLICA_FIX}"
     )
@@ -159,7 +159,7 @@ def _copy_into(source: str, tmp: Path, timeout: float) -> None:
 
 def _check_local_source(local: Path, destination: Path) -> None:
     """Refuse, naming what is wrong, a local source that is missing, a loop, not a file, or unreadable."""
-    fix = f"Build or copy the archive there, or fix data.url in config.yaml. {_how_to_use_a_local_copy(destination)}"
+    fix = f"Build or copy the archive there, or fix data.url in config/local.yaml. {_how_to_use_a_local_copy(destination)}"
     try:
         status = os.stat(local)
     except OSError as error:
@@ -174,7 +174,7 @@ def _check_local_source(local: Path, destination: Path) -> None:
     if not stat.S_ISREG(status.st_mode):
         kind = "a directory" if stat.S_ISDIR(status.st_mode) else "not a regular file"
         raise DataSourceError(
-            f"The configured dataset archive {local} is {kind}. Set data.url in config.yaml "
+            f"The configured dataset archive {local} is {kind}. Set data.url in config/local.yaml "
             f"to the cifar-10-python.tar.gz file itself. {_how_to_use_a_local_copy(destination)}"
         )
     try:
@@ -242,7 +242,7 @@ def fetch_archive(
             raise DataSourceError(
                 f"Reading the configured dataset archive {failed.path} failed ({failed.error.strerror or failed.error}); "
                 "nothing was kept. Check the file and the disk it is on (copy it again if it is damaged), or fix "
-                f"data.url in config.yaml. {_how_to_use_a_local_copy(destination)}"
+                f"data.url in config/local.yaml. {_how_to_use_a_local_copy(destination)}"
             ) from None
         except _TooLarge as large:
             raise DataSourceError(
