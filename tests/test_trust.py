@@ -639,6 +639,55 @@ def test_results_are_checked_against_what_their_jobs_wrote(tmp_path, monkeypatch
     check_unchanged([log])
 
 
+def test_a_record_names_its_file_and_cannot_be_switched_off(tmp_path, monkeypatch):
+    """In a study folder of any name and in a data store, a job-written file needs its record; the record
+    binds the file's name, is read with a size bound, and a FIFO in its place is no record."""
+    import os
+
+    from twolayer.io import ChangedResultError, check_unchanged, digest_path, record_name, write_csv, write_json
+
+    monkeypatch.chdir(tmp_path)
+    store = Path("resources") / ("ab" * 16)
+    files = {Path("runs/mine/results/fine/top.csv"): "results/fine/top.csv",
+             Path("runs/mine/results/coarse/top.csv"): "results/coarse/top.csv",
+             store / "source.json": "source.json", store / "cifar-10-batches-py/data_batch_1": "cifar-10-batches-py/data_batch_1"}
+    for path in files:
+        (write_json({"a": 1}, path) if path.suffix == ".json" else write_csv([{"a": len(str(path))}], path))
+    assert {path: record_name(path) for path in files} == {path: (name, True) for path, name in files.items()}
+    check_unchanged(list(files))
+    assert digest_path(store / "source.json").read_text().endswith("  source.json\n")  # sha256sum's own format
+
+    fine, coarse = Path("runs/mine/results/fine/top.csv"), Path("runs/mine/results/coarse/top.csv")
+    digest_path(fine).unlink()  # deleting a record refuses the file, in any study folder
+    with pytest.raises(ChangedResultError, match=r"runs/mine/results/fine/top.csv has no record"):
+        check_unchanged([fine])
+    digest_path(store / "source.json").unlink()  # and in the data store
+    with pytest.raises(ChangedResultError, match=r"source.json has no record.*rm resources/"):
+        check_unchanged([store / "source.json"])
+    fine.write_bytes(coarse.read_bytes())  # one result copied over another, with its record
+    digest_path(fine).write_bytes(digest_path(coarse).read_bytes())
+    with pytest.raises(ChangedResultError, match=r"carries the record of results/coarse/top.csv: it was copied over results/fine/top.csv"):
+        check_unchanged([fine])
+    os.truncate(digest_path(fine), 1 << 30)  # a 1 GiB record: refused from its first 4 KiB
+    with pytest.raises(ChangedResultError, match="is not one this workflow writes"):
+        check_unchanged([fine])
+    digest_path(fine).unlink()
+    os.mkfifo(digest_path(fine))  # read, it would wait for a writer for ever
+    with pytest.raises(ChangedResultError, match="has no record"):
+        check_unchanged([fine])
+
+    moved = Path("elsewhere/deeper/mine")  # a study folder moved whole keeps its records
+    moved.parent.mkdir(parents=True)
+    Path("runs/mine").rename(moved)
+    check_unchanged([moved / "results/coarse/top.csv"])
+    archive, log = store / "cifar-10-python.tar.gz", store / "logs/download_data.log"
+    for path in (archive, log, Path("runs/x/results/benchmarks/a/a.tsv"), Path("src/twolayer/io.py")):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("no job of the workflow writes this with a record")
+        assert not record_name(path)[1]
+    check_unchanged([archive, log, Path("runs/x/results/benchmarks/a/a.tsv"), Path("src/twolayer/io.py")])
+
+
 def test_a_full_disk_during_extraction_is_named_and_the_archive_not_blamed(tmp_path, monkeypatch):
     import contextlib
 

@@ -316,6 +316,59 @@ def test_a_result_edited_after_its_job_is_refused_before_anything_reads_it(smoke
         assert (workdir / "report" / "report.md").exists()
 
 
+@pytest.fixture(scope="module")
+def folder_run(tmp_path_factory, archive):
+    """A finished smoke study in a study folder of its own (runs/mine), as the small configurations run."""
+    workdir = make_workdir(tmp_path_factory.mktemp("folder"), smoke_config(archive, study_dir="runs/mine"))  # as deep as tmp_path
+    run_snakemake(workdir, "--cores", "2")
+    return workdir
+
+
+def _record_of(path):
+    return path.parent / f".{path.name}.sha256"
+
+
+def _delete_record(relative, edit):
+    def tamper(workdir, store):
+        path = workdir / relative.format(store=store)
+        edit(path)
+        _record_of(path).unlink()
+
+    return tamper
+
+
+def _copy_with_record(source, target):
+    def tamper(workdir, store):
+        source_path, target_path = workdir / source, workdir / target
+        assert target_path.is_file()
+        shutil.copy2(source_path, target_path)
+        shutil.copy2(_record_of(source_path), _record_of(target_path))
+
+    return tamper
+
+
+@pytest.mark.parametrize("tamper, refused, why", [
+    (_delete_record("runs/mine/results/fine/top.csv", _swap_first_rows), "runs/mine/results/fine/top.csv", "has no record"),
+    (_delete_record("runs/mine/results/final/metrics.json", _edit_json("test_accuracy", 0.999)),
+     "runs/mine/results/final/metrics.json", "has no record"),
+    (_delete_record("{store}/source.json", _edit_json("md5", "c58f30108f718f92721af3b95e74349a")), "{store}/source.json",
+     "has no record"),
+    (_copy_with_record("runs/mine/results/coarse/top.csv", "runs/mine/results/fine/top.csv"), "runs/mine/results/fine/top.csv",
+     "carries the record of results/coarse/top.csv"),
+])
+def test_records_cannot_be_switched_off_in_a_study_folder_or_the_data_store(folder_run, tmp_path, tamper, refused, why):
+    workdir = tmp_path  # as deep as the run's folder, so the relative code paths the rules name stay the same
+    shutil.copytree(folder_run, workdir, symlinks=True, dirs_exist_ok=True)
+    store = data_store(workdir).relative_to(workdir).as_posix()
+    tamper(workdir, store)
+    report = workdir / "runs/mine/report/report.md"
+    before = report.read_bytes()
+    output = _failure(run_snakemake(workdir, "--cores", "2", check=False))
+    refused = refused.format(store=store)
+    assert f"{refused} {why}" in output and f"rm {refused}" in output
+    assert not report.exists() or report.read_bytes() == before  # no report was built on it
+
+
 def test_spellings_that_mean_the_same_value_rerun_nothing(smoke_run, tmp_path):
     """An md5 in upper case and integers written as 3.0 are the same configuration."""
     config = yaml.safe_load((smoke_run / "config.yaml").read_text())

@@ -2,9 +2,17 @@
 
 Every result file is written to a temporary name in its own folder and renamed
 into place, so an interrupted job never leaves a half-written file under the
-final name. Beside it goes a hidden ``.NAME.sha256`` with the digest of what the
-job wrote; ``check_unchanged`` compares a file with it before a job reads it, so a
-result edited by hand or by a spreadsheet is refused instead of reaching the report.
+final name. Beside it goes a hidden ``.NAME.sha256``: the digest of what the job
+wrote and the file's name within its study folder or data store (``sha256sum``'s
+format, ``<digest>  results/fine/top.csv``). ``check_unchanged`` compares a file
+with its record before a job reads it, so a result edited by hand or by a
+spreadsheet, or copied over another with its record, is refused instead of
+reaching the report; a job-written file without its record is refused too.
+
+What a record cannot stop: someone who rewrites a file and its record together,
+since anyone who can write the one can compute the other. Telling the workflow's
+own writes from such a forgery needs a secret the workflow would sign with and
+keep out of the study folder (a key), which it does not have (docs/faults.md).
 """
 
 from __future__ import annotations
@@ -15,9 +23,10 @@ import hashlib
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
@@ -33,8 +42,17 @@ _UMASK = _current_umask()
 
 
 CHUNK = 1 << 20
-# Folders under results/ that Snakemake writes itself (job logs and benchmark tables).
-SNAKEMAKE_FOLDERS = ("results/logs/", "results/benchmarks/")
+# What Snakemake writes itself in a study folder and in a data store (job logs and benchmark
+# tables): no job writes them, so they carry no record.
+STUDY_SNAKEMAKE_FOLDERS = ("results/logs/", "results/benchmarks/")
+STORE_SNAKEMAKE_FOLDERS = ("logs/", "benchmarks/")
+# The archive a store holds is verified by its md5 (data.md5) where it is read, not by a record,
+# so one placed there by hand is used.
+ARCHIVE_NAME = "cifar-10-python.tar.gz"
+# A record is a digest, two spaces and a name of a few dozen characters.
+MAX_RECORD_BYTES = 4096
+_RECORD = re.compile(r"([0-9a-f]{64})  ([^\n]+)\n")
+_MD5_FOLDER = re.compile(r"[0-9a-f]{32}")
 
 
 class ChangedResultError(RuntimeError):
@@ -51,48 +69,78 @@ def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
 
 
 def digest_path(path: str | os.PathLike) -> Path:
-    """Where the digest of what a job wrote to ``path`` is kept: a hidden file beside it."""
+    """Where the record of what a job wrote to ``path`` is kept: a hidden file beside it."""
     path = Path(path)
     return path.parent / f".{path.name}.sha256"
+
+
+def record_name(path: str | os.PathLike) -> tuple[str, bool]:
+    """The name a file's record binds, and whether the file must have a record.
+
+    Jobs name the files of a study and of a data store relative to the folder Snakemake runs
+    in: a store's files as ``resources/<md5>/...``, named from the store, and a study's as
+    ``<study folder>/results/...``, named from the study folder, so that the name survives a
+    move of the whole folder and tells two results apart. Both must have a record, but for
+    Snakemake's own logs and benchmark tables and the store's archive (its md5 is its check).
+    Any other file (the package's code, the report's template: inside the checkout, or beyond
+    it as ``../...``, or absolute) is named by its file name and needs none.
+    """
+    path = PurePosixPath(Path(path).as_posix())
+    parts = path.parts
+    if path.is_absolute() or not parts or parts[0] == "..":
+        return path.name, False
+    if len(parts) > 2 and parts[0] == "resources" and _MD5_FOLDER.fullmatch(parts[1]):
+        name = "/".join(parts[2:])
+        return name, not name.startswith(STORE_SNAKEMAKE_FOLDERS) and name != ARCHIVE_NAME
+    if "results" in parts[:-1]:
+        name = "/".join(parts[len(parts) - 1 - parts[::-1].index("results"):])
+        return name, not name.startswith(STUDY_SNAKEMAKE_FOLDERS)
+    return path.name, False
 
 
 def _record_digest(written: Path, path: Path) -> None:
     record = digest_path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{record.name}.", suffix=".part")
     with os.fdopen(fd, "w") as handle:
-        handle.write(file_digest(written) + "\n")
+        handle.write(f"{file_digest(written)}  {record_name(path)[0]}\n")
     os.chmod(tmp, 0o666 & ~_UMASK)
     os.replace(tmp, record)
 
 
-def check_unchanged(paths: Sequence[str | os.PathLike]) -> None:
-    """Refuse any file among ``paths`` that differs from what its job wrote.
+def _refused(path: Path, why: str) -> ChangedResultError:
+    return ChangedResultError(
+        f"{path} {why}, so it is not a result of this workflow and nothing was read from it. Delete it "
+        f"(rm {path}) and run the workflow again to recompute it."
+    )
 
-    A file under ``results/`` (but for the logs and benchmarks Snakemake writes) must
-    have its digest record and match it; any other file is checked when it has one.
-    Raises ChangedResultError naming the file and the fix, before anything reads it.
+
+def check_unchanged(paths: Sequence[str | os.PathLike]) -> None:
+    """Refuse any file among ``paths`` that is not what its job wrote.
+
+    A file of a study folder or data store (``record_name``) must have its record, the
+    record must name that file and be a record at all (a small regular file), and the file
+    must have the digest it holds; any other file is checked when it has a record. Raises
+    ChangedResultError naming the file and the fix, before anything reads it.
     """
     for path in map(Path, paths):
         if not path.is_file():
             continue
+        name, required = record_name(path)
         record = digest_path(path)
-        posix = path.as_posix()
-        required = posix.startswith("results/") and not posix.startswith(SNAKEMAKE_FOLDERS)
         if not record.is_file():
             if required:
-                raise ChangedResultError(
-                    f"{path} has no record of the job that wrote it ({record} is missing): it was put there by "
-                    f"hand, or by a version of this workflow that kept no records. Nothing was read from it. "
-                    f"Delete it (rm {path}) and run the workflow again to recompute it."
-                )
+                raise _refused(path, f"has no record of the job that wrote it ({record} is missing): it was put "
+                                     f"there by hand, or by a version of this workflow that kept no records")
             continue
-        expected = record.read_text().strip()
-        if file_digest(path) != expected:
-            raise ChangedResultError(
-                f"{path} was changed after the job that wrote it finished (edited by hand, by a spreadsheet, or "
-                f"copied over), so it is not a result of this workflow and nothing was read from it. Delete it "
-                f"(rm {path}) and run the workflow again to recompute it."
-            )
+        raw = read_at_most(record, MAX_RECORD_BYTES)
+        match = _RECORD.fullmatch(raw.decode("utf-8", errors="replace")) if raw is not None else None
+        if match is None:
+            raise _refused(path, f"has a record ({record}) that is not one this workflow writes")
+        if match.group(2) != name:
+            raise _refused(path, f"carries the record of {match.group(2)}: it was copied over {name} with it")
+        if file_digest(path) != match.group(1):
+            raise _refused(path, "was changed after the job that wrote it finished (edited by hand, by a "
+                                 "spreadsheet, or copied over)")
 
 
 @contextlib.contextmanager
