@@ -430,8 +430,8 @@ def test_deeply_nested_labels_are_named_with_the_file(tmp_path):
         nested = [nested]
     batch = _valid_batch()
     batch[b"labels"] = [nested] * 1 + list(range(9))
-    with pytest.raises(DataFormatError, match="must be 10 integers"):
-        load_batch(_write(tmp_path, batch))
+    with pytest.raises(DataFormatError, match=r"data_batch_1 is not a genuine CIFAR-10 batch: containers nest more than 8 deep"):
+        load_batch(_write(tmp_path, batch))  # refused as the parser meets it, before any label is looked at
 
 
 def test_a_pickle_that_builds_too_many_objects_is_refused(tmp_path, monkeypatch):
@@ -708,6 +708,55 @@ def test_a_chain_of_thousands_of_extended_headers_is_refused_not_a_recursion_err
     archive = _tar_gz(tmp_path / "a.tar.gz", link * 3000)
     with pytest.raises(DataFormatError, match="preceded by more than 8 long-name or PAX headers"):
         extract_archive(archive, member_targets(tmp_path / "out"))
+
+
+def test_a_byte_string_recalled_for_many_arrays_is_refused_within_the_byte_budget(tmp_path):
+    """1.1 MB that would make 1 GB of arrays: every byte made counts, each time it is made, against four
+    times the file's size (plus 1 MiB), so the parser stops long before memory does."""
+    import tracemalloc
+
+    from benchmarks.hostile import memo_reuse_pickle
+
+    path = tmp_path / "batches.meta"
+    path.write_bytes(memo_reuse_pickle(1 << 20, 1_000))
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataFormatError, match=r"batches.meta is not a genuine CIFAR-10 batch: the file makes more than 5,451,032 bytes"):
+            load_class_names(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * 5_451_032  # the budget and one array past it, not 1 GB
+
+
+def test_a_tuple_nested_thousands_deep_is_refused_not_a_recursion_error(tmp_path):
+    from benchmarks.hostile import nested_tuple_pickle
+
+    with pytest.raises(DataFormatError, match=r"data_batch_1 is not a genuine CIFAR-10 batch: containers nest more than 8 deep"):
+        load_batch(_write_bytes(tmp_path, nested_tuple_pickle(5_000)))
+    for depth in (7, 8):  # within the bound: read, then refused for what it is, not for its depth
+        with pytest.raises(DataFormatError, match="holds a tuple, expected a dict"):
+            load_batch(_write_bytes(tmp_path, nested_tuple_pickle(depth - 1)))
+
+
+def test_extended_headers_are_bounded_per_archive_not_only_per_header(tmp_path):
+    """100 entries each after 7 PAX headers of 8,000 digits pass every bound per header and per entry,
+    and would take most of a minute to walk; the archive's ninth such header is refused."""
+    from benchmarks.hostile import pax_archive
+
+    archive = pax_archive(tmp_path / "a.tar.gz", 100, 7, 8_000)
+    with pytest.raises(DataFormatError, match=r"a.tar.gz is damaged or hostile: its long-name and PAX headers come to more than 64 headers or 65,536 bytes"):
+        extract_archive(archive, member_targets(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+    within = pax_archive(tmp_path / "b.tar.gz", 64, 1, 1_000)  # 64 small headers: walked to its end
+    with pytest.raises(DataFormatError, match="lacks cifar-10-batches-py/"):
+        extract_archive(within, member_targets(tmp_path / "out"))
+
+
+def _write_bytes(tmp_path, payload, name="data_batch_1"):
+    path = tmp_path / name
+    path.write_bytes(payload)
+    return path
 
 
 @pytest.mark.parametrize("body", [b"(" * 600_000, b"N" + b"\x94" * 600_000, b"N" + b"q\x00" * 600_000])

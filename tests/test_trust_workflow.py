@@ -1,17 +1,20 @@
 """Hostile and careless inputs to whole workflow runs: the data, the archive in place, the config."""
 
 import hashlib
+import io
 import json
 import pickle
 import re
 import shutil
 import subprocess
+import tarfile
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
+from benchmarks import hostile
 from synthetic import make_batch, write_archive
 from test_trust import _RunsCode
 from workflow_runner import data_store, make_workdir, run_snakemake, smoke_config
@@ -116,6 +119,42 @@ def test_the_report_says_what_was_checked(smoke_run):
     source = json.loads((data_store(smoke_run) / "source.json").read_text())
     assert f"after its md5 was\ncomputed and found equal to the configured one, `{source['md5']}`" in report
     assert "verified on download" not in report
+
+
+def _members(archive):
+    with tarfile.open(archive) as source:
+        return {m.name: source.extractfile(m).read() for m in source.getmembers() if m.isfile()}
+
+
+def _with_meta(payload):
+    def build(path, members):
+        members["cifar-10-batches-py/batches.meta"] = payload
+        with tarfile.open(path, "w:gz") as tar:
+            for name, data in members.items():
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        return path
+
+    return build
+
+
+@pytest.mark.parametrize("build, refused", [
+    (_with_meta(hostile.memo_reuse_pickle(1 << 20, 1_000)), "batches.meta is not a genuine CIFAR-10 batch: the file makes more than"),
+    (_with_meta(hostile.nested_tuple_pickle(5_000)), "batches.meta is not a genuine CIFAR-10 batch: containers nest more than 8 deep"),
+    (lambda path, members: hostile.pax_archive(path, 100, 7, 8_000, members=members),
+     "is damaged or hostile: its long-name and PAX headers come to more than 64 headers"),
+])
+def test_an_archive_that_would_exhaust_memory_time_or_the_stack_stops_extraction_with_its_name(tmp_path, archive, build, refused):
+    """The byte budget of the parser, its depth bound and the archive's budget of extended headers,
+    met through the workflow: extract_data fails naming the file, in seconds, and extracts nothing."""
+    hostile_archive = build(tmp_path / "hostile.tar.gz", _members(archive))
+    workdir = make_workdir(tmp_path / "run", smoke_config(hostile_archive))
+    output = _failure(run_snakemake(workdir, "--cores", "1", "data", check=False, timeout=120))
+    log = (data_store(workdir) / "logs/extract_data.log").read_text()
+    assert refused in log and "point data.url" in log
+    assert "MemoryError" not in output + log and "RecursionError" not in output + log
+    assert not list((data_store(workdir) / "cifar-10-batches-py").glob("*"))
 
 
 def test_an_empty_batch_is_rejected_at_preprocessing(tmp_path):

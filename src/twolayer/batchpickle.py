@@ -15,9 +15,20 @@ the objects itself:
   reconstructors and the two byte-string builders of protocol 2, and each is
   answered here, with plain numeric dtypes only (no object, structured, sub-array
   or flexible type) and raw data whose length equals its shape times its item size;
-- at most ``MAX_OBJECTS`` objects, container slots, marks and memo entries are made,
-  so time and memory stay a small multiple of the file's size (a 31 MB batch peaks
-  at about 3 times its size).
+- at most ``MAX_OBJECTS`` objects, container slots, marks and memo entries are made;
+- every byte it materializes counts against ``BYTES_PER_FILE_BYTE`` times the file's size
+  (plus ``SPARE_BYTES``): a byte string each time it is read or used again from the memo,
+  the text an encoder is given and the bytes it makes, each array's data; so a byte
+  string memoized once cannot be turned into thousands of arrays;
+- containers nest at most ``MAX_DEPTH`` deep (a batch nests 3 deep), tuples included, so
+  no structure reaches Python's recursion limit.
+
+So time and memory stay a small multiple of the file's size. Measured on the reference
+machine (``benchmarks/parser_budget.py``, each case in a process of its own): a genuine
+31 MB batch parses in about 0.1 s at a peak of about 3 times its size; the worst cases
+that stay inside every budget, and the attacks that break one (a memoized byte string
+reused for thousands of arrays, a tuple nested 5,000 deep, a 64 MiB file of objects), are
+refused or finish within the figures that script prints (docs/faults.md gives them).
 
 Everything else is refused with a ``PickleFormatError`` that says what was found.
 """
@@ -35,6 +46,13 @@ import numpy as np
 # call); a file within the 64 MiB member cap holds at most 21,845 images of 3,072 bytes,
 # which comes to about 240,000. Each counts some 100 bytes at most: 50 MB in all.
 MAX_OBJECTS = 500_000
+# Bytes materialized per byte of the file: a Python 3 pickle at protocol 2 writes an array's
+# data as latin-1 text (up to 2 bytes of UTF-8 per byte), which becomes that text, its encoded
+# bytes and the array: about 3.5 bytes for each of the file's.
+BYTES_PER_FILE_BYTE = 4
+SPARE_BYTES = 1 << 20
+# A batch is a dict of lists and arrays; a call's arguments are a tuple holding a tuple.
+MAX_DEPTH = 8
 # The plain numeric types an array or scalar may have (NumPy's dtype codes without byte order).
 NUMERIC_CODES = frozenset({"b1", "i1", "u1", "i2", "u2", "i4", "u4", "i8", "u8", "f4", "f8"})
 MAX_ARRAY_DIMENSIONS = 2
@@ -233,6 +251,9 @@ def parse(data: bytes):
     marks: list[int] = []
     memo: dict[int, object] = {}
     built = 0
+    materialized, budget = 0, BYTES_PER_FILE_BYTE * len(data) + SPARE_BYTES
+    # The nesting of each container made, by id; holding the container keeps its id from being reused.
+    depths: dict[int, tuple[object, int]] = {}
 
     def count(n: int = 1) -> None:
         """Every object, container slot, mark and memo entry counts against MAX_OBJECTS."""
@@ -241,8 +262,34 @@ def parse(data: bytes):
         if built > MAX_OBJECTS:
             raise PickleFormatError(f"the file builds more than {MAX_OBJECTS:,} objects, far more than a CIFAR-10 batch")
 
+    def spend(size: int) -> None:
+        """Every byte materialized counts against the budget, each time it is made."""
+        nonlocal materialized
+        materialized += size
+        if materialized > budget:
+            raise PickleFormatError(
+                f"the file makes more than {budget:,} bytes of strings and arrays, {BYTES_PER_FILE_BYTE} times its "
+                f"own size: it reuses its data far more than a CIFAR-10 batch"
+            )
+
+    def depth(value) -> int:
+        return depths[id(value)][1] if id(value) in depths else 0
+
+    def nest(container, items) -> None:
+        """Record a container's depth from the items it (now also) holds; refuse one too deep."""
+        level = max([depth(container) or 1, *(1 + depth(item) for item in items)])
+        if level > MAX_DEPTH:
+            raise PickleFormatError(f"containers nest more than {MAX_DEPTH} deep; a CIFAR-10 batch nests 3 deep")
+        depths[id(container)] = (container, level)
+
     def push(value) -> None:
         count()
+        if isinstance(value, (bytes, bytearray, str)):
+            spend(len(value))
+        elif isinstance(value, np.ndarray):
+            spend(value.nbytes)
+        elif isinstance(value, (list, dict, tuple)):
+            nest(value, value.values() if isinstance(value, dict) else value)
         stack.append(value)
 
     def pop():
@@ -270,6 +317,7 @@ def parse(data: bytes):
             if not isinstance(key, (str, bytes)):
                 raise PickleFormatError(f"a dict key is a {type(key).__name__}; a CIFAR-10 batch has only string keys")
             target[key] = value
+        nest(target, items[1::2])
         count(len(items) // 2)
 
     def memoize(index: int) -> None:
@@ -333,10 +381,12 @@ def parse(data: bytes):
             push(tuple(items))
         elif opcode == b"a":
             value = pop()
+            nest(top(list), [value])
             top(list).append(value)
             count()
         elif opcode == b"e":
             items = pop_mark()
+            nest(top(list), items)
             top(list).extend(items)
             count(len(items))
         elif opcode == b"s":

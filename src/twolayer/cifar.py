@@ -50,6 +50,12 @@ MAX_EXTENDED_HEADER_BYTES = 8 * 2**10
 # tarfile reads an entry's extended headers by recursion; a chain of thousands would end
 # in a RecursionError.
 MAX_EXTENDED_HEADERS_PER_ENTRY = 8
+# And per archive: within the bounds above, 100 entries each after 7 PAX headers of 8,000
+# digits took 43 s to walk (1,000 entries, 50 minutes). An archive may hold at most this many
+# extended headers of at most this many bytes in all: 8 headers of the largest size, which
+# take well under a second (benchmarks/hostile.py; docs/faults.md has the figures).
+MAX_EXTENDED_HEADERS_PER_ARCHIVE = 64
+MAX_EXTENDED_HEADER_BYTES_PER_ARCHIVE = 8 * MAX_EXTENDED_HEADER_BYTES
 _EXTENDED_HEADER_TYPES = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE,
                           tarfile.SOLARIS_XHDTYPE)
 
@@ -66,19 +72,37 @@ class _HeaderRefused(Exception):
 
 
 class _BoundedTarInfo(tarfile.TarInfo):
-    """A tar header that refuses, before tarfile reads them, extended headers over their bound,
-    and reports a header that fails its checksum as damage instead of as the archive's end."""
+    """A tar header that refuses, before tarfile reads them, extended headers over their bounds (each,
+    per entry and per archive), and reports a header that fails its checksum as damage instead of
+    as the archive's end. ``for_one_archive`` gives the class that counts one archive's headers."""
+
+    _extended_headers = 0  # the archive's extended headers so far, and their bytes
+    _extended_bytes = 0
+
+    @classmethod
+    def for_one_archive(cls) -> type[_BoundedTarInfo]:
+        return type("_BoundedTarInfoOfOneArchive", (cls,), {"_chain": 0, "_extended_headers": 0, "_extended_bytes": 0})
 
     @classmethod
     def frombuf(cls, buf, encoding, errors):
         info = super().frombuf(buf, encoding, errors)
         if info.size < 0:
             raise _HeaderRefused(f"an entry header gives the size {info.size:,} (negative); it was not read")
-        if info.type in _EXTENDED_HEADER_TYPES and info.size > MAX_EXTENDED_HEADER_BYTES:
-            raise _HeaderRefused(
-                f"it has a long-name or PAX header of {info.size:,} bytes, more than the "
-                f"{MAX_EXTENDED_HEADER_BYTES:,} bytes any path needs; it was not read"
-            )
+        if info.type in _EXTENDED_HEADER_TYPES:
+            if info.size > MAX_EXTENDED_HEADER_BYTES:
+                raise _HeaderRefused(
+                    f"it has a long-name or PAX header of {info.size:,} bytes, more than the "
+                    f"{MAX_EXTENDED_HEADER_BYTES:,} bytes any path needs; it was not read"
+                )
+            cls._extended_headers += 1
+            cls._extended_bytes += info.size
+            if (cls._extended_headers > MAX_EXTENDED_HEADERS_PER_ARCHIVE
+                    or cls._extended_bytes > MAX_EXTENDED_HEADER_BYTES_PER_ARCHIVE):
+                raise _HeaderRefused(
+                    f"its long-name and PAX headers come to more than {MAX_EXTENDED_HEADERS_PER_ARCHIVE} headers or "
+                    f"{MAX_EXTENDED_HEADER_BYTES_PER_ARCHIVE:,} bytes in all, where the official archive has none; "
+                    "the rest were not read"
+                )
         return info
 
     _chain = 0  # headers being read for one entry: each extended header makes tarfile read the next
@@ -158,7 +182,7 @@ def extract_archive(archive: str | Path, targets: Mapping[str, str | Path]) -> l
     if archive.is_dir():
         raise DataFormatError(f"{archive} is a directory, not a gzip-compressed tar archive.")
     try:
-        tar = tarfile.open(archive, "r|gz", tarinfo=_BoundedTarInfo)
+        tar = tarfile.open(archive, "r|gz", tarinfo=_BoundedTarInfo.for_one_archive())
     except _HeaderRefused as error:
         raise DataFormatError(f"{archive} is damaged or hostile: {error}. {_REAL_ARCHIVE}") from None
     except (tarfile.TarError, OSError, EOFError, ValueError) as error:
