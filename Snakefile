@@ -47,12 +47,19 @@ from twolayer.jobs import put_package_first
 put_package_first(PACKAGE_ROOT)
 
 
+# Each configuration file is read as untrusted data first (a regular file, bounded in size, in
+# nesting and in expanded aliases): Snakemake's own reading would wait on a FIFO for ever and name
+# no file. The files given with --configfile Snakemake reads before this file runs; common.smk
+# checks them as it validates the configuration.
+from twolayer.config import check_config_file
+
+check_config_file("config.yaml")
+
+
 configfile: "config.yaml"
 
 
 if Path("config/local.yaml").exists():
-    from twolayer.config import check_config_file
-
     check_config_file("config/local.yaml")
 
     configfile: "config/local.yaml"

@@ -67,7 +67,7 @@ def test_default_and_smoke_configs_are_valid():
         ("search_jobs", "pack", "one of 'grid', 'row', 'point'"),
         ("fine.derived.widen", 1.0, "fine.derived.widen"),
         ("trainig", {"momentum": 0.5}, "allowed keys here are"),
-        ("training.momentun", 0.5, "'momentun' was unexpected"),
+        ("training.momentun", 0.5, "'momentun' is not a key of the configuration here"),
         ("final", DELETE, "'final' is a required property"),
     ],
 )
@@ -271,3 +271,46 @@ def test_integral_numbers_written_as_text_become_integers():
     validate_config(config, SCHEMA)
     assert (config["final"]["replicates"], config["training"]["batch_size"]) == (3, 100)
     assert type(config["training"]["batch_size"]) is int
+
+
+@pytest.mark.parametrize("path, value, expected", [
+    ("data.md5", DEFAULT["data"]["md5"] + "\n", "data.md5 = 'c58f30108f718f92721af3b95e74349a\\n': holds U+000A"),
+    ("data.url", "https://example.org/a\u202egz.rat", "data.url = 'https://example.org/a\\u202egz.rat': holds U+202E"),
+    ("study_dir", "runs/mine\n", "holds U+000A"),
+    ("study_dir", "runs/\u200bmine", "holds U+200B"),
+    ("study_dir", "runs/{x}", "braces are Snakemake's wildcards"),
+    ("study_dir", "config.yaml", "'config.yaml' is a file, not a folder"),
+    ("study_dir", "runs/" + "a" * 100, "study_dir has 105 characters"),
+])
+def test_names_md5s_and_folders_are_matched_whole(path, value, expected, monkeypatch):
+    """A pattern's $ lets a trailing line break through, and a control or bidirectional character prints as
+    something else: refused in every key and value, with the key named; a study folder is also refused
+    with wildcard braces, as an existing file, or too long."""
+    monkeypatch.chdir(REPO)  # where config.yaml is a file
+    with pytest.raises(ConfigError) as error:
+        validate_config(with_change(path, value), SCHEMA)
+    assert expected in str(error.value)
+
+
+def test_a_network_name_with_a_line_break_is_refused_and_patterns_match_whole_strings():
+    import jsonschema
+
+    config = copy.deepcopy(DEFAULT)
+    config["gradcheck"]["networks"]["abc\n"] = {"hidden_sizes": [], "regularization": [0.1]}
+    with pytest.raises(ConfigError, match=r"gradcheck.networks.\(a key\) = 'abc\\n': holds U\+000A"):
+        validate_config(config, SCHEMA)
+    patterns = [node["pattern"] for node in _walk(yaml.safe_load(SCHEMA.read_text())) if "pattern" in node]
+    assert len(patterns) == 2
+    for pattern in patterns:
+        assert pattern.endswith("\\Z"), pattern  # Python's $ matches before a final line break
+        assert not jsonschema.Draft202012Validator({"pattern": pattern}).is_valid("A" * 32 + "\n")
+
+
+def _walk(node):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)

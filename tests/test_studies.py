@@ -156,18 +156,87 @@ def test_every_rule_asks_for_more_memory_and_time_on_each_retry():
     assert profile["retries"] >= 1 and "slurm_partition" not in profile["default-resources"]
 
 
-@pytest.mark.parametrize("content", [b"seed: [not a number\n", b"- just\n- a list\n", b"\xff\xfe\x00binary", b"", None, b"seed: 1\n" * 200_000])
-def test_a_bad_local_config_is_named_with_the_fix(tmp_path, content):
+def _billion_laughs(under):
+    """1 KB of YAML whose aliases stand for 10**9 values, under the key ``under``."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    return (f"{under}:\n" + "\n".join("  " + line for line in lines) + "\n").encode()
+
+
+NESTED = b"seed: " + b"[" * 1000 + b"]" * 1000 + b"\n"
+FIFO = "fifo"
+
+
+@pytest.mark.parametrize("content, why", [
+    (b"seed: [not a number\n", "is not valid YAML"), (b"- just\n- a list\n", "holds a list"),
+    (b"\xff\xfe\x00binary", "cannot be read as a text file"), (b"", "is empty"), (None, "is not a regular file"),
+    (FIFO, "is not a regular file"), (b"seed: 1\n" * 200_000, "has more than the 1,000,000 bytes"),
+    (_billion_laughs("unknown_key"), "its aliases expand to more than 100,000 values"),
+    (_billion_laughs("coarse"), "its aliases expand to more than 100,000 values"),
+    (NESTED, "its values nest more than 32 deep"),
+])
+def test_a_bad_local_config_is_named_with_the_fix(tmp_path, content, why):
+    """Read as untrusted data, each in bounded time: a FIFO is not waited on, aliases are not expanded past
+    a bound, nesting stops before Python's recursion limit."""
     from twolayer.config import ConfigError, check_config_file
 
     local = tmp_path / "config" / "local.yaml"
     local.parent.mkdir()
     if content is None:
         local.mkdir()  # a folder where the file should be
+    elif content == FIFO:
+        os.mkfifo(local)  # read, it would wait for a writer for ever
     else:
         local.write_bytes(content)
-    with pytest.raises(ConfigError, match="local.yaml.*delete"):
+    with pytest.raises(ConfigError, match=f"local.yaml .*{why}.*delete it"):
         check_config_file(local)
+
+
+def test_values_given_on_the_command_line_are_bounded_before_anything_walks_them():
+    """--config values reach the workflow as Python objects that YAML aliases may share: their count with
+    the sharing expanded, and their nesting, are bounded before validation walks them, and an unknown key
+    is refused without a look at its value."""
+    from twolayer.config import ConfigError, validate_config
+
+    schema = REPO / "workflow" / "schemas" / "config.schema.yaml"
+    shared = ["x"] * 10
+    for _ in range(9):
+        shared = [shared] * 10  # 10**10 values, 100 objects
+    for key in ("unknown_key", "coarse"):
+        config = yaml.safe_load((REPO / "config.yaml").read_text())
+        config[key] = shared
+        with pytest.raises(ConfigError, match="more than 100,000 values once its YAML aliases are expanded"):
+            validate_config(config, schema)
+    deep = 1
+    for _ in range(100):
+        deep = [deep]
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["seed"] = deep
+    with pytest.raises(ConfigError, match="nests more than 32 levels deep"):
+        validate_config(config, schema)
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["unknown_key"] = {"anything": [1, 2]}
+    with pytest.raises(ConfigError, match=r"unknown_key: 'unknown_key' is not a key of the configuration here"):
+        validate_config(config, schema)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", ["local", "configfile"])
+def test_a_config_file_that_would_hang_planning_is_refused_naming_it(tmp_path, archive, where):
+    """The findings as they came: an alias bomb under an unknown key in config/local.yaml, or in a file given
+    with --configfile, and a FIFO named config/local.yaml. Planning stops at once naming the file."""
+    workdir = make_workdir(tmp_path / "run", smoke_config(archive))
+    bomb = workdir / "config" / ("local.yaml" if where == "local" else "bomb.yaml")
+    bomb.parent.mkdir(parents=True, exist_ok=True)
+    bomb.write_bytes(_billion_laughs("unknown_key"))
+    extra = [] if where == "local" else ["--configfile", str(bomb)]
+    result = run_snakemake(workdir, "-n", *extra, check=False, timeout=60)
+    assert result.returncode != 0 and f"{bomb.name} is not a configuration: its aliases expand" in result.stdout + result.stderr
+    if where == "local":
+        bomb.unlink()
+        os.mkfifo(bomb)
+        result = run_snakemake(workdir, "-n", check=False, timeout=60)
+        assert result.returncode != 0 and "local.yaml is not a regular file" in result.stdout + result.stderr
 
 
 def test_a_study_folder_is_named_one_way(tmp_path, archive):

@@ -408,6 +408,22 @@ def test_records_cannot_be_switched_off_in_a_study_folder_or_the_data_store(fold
     assert not report.exists() or report.read_bytes() == before  # no report was built on it
 
 
+@pytest.mark.parametrize("change, named", [
+    (lambda config: config["data"].update(md5=config["data"]["md5"] + "\n"), "data.md5 = "),
+    (lambda config: config.update(study_dir="runs/{x}"), "braces are Snakemake's wildcards"),
+    (lambda config: config.update(study_dir="config.yaml"), "'config.yaml' is a file, not a folder"),
+])
+def test_a_value_with_a_trailing_line_break_or_a_wildcard_is_refused_before_any_job(tmp_path, archive, change, named):
+    """Found as a folder resources/<md5>\\n and a failure naming one md5 twice, a WildcardError and a
+    NotADirectoryError traceback; now one line before any job, and nothing is made."""
+    config = smoke_config(archive)
+    change(config)
+    workdir = make_workdir(tmp_path / "run", config)
+    output = _failure(run_snakemake(workdir, "--cores", "1", check=False))
+    assert "The configuration is invalid, so no job was started" in output and named in output
+    assert "Traceback" not in output and not (workdir / "resources").exists() and not (workdir / "results").exists()
+
+
 def test_spellings_that_mean_the_same_value_rerun_nothing(smoke_run, tmp_path):
     """An md5 in upper case and integers written as 3.0 are the same configuration."""
     config = yaml.safe_load((smoke_run / "config.yaml").read_text())

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import stat
+import unicodedata
 from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path, PurePosixPath
 
@@ -46,8 +49,36 @@ _Validator = jsonschema.validators.extend(
 )
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A YAML loader that records every key a mapping repeats (a plain loader keeps the last one silently)."""
+# A configuration file is a few kilobytes of keys; these bound what reading one can cost, whatever
+# it holds: its size, the nodes it describes once every alias is expanded (a "billion laughs" file
+# of 1 KB describes 10**9), and how deep its values nest (past about 300, PyYAML's composer, which
+# recurses, would end in a RecursionError).
+MAX_CONFIG_BYTES = 1_000_000
+MAX_CONFIG_NODES = 100_000
+MAX_CONFIG_DEPTH = 32
+
+
+class _ConfigTooLarge(Exception):
+    """A configuration file whose aliases or nesting pass their bound."""
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """Safe YAML that refuses nesting deeper than MAX_CONFIG_DEPTH as it composes, and records every key a
+    mapping repeats (a plain loader keeps the last one silently)."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.depth = 0
+        self.duplicates: list[str] = []
+
+    def compose_node(self, parent, index):
+        self.depth += 1
+        try:
+            if self.depth > MAX_CONFIG_DEPTH:
+                raise _ConfigTooLarge(f"its values nest more than {MAX_CONFIG_DEPTH} deep")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
     def construct_mapping(self, node, deep=False):
         seen: dict = {}
@@ -60,17 +91,92 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def duplicate_keys(path: str | Path) -> list[str]:
-    """Every repeated key in a YAML (or JSON) config file, with its lines; [] for a file YAML cannot read."""
-    loader = _UniqueKeyLoader(Path(path).read_text())
-    loader.duplicates = []
+def _expanded_nodes(node, sizes: dict | None = None) -> int:
+    """How many nodes ``node`` stands for once every alias in it is expanded (each shared node counted
+    each time it is used), computed once per node."""
+    sizes = {} if sizes is None else sizes
+    if id(node) not in sizes:
+        children = node.value if isinstance(node, yaml.SequenceNode) else (
+            [item for pair in node.value for item in pair] if isinstance(node, yaml.MappingNode) else [])
+        sizes[id(node)] = 1 + sum(_expanded_nodes(child, sizes) for child in children)
+    return sizes[id(node)]
+
+
+def _fix(path: str | Path) -> str:
+    """How to get past a bad configuration file: config/local.yaml may simply go."""
+    if Path(path).as_posix().endswith("config/local.yaml"):
+        return "fix it, or delete it to run with config.yaml alone"
+    return "fix it"
+
+
+def read_config_file(path: str | Path) -> tuple[dict, list[str]]:
+    """The mapping a YAML configuration file holds and its repeated keys, read as untrusted data.
+
+    The file must be a regular file (a FIFO or a device would make the read wait for ever) of at
+    most MAX_CONFIG_BYTES, UTF-8 YAML whose values nest at most MAX_CONFIG_DEPTH deep and stand
+    for at most MAX_CONFIG_NODES nodes with every alias expanded, holding a mapping. Raises
+    ConfigError naming the file, what is wrong and the fix.
+    """
     try:
-        loader.get_single_data()
-    except yaml.YAMLError:
-        return []
-    finally:
-        loader.dispose()
-    return loader.duplicates
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise ConfigError(f"{path} is not a regular file (a folder, a FIFO or a device): a configuration is "
+                              f"a YAML file of key: value lines; {_fix(path)}.")
+        raw = read_at_most(path, MAX_CONFIG_BYTES)
+        if raw is None:
+            raise ConfigError(f"{path} has more than the {MAX_CONFIG_BYTES:,} bytes a configuration file can "
+                              f"need: it is not a configuration; {_fix(path)}.")
+        loader = _ConfigLoader(raw.decode("utf-8"))
+        try:
+            node = loader.get_single_node()
+            if node is not None and _expanded_nodes(node) > MAX_CONFIG_NODES:
+                raise _ConfigTooLarge(f"its aliases expand to more than {MAX_CONFIG_NODES:,} values")
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path} cannot be read as a text file ({error}): make it a YAML file of "
+                          f"configuration keys; {_fix(path)}.") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path} is not valid YAML ({' '.join(str(error).split())}): {_fix(path)} at the line "
+                          f"named.") from None
+    except _ConfigTooLarge as error:
+        raise ConfigError(f"{path} is not a configuration: {error}, where a configuration holds a few dozen "
+                          f"plain values; {_fix(path)}.") from None
+    if data is None:
+        raise ConfigError(f"{path} is empty: give it the keys it changes (key: value lines, like config.yaml); "
+                          f"{_fix(path)}.")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} holds a {type(data).__name__}, not a mapping of configuration keys: write it "
+                          f"like config.yaml (key: value lines); {_fix(path)}.")
+    return data, loader.duplicates
+
+
+def check_config_file(path: str | Path) -> None:
+    """Raise ConfigError unless ``path`` is a configuration file ``read_config_file`` accepts: called before
+    Snakemake reads a file, whose own error would not name it, or would never come."""
+    read_config_file(path)
+
+
+# Characters no configuration value needs and a reader cannot see: control characters (a trailing
+# line break among them), and format characters such as the bidirectional overrides.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def _invisible_characters(value, path=()) -> Iterator[str]:
+    """A problem for every key or string of the configuration holding a character one cannot see."""
+    if isinstance(value, str):
+        hidden = sorted({f"U+{ord(c):04X}" for c in value if unicodedata.category(c) in _INVISIBLE_CATEGORIES})
+        if hidden:
+            yield (f"{_where(path)} = {value!r}: holds {', '.join(hidden)}, a control or formatting character "
+                   "(a line break, a tab, a bidirectional override) that no key or value needs; remove it")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(key, str):
+                yield from _invisible_characters(key, (*path, "(a key)"))
+            yield from _invisible_characters(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _invisible_characters(item, (*path, index))
 
 
 def _where(path) -> str:
@@ -323,45 +429,26 @@ def _grid_problems(config: Mapping) -> list[str]:
     return problems
 
 
-MAX_CONFIG_BYTES = 1_000_000  # config.yaml is a few kilobytes
-
-
-def check_config_file(path: str | Path) -> None:
-    """Raise ConfigError unless ``path`` holds a YAML mapping: read before Snakemake reads it, whose
-    own error does not name the file."""
-    try:
-        raw = read_at_most(path, MAX_CONFIG_BYTES)
-        if raw is None:
-            raise ConfigError(f"{path} has more than the {MAX_CONFIG_BYTES:,} bytes a configuration file can "
-                              f"need: it is not a configuration; delete it or write it again.")
-        data = yaml.safe_load(raw.decode("utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path} cannot be read as a text file ({error}): make it a YAML file of "
-                          f"configuration keys, or delete it to run with config.yaml alone.") from None
-    except yaml.YAMLError as error:
-        raise ConfigError(
-            f"{path} is not valid YAML ({' '.join(str(error).split())}). It holds this checkout's own "
-            f"settings, read after config.yaml and before any --configfile: fix the line named, or delete "
-            f"the file to run with config.yaml alone."
-        ) from None
-    if data is None:
-        raise ConfigError(f"{path} is empty: give it the keys this checkout changes (key: value lines, like "
-                          f"config.yaml), or delete it to run with config.yaml alone.")
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"{path} holds a {type(data).__name__}, not a mapping of configuration keys: write it like "
-            f"config.yaml (key: value lines), or delete it to run with config.yaml alone."
-        )
-
-
 # The checkout's own folders: a study folder inside one would mix results with code or records.
 CHECKOUT_FOLDERS = frozenset({"benchmarks", "cluster", "config", "docs", "profiles", "report", "resources",
                               "results", "src", "tests", "tools", "workflow"})
 
 
+MAX_STUDY_DIR = 100  # characters: runs/<name> with room to spare, far inside any file system's limit
+
+
 def _study_dir_problems(study_dir: str) -> list[str]:
     """A study folder must lie inside the checkout, outside its own folders: a relative path that
-    never climbs out of it and does not start in src/, config/, results/, a hidden folder..."""
+    never climbs out of it and does not start in src/, config/, results/, a hidden folder; a short
+    one, without Snakemake's wildcard braces, that is not a file already."""
+    if len(study_dir) > MAX_STUDY_DIR:
+        return [f"study_dir has {len(study_dir):,} characters: give a short folder such as runs/mine (at most "
+                f"{MAX_STUDY_DIR})"]
+    if "{" in study_dir or "}" in study_dir:
+        return [f"study_dir = {study_dir!r}: braces are Snakemake's wildcards in every path of the study; give a "
+                "folder name without them, such as runs/mine"]
+    if Path(study_dir).exists() and not Path(study_dir).is_dir():
+        return [f"study_dir = {study_dir!r} is a file, not a folder: give a folder of its own, such as runs/mine"]
     path = PurePosixPath(study_dir)
     if path.is_absolute() or ".." in path.parts or "\\" in study_dir or ":" in study_dir:
         return [f"study_dir = {study_dir!r}: give a folder inside the checkout as a relative path "
@@ -373,12 +460,62 @@ def _study_dir_problems(study_dir: str) -> list[str]:
     return []
 
 
+def _values(value, depth: int = 0, sizes: dict | None = None) -> int:
+    """How many values ``value`` holds, each shared one counted each time it is used (YAML aliases share
+    objects), computed once per object; ConfigError past MAX_CONFIG_DEPTH levels or MAX_CONFIG_NODES values."""
+    sizes = {} if sizes is None else sizes
+    if depth > MAX_CONFIG_DEPTH:
+        raise ConfigError(f"The configuration nests more than {MAX_CONFIG_DEPTH} levels deep, where config.yaml nests "
+                          "three: look for a value given with --config or in a --configfile that holds itself.")
+    if not isinstance(value, (Mapping, list)):
+        return 1
+    if id(value) not in sizes:
+        items = value.values() if isinstance(value, Mapping) else value
+        sizes[id(value)] = 1 + sum(_values(item, depth + 1, sizes) for item in items)
+        if sizes[id(value)] > MAX_CONFIG_NODES:
+            raise ConfigError(f"The configuration holds more than {MAX_CONFIG_NODES:,} values once its YAML aliases "
+                              "are expanded, where config.yaml holds about a hundred: look for anchors (&a) and "
+                              "aliases (*a) in the values given with --config or in a --configfile.")
+    return sizes[id(value)]
+
+
+def _unknown_keys(value, schema: Mapping, root: Mapping, path: tuple = ()) -> Iterator[str]:
+    """Every key the schema does not allow, found by walking the configuration's keys along the schema's
+    properties only: nothing under an unknown key is looked at."""
+    while "$ref" in schema:
+        schema = _resolve(schema["$ref"], root)
+    if not isinstance(value, Mapping):
+        return
+    properties, additional = schema.get("properties", {}), schema.get("additionalProperties", True)
+    for key, item in value.items():
+        if key in properties:
+            yield from _unknown_keys(item, properties[key], root, (*path, key))
+        elif additional is False:
+            allowed = ", ".join(sorted(properties)) or "none"
+            yield f"{_where((*path, key))}: {key!r} is not a key of the configuration here; the allowed keys here are: {allowed}"
+        elif isinstance(additional, Mapping):
+            yield from _unknown_keys(item, additional, root, (*path, key))
+
+
 def validate_config(config: MutableMapping, schema_path: str | Path, sources: tuple[str | Path, ...] = ()) -> None:
     """Check ``config`` in place: coerce numeric text, apply defaults, raise ConfigError listing every problem.
 
-    ``sources`` are the YAML files the configuration was read from, checked for repeated keys.
+    ``sources`` are the YAML files the configuration was read from: each is read again as untrusted
+    data (``read_config_file``: a regular file, bounded in size, nesting and expanded aliases) and
+    checked for repeated keys. Before anything walks the values, their count with aliases expanded
+    is bounded and unknown keys are refused.
     """
+    duplicates = [f"{source}: {duplicate} (YAML keeps only the last value; remove one)"
+                  for source in sources for duplicate in read_config_file(source)[1]]
     schema = yaml.safe_load(Path(schema_path).read_text())
+    _values(config)
+    unknown = list(_unknown_keys(config, schema, schema)) + list(_invisible_characters(config))
+    if unknown:
+        raise ConfigError(
+            "The configuration is invalid, so no job was started. Fix these keys in config.yaml "
+            "(or in the file given with --configfile / the values given with --config):\n  - "
+            + "\n  - ".join(unknown + duplicates)
+        )
     validator = _Validator(schema)
     _coerce_text(config, validator)
     _apply_defaults(config, schema, schema)
@@ -388,8 +525,7 @@ def validate_config(config: MutableMapping, schema_path: str | Path, sources: tu
     ]
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     problems += [_describe(e) for e in errors if tuple(e.absolute_path) not in non_finite]
-    problems += [f"{source}: {duplicate} (YAML keeps only the last value; remove one)"
-                 for source in sources for duplicate in duplicate_keys(source)]
+    problems += duplicates
     if not problems:
         config["data"]["md5"] = config["data"]["md5"].lower()
         problems += _grid_problems(config)
