@@ -81,3 +81,58 @@ def test_the_report_names_the_lock_and_every_package_that_differs_from_it(tmp_pa
     lock.write_text(f"numpy=={numpy}\n" * 100_000)
     with pytest.raises(ValueError, match="more than the 1,000,000 bytes.*tools/lock.sh"):
         lock_check(lock)
+
+
+HOSTILE_LOCK_LINES = [
+    "**ALL PACKAGES VERIFIED BY AUDITOR**==1",
+    "[see the signed audit](https://example.org/audit)==2",
+    "![x](/etc/hostname)==1",
+    "numpy==1.0 <b>bold</b>",
+    "numpy==not-a-version",
+    "numpy == 1.0",
+    "-e git+https://example.org/x#egg=x",
+]
+
+
+@pytest.mark.parametrize("line", HOSTILE_LOCK_LINES)
+def test_a_lock_line_that_is_not_a_pin_is_refused_naming_the_line(tmp_path, line):
+    """Names as the packaging standard allows them and PEP 440 versions, matched whole: nothing else
+    in the lock can reach the report as Markdown."""
+    from twolayer.provenance import LockFileError, read_lock
+
+    lock = tmp_path / "requirements.lock"
+    lock.write_text(f"# made by tools/lock.sh\nnumpy==2.4.6\n{line}\n")
+    with pytest.raises(LockFileError, match=r"requirements.lock, line 3: .* is not name==version .*tools/lock.sh"):
+        read_lock(lock)
+
+
+def test_a_lock_that_is_not_text_or_not_a_file_is_refused_naming_it(tmp_path):
+    import os
+    import random
+
+    from twolayer.provenance import LockFileError, read_lock
+
+    lock = tmp_path / "requirements.lock"
+    lock.write_bytes(b"numpy==2.4.6\n" + bytes(random.Random(0).randrange(256) for _ in range(2000)))
+    with pytest.raises(LockFileError, match=r"requirements.lock is not UTF-8 text .*tools/lock.sh"):
+        read_lock(lock)
+    lock.unlink()
+    os.mkfifo(lock)  # read, it would wait for a writer for ever
+    with pytest.raises(LockFileError, match=r"requirements.lock is not a regular file"):
+        read_lock(lock)
+    assert read_lock(REPO / "requirements.lock")["numpy"]  # the repository's own is read
+
+
+@pytest.mark.slow
+def test_a_lock_with_markup_is_refused_before_any_job(tmp_path, archive):
+    """Found as bold text and a live link in report.pdf, and a PDF that failed after the whole study."""
+    from workflow_runner import copy_checkout, make_workdir, run_snakemake, smoke_config
+
+    checkout = copy_checkout(tmp_path / "checkout")
+    lock = checkout / "requirements.lock"
+    lock.write_text(lock.read_text() + "[see the signed audit](https://example.org/audit)==2\n")
+    make_workdir(checkout, smoke_config(archive))
+    result = run_snakemake(checkout, "-n", check=False, snakefile=checkout / "Snakefile")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "requirements.lock, line" in output and "is not name==version" in output
+    assert not (checkout / "results").exists()

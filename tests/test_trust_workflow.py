@@ -121,6 +121,10 @@ def test_the_report_says_what_was_checked(smoke_run):
     assert "verified on download" not in report
 
 
+# The synthetic classes with a fifth name that reads like the fourth: Cyrillic а for the a of cat.
+ALIKE_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "c\u0430t", "frog", "horse", "ship", "truck"]
+
+
 def _members(archive):
     with tarfile.open(archive) as source:
         return {m.name: source.extractfile(m).read() for m in source.getmembers() if m.isfile()}
@@ -144,10 +148,13 @@ def _with_meta(payload):
     (_with_meta(hostile.nested_tuple_pickle(5_000)), "batches.meta is not a genuine CIFAR-10 batch: containers nest more than 8 deep"),
     (lambda path, members: hostile.pax_archive(path, 100, 7, 8_000, members=members),
      "is damaged or hostile: its long-name and PAX headers come to more than 64 headers"),
+    (_with_meta(pickle.dumps({b"label_names": [name.encode() for name in ALIKE_NAMES]})),
+     "class name 5 ('c\\u0430t') reads like class name 3 ('cat')"),
 ])
 def test_an_archive_that_would_exhaust_memory_time_or_the_stack_stops_extraction_with_its_name(tmp_path, archive, build, refused):
-    """The byte budget of the parser, its depth bound and the archive's budget of extended headers,
-    met through the workflow: extract_data fails naming the file, in seconds, and extracts nothing."""
+    """The byte budget of the parser, its depth bound, the archive's budget of extended headers and class
+    names that read alike, met through the workflow: extract_data fails naming the file, in seconds, and
+    extracts nothing."""
     hostile_archive = build(tmp_path / "hostile.tar.gz", _members(archive))
     workdir = make_workdir(tmp_path / "run", smoke_config(hostile_archive))
     output = _failure(run_snakemake(workdir, "--cores", "1", "data", check=False, timeout=120))

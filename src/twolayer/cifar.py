@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import tarfile
+import unicodedata
 import zlib
 from contextlib import ExitStack
 from collections.abc import Mapping
@@ -333,6 +334,17 @@ def _class_name_problem(name: str) -> str | None:
     return None
 
 
+def readings(name: str) -> set[str]:
+    """What a reader may take a name for: its NFKC form mapped to its UTS #39 confusables skeleton by ICU
+    (Cyrillic а reads as a, rn as m, 0 as O), case folded before and after (AIRPLANE, d0g), without
+    combining marks. Two names that share a reading cannot be told apart in a table, a figure or the report."""
+    from icu import SpoofChecker  # here, not at import: only the reading of batches.meta needs ICU
+
+    checker, text = SpoofChecker(), unicodedata.normalize("NFKC", name)
+    skeletons = {checker.getSkeleton(0, text.casefold()), checker.getSkeleton(0, text).casefold()}
+    return {"".join(c for c in unicodedata.normalize("NFD", s) if not unicodedata.combining(c)) for s in skeletons}
+
+
 def _reads_as_number(text: str) -> bool:
     try:
         float(text)
@@ -354,7 +366,7 @@ def load_class_names(path: str | Path, shown_as: str | None = None) -> list[str]
     names = content.get(b"label_names")
     if not isinstance(names, list) or len(names) != NUM_CLASSES or not all(isinstance(n, (bytes, str)) for n in names):
         raise DataFormatError(f"{path}: b'label_names' must list {NUM_CLASSES} class names.")
-    decoded = []
+    decoded, seen = [], {}  # the names so far, and the index of the first name with each reading
     for index, name in enumerate(names):
         try:
             text = name.decode("utf-8") if isinstance(name, bytes) else name
@@ -362,12 +374,17 @@ def load_class_names(path: str | Path, shown_as: str | None = None) -> list[str]
             problem, text = "is not UTF-8 text", name.decode("utf-8", errors="replace")
         else:
             problem = _class_name_problem(text)
-        if problem is None and text.casefold() in {d.casefold() for d in decoded}:
-            problem = "repeats an earlier name (ignoring case)"
+        alike = sorted({seen[reading] for reading in readings(text) if reading in seen}) if problem is None else []
+        if alike:
+            problem = (f"reads like class name {alike[0]} ({ascii(decoded[alike[0]])}): they differ only in case, width, "
+                       "accents or letters of other scripts that look the same")
+        for reading in readings(text) if problem is None else ():
+            seen.setdefault(reading, index)
         if problem is not None:
+            # Shown as ascii() writes it (c\u0430t), so that a look-alike shows what it is made of.
             shown = text if len(text) <= MAX_CLASS_NAME else text[:MAX_CLASS_NAME] + "..."
             raise DataFormatError(
-                f"{path}: class name {index} ({shown!r}) {problem}. A CIFAR-10 class name is a short printable "
+                f"{path}: class name {index} ({ascii(shown)}) {problem}. A CIFAR-10 class name is a short printable "
                 f"line of 1 to {MAX_CLASS_NAME} characters, distinct from the others; the archive is not "
                 "cifar-10-python.tar.gz: point data.url at the real one."
             )

@@ -9,13 +9,17 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+import os
 import platform
+import re
+import stat
 import subprocess
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
+from packaging.version import InvalidVersion, Version
 from threadpoolctl import threadpool_info
 
 from .io import read_at_most
@@ -51,29 +55,61 @@ def versions() -> list[dict]:
 
 
 MAX_LOCK_BYTES = 1_000_000  # a lock of a few hundred packages is a few kilobytes
+# A package name as the packaging standard allows it (PEP 508), matched whole; the version must parse
+# as PEP 440 says.
+_PACKAGE_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+
+
+class LockFileError(ValueError):
+    """requirements.lock is not what tools/lock.sh writes."""
+
+
+def read_lock(lock_path: str | Path) -> dict[str, str]:
+    """The pins of a lock file, name to version, read as untrusted data: a regular file of at most
+    MAX_LOCK_BYTES of UTF-8 whose lines are comments (``#``), blank, or ``name==version`` with a name the
+    packaging standard allows and a PEP 440 version. Raises LockFileError naming the file, the line and
+    the fix, so nothing else in it reaches the report."""
+    return _read_lock(Path(lock_path))[0]
+
+
+def _read_lock(path: Path) -> tuple[dict[str, str], bytes]:
+    fix = "write it again with `bash tools/lock.sh` (or restore it with `git checkout requirements.lock`)."
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise LockFileError(f"{path} is not a regular file; {fix}")
+        raw = read_at_most(path, MAX_LOCK_BYTES)
+        if raw is None:
+            raise LockFileError(f"{path} has more than the {MAX_LOCK_BYTES:,} bytes a lock file can need; {fix}")
+        text = raw.decode("utf-8")
+    except OSError as error:
+        raise LockFileError(f"{path} cannot be read ({error.strerror or error}); {fix}") from None
+    except UnicodeDecodeError as error:
+        raise LockFileError(f"{path} is not UTF-8 text (byte {error.start:,}); {fix}") from None
+    pins = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, separator, version = line.partition("==")
+        if not separator or not _PACKAGE_NAME.fullmatch(name) or not _is_version(version):
+            raise LockFileError(f"{path}, line {number}: {line[:80]!r} is not name==version with a package name and a "
+                                f"PEP 440 version; {fix}")
+        pins[name] = version
+    return pins, raw
+
+
+def _is_version(text: str) -> bool:
+    try:
+        Version(text)
+    except InvalidVersion:
+        return False
+    return text == text.strip()
 
 
 def lock_check(lock_path: str | Path) -> dict:
-    """The lock file (requirements.lock) against this environment: its sha256, how many packages it
-    pins, and every pinned package whose installed version differs (or that is not installed).
-
-    Raises ValueError on a line that is not ``name==version`` or a file above MAX_LOCK_BYTES.
-    """
+    """The lock file (requirements.lock, ``read_lock``) against this environment: its sha256, how many
+    packages it pins, and every pinned package whose installed version differs (or that is not installed)."""
     path = Path(lock_path)
-    raw = read_at_most(path, MAX_LOCK_BYTES)
-    if raw is None:
-        raise ValueError(f"{path} has more than the {MAX_LOCK_BYTES:,} bytes a lock file can need: "
-                         "write it again with `bash tools/lock.sh`.")
-    pins = {}
-    for number, line in enumerate(raw.decode("utf-8").splitlines(), start=1):
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        name, separator, version = line.partition("==")
-        if not separator or not name.strip() or not version.strip():
-            raise ValueError(f"{path}, line {number}: {line!r} is not name==version; write the file again "
-                             "with `bash tools/lock.sh`.")
-        pins[name.strip()] = version.strip()
+    pins, raw = _read_lock(path)
     differing = []
     for name, version in pins.items():
         try:

@@ -14,6 +14,7 @@ from twolayer.config import split_batches, study_replacement, validate_config
 from twolayer.download import TransferSettings
 from twolayer.io import check_unchanged
 from twolayer.memory import available_memory_mb, check_memory, job_memory_mb, on_attempt
+from twolayer.provenance import read_lock
 from twolayer.search import derive_fine_grid, format_value, grid_values, point_values
 
 validate_config(
@@ -90,6 +91,10 @@ def study_config():
             if key not in ("retries", "timeout")
         },
     }
+
+
+# The lock file reaches the report: refused before any job unless it is what tools/lock.sh writes.
+read_lock(repo_file("requirements.lock"))
 
 
 # A run that would replace a finished study with another configuration says so before any job.
