@@ -314,3 +314,42 @@ def _walk(node):
     elif isinstance(node, list):
         for value in node:
             yield from _walk(value)
+
+
+def test_full_scale_configurations_that_share_a_run_id_are_refused_naming_both():
+    """Found as 0.00275 and 0.002750000001: the stage kept the first, and the report called it the published one."""
+    also = [{"learning_rate": 0.35, "regularization": 0.00275}, {"learning_rate": 0.2, "regularization": 0.004},
+            {"learning_rate": 0.35, "regularization": 0.002750000001}]
+    with pytest.raises(ConfigError) as error:
+        validate_config(with_change("transfer.also", also), SCHEMA)
+    assert ("transfer.also[0] and transfer.also[2] (learning rate 0.35, regularization 0.00275 and learning rate 0.35, "
+            "regularization 0.002750000001) share the run id lr0.35_reg0.00275") in str(error.value)
+    validate_config(with_change("transfer.also", also[:2]), SCHEMA)
+    config = with_change("transfer.also", also)
+    config["transfer"]["enabled"] = False
+    validate_config(config, SCHEMA)  # the stage is off: nothing is trained
+
+
+def test_one_regularization_value_serves_every_layer_of_a_gradient_check_network(rng):
+    """Validation lets one value stand for every linear layer; the network is built that way, not refused."""
+    import numpy as np
+
+    from twolayer.network import build_network
+
+    config = copy.deepcopy(DEFAULT)
+    config["gradcheck"]["networks"]["two_layer"]["regularization"] = [0.1]
+    validate_config(config, SCHEMA)
+    network = build_network(np.zeros(6), [4], 3, config["gradcheck"]["networks"]["two_layer"]["regularization"], rng=rng)
+    assert [layer.regularization for layer in network.layers if hasattr(layer, "regularization")] == [0.1, 0.1]
+    with pytest.raises(ConfigError, match=r"gradcheck.networks.two_layer.regularization: give 1 value or one per linear layer \(2\), got 3"):
+        validate_config(with_change("gradcheck.networks.two_layer.regularization", [0.1, 0.2, 0.3]), SCHEMA)
+
+
+def test_the_keys_are_put_in_the_schemas_order_whatever_order_they_came_in():
+    config = copy.deepcopy(DEFAULT)
+    final = config.pop("final")
+    config = {"final": dict(reversed(list(final.items()))), **config}  # as --config final=... leaves it
+    validate_config(config, SCHEMA)
+    schema = yaml.safe_load(SCHEMA.read_text())
+    assert list(config) == [key for key in schema["properties"] if key in config]
+    assert list(config["final"]) == ["epochs", "replicates"]

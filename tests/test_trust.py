@@ -707,6 +707,35 @@ def test_a_full_disk_during_extraction_is_named_and_the_archive_not_blamed(tmp_p
     assert "damaged" not in str(error.value)
 
 
+@pytest.mark.parametrize("fails", ["mkstemp", "replace"])
+def test_a_full_disk_when_a_file_is_made_or_placed_is_named_and_not_retried(tmp_path, monkeypatch, fails):
+    """The disk fills before a byte is copied (the temporary file cannot be made) or as the file is put in
+    place: named as a full disk, neither retried as a network failure nor blamed on the archive."""
+    import errno
+    import os
+    import tempfile
+
+    from twolayer.io import WriteError
+
+    real = {"mkstemp": tempfile.mkstemp, "replace": os.replace}[fails]
+    calls = []
+
+    def full(*args, **kwargs):
+        calls.append(args)
+        if str(tmp_path / "resources") in str(args[0] if fails == "replace" else kwargs.get("dir", "")):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr({"mkstemp": tempfile, "replace": os}[fails], fails, full)
+    archive = write_archive(tmp_path / "a.tar.gz", images_per_batch=5)
+    with pytest.raises(DataSourceError, match="is full; nothing was kept. Free space there") as error:
+        fetch_archive(str(archive), md5sum(archive), tmp_path / "resources" / "a.tar.gz", retries=3, backoff=5)
+    assert "network" not in str(error.value) and "not retried" in str(error.value)
+    with pytest.raises(WriteError, match="the disk holding it is full") as error:
+        extract_archive(archive, member_targets(tmp_path / "resources" / "batches"))
+    assert "damaged" not in str(error.value)
+
+
 def test_a_chain_of_thousands_of_extended_headers_is_refused_not_a_recursion_error(tmp_path):
     payload = b"x" * 10 + b"\0"
     link = _header("././@LongLink", len(payload), tarfile.GNUTYPE_LONGNAME) + payload + b"\0" * (-len(payload) % 512)

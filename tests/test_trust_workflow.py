@@ -431,6 +431,21 @@ def test_a_value_with_a_trailing_line_break_or_a_wildcard_is_refused_before_any_
     assert "Traceback" not in output and not (workdir / "resources").exists() and not (workdir / "results").exists()
 
 
+def test_values_that_broke_late_are_settled_before_any_job(tmp_path, archive):
+    """One regularization value for a two-layer gradient-check network passed validation and then failed
+    check_gradients; two transfer.also entries with one run id ran as one. The first is one value for every
+    layer now, the second is refused before any job, naming both."""
+    networks = {"two_layer": {"hidden_sizes": [3], "regularization": [0.1]}}
+    workdir = make_workdir(tmp_path / "one", smoke_config(archive, gradcheck={"networks": networks}))
+    run_snakemake(workdir, "--cores", "1", "gradcheck")
+    gate = pd.read_csv(workdir / "results/gradcheck/gate.csv")
+    assert set(gate["parameter"]) >= {"linear1.W", "linear2.W"}
+    also = [{"learning_rate": 0.35, "regularization": 0.00275}, {"learning_rate": 0.35, "regularization": 0.002750000001}]
+    workdir = make_workdir(tmp_path / "two", smoke_config(archive, transfer={"also": also}))
+    output = _failure(run_snakemake(workdir, "-n", check=False))
+    assert "transfer.also[0] and transfer.also[1]" in output and "share the run id lr0.35_reg0.00275" in output
+
+
 def test_spellings_that_mean_the_same_value_rerun_nothing(smoke_run, tmp_path):
     """An md5 in upper case and integers written as 3.0 are the same configuration."""
     config = yaml.safe_load((smoke_run / "config.yaml").read_text())
@@ -442,6 +457,11 @@ def test_spellings_that_mean_the_same_value_rerun_nothing(smoke_run, tmp_path):
     }))
     result = run_snakemake(smoke_run, "-n", "--cores", "2", "--configfile", str(smoke_run / "config.yaml"), str(extra))
     assert "Nothing to be done" in result.stdout + result.stderr
+    # Unchanged values given on the command line: --config puts their keys last, which changed nothing either.
+    final = config["final"]
+    result = run_snakemake(smoke_run, "-n", "--cores", "2", "--config", f"final={{epochs: {final['epochs']}, "
+                           f"replicates: {final['replicates']}}}", f"seed={config['seed']}")
+    assert "Nothing to be done" in result.stdout + result.stderr, result.stdout[-3000:]
 
 
 def test_a_config_file_with_a_repeated_key_fails_before_any_job(tmp_path, archive):

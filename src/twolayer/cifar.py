@@ -24,7 +24,7 @@ import numpy as np
 
 from .batchpickle import PickleFormatError, parse
 from .download import md5_mismatch_message, md5sum
-from .io import atomic_path
+from .io import WriteError, atomic_path
 
 ARCHIVE_FOLDER = "cifar-10-batches-py"
 BATCHES = ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch")
@@ -207,8 +207,8 @@ def extract_archive(archive: str | Path, targets: Mapping[str, str | Path]) -> l
                         _write(out, block, targets[name])
         except _HeaderRefused as error:
             raise DataFormatError(f"{archive} is damaged or hostile: {error}. {_REAL_ARCHIVE}") from None
-        except (ExtractionWriteError, DataFormatError):
-            raise
+        except (ExtractionWriteError, WriteError, DataFormatError):
+            raise  # a full disk or a read-only folder is not the archive's fault
         except (tarfile.TarError, OSError, EOFError, zlib.error, ValueError) as error:
             raise DataFormatError(f"{archive} is damaged: it cannot be read to its end ({error}). {_REAL_ARCHIVE}") from None
         missing = sorted(set(targets) - set(temporary))

@@ -24,7 +24,7 @@ import jsonschema
 import yaml
 
 from .io import read_at_most
-from .search import grid_values
+from .search import grid_values, run_id
 
 # A grid larger than this is refused before planning: one job per point would give a
 # DAG that takes minutes to build and a selection that reads as many files.
@@ -390,9 +390,32 @@ def _too_many_points(grid: str, learning_rates: int, regularizations: int, deriv
 
 
 def _collisions(config: Mapping) -> list[str]:
-    """Values that would give two figures one file name."""
+    """Values that would give two figures, or two full-scale runs, one name."""
     # Grid values are already refused when they share a run id (search.grid_values).
-    return _same_names("momentum.values", config["momentum"]["values"], lambda v: f"{v:g}", "figure files momentum_<m>.png")
+    return (_same_names("momentum.values", config["momentum"]["values"], lambda v: f"{v:g}", "figure files momentum_<m>.png")
+            + _shared_run_ids(config["transfer"]))
+
+
+def _shared_run_ids(transfer: Mapping) -> list[str]:
+    """transfer.also entries with one run id: the stage would keep only the first of them."""
+    if not transfer["enabled"]:
+        return []
+    by_id: dict[str, list[int]] = {}
+    for index, entry in enumerate(transfer["also"]):
+        by_id.setdefault(run_id(entry["learning_rate"], entry["regularization"]), []).append(index)
+    problems = []
+    for name, (first, *others) in by_id.items():
+        for other in others:
+            problems.append(
+                f"transfer.also[{first}] and transfer.also[{other}] ({_entry(transfer['also'][first])} and "
+                f"{_entry(transfer['also'][other])}) share the run id {name}, so the stage would train one and drop "
+                "the other; list each configuration once, with values that differ in their first six significant digits"
+            )
+    return problems
+
+
+def _entry(entry: Mapping) -> str:
+    return f"learning rate {entry['learning_rate']!r}, regularization {entry['regularization']!r}"
 
 
 def _same_names(where: str, values, name, what: str) -> list[str]:
@@ -547,6 +570,25 @@ def validate_config(config: MutableMapping, schema_path: str | Path, sources: tu
             "(or in the file given with --configfile / the values given with --config):\n  - "
             + "\n  - ".join(problems)
         )
+    _in_schema_order(config, schema, schema)
+
+
+def _in_schema_order(value, schema: Mapping, root: Mapping) -> None:
+    """Put the keys of every mapping in the order the schema lists them, in place: --config adds the keys
+    it sets last, and a rule's parameters that hold the configuration would change with that order alone
+    (an unchanged value given with --config would rerun the report)."""
+    while "$ref" in schema:
+        schema = _resolve(schema["$ref"], root)
+    if not isinstance(value, MutableMapping):
+        return
+    properties = schema.get("properties", {})
+    ordered = {key: value[key] for key in properties if key in value} | {key: value[key] for key in value if key not in properties}
+    value.clear()
+    value.update(ordered)
+    for key, item in value.items():
+        sub = properties.get(key, schema.get("additionalProperties"))
+        if isinstance(sub, Mapping):
+            _in_schema_order(item, sub, root)
 
 
 def _leaves(value, prefix: str = "") -> dict[str, object]:

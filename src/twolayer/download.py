@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import http.client
 import logging
@@ -14,7 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from .io import atomic_path, file_digest
+from .io import WriteError, atomic_path, file_digest
 
 log = logging.getLogger(__name__)
 
@@ -140,15 +141,32 @@ def _local_reader(handle, path: Path):
     return read
 
 
+@contextlib.contextmanager
+def _output(tmp: Path):
+    """``tmp`` open for writing; failing to open or close it (a full disk flushing the last block) is a
+    _WriteFailed, never mistaken for a fault of the source."""
+    try:
+        out = open(tmp, "wb")
+    except OSError as error:
+        raise _WriteFailed(error) from None
+    try:
+        yield out
+    finally:
+        try:
+            out.close()
+        except OSError as error:
+            raise _WriteFailed(error) from None
+
+
 def _copy_into(source: str, tmp: Path, timeout: float) -> None:
     local = _local_path(source)
     if local is not None:
         if local.stat().st_size > MAX_ARCHIVE_BYTES:
             raise _TooLarge(f"{local.stat().st_size:,} bytes")
-        with open(local, "rb") as handle, open(tmp, "wb") as out:
+        with open(local, "rb") as handle, _output(tmp) as out:
             _copy_chunks(_local_reader(handle, local), out)
         return
-    with urllib.request.urlopen(source, timeout=timeout) as response, open(tmp, "wb") as out:
+    with urllib.request.urlopen(source, timeout=timeout) as response, _output(tmp) as out:
         expected = response.headers.get("Content-Length")
         if expected is not None and int(expected) > MAX_ARCHIVE_BYTES:
             raise _TooLarge(f"{int(expected):,} bytes")
@@ -227,12 +245,13 @@ def fetch_archive(
                 actual = md5sum(tmp)
                 if actual != md5:
                     raise _ChecksumMismatch(actual)
-        except _WriteFailed as failed:
-            if failed.error.errno in (errno.ENOSPC, errno.EDQUOT):
+        except (_WriteFailed, WriteError) as failed:  # WriteError: atomic_path could not make or place the file
+            error = failed.error if isinstance(failed, _WriteFailed) else failed
+            if error.errno in (errno.ENOSPC, errno.EDQUOT):
                 problem = f"the disk holding {destination.parent} is full"
                 fix = "Free space there (the archive needs about 170 MB, its extracted batches about 180 MB more)"
             else:
-                problem = f"{destination.parent} cannot be written ({failed.error.strerror})"
+                problem = f"{destination.parent} cannot be written ({error.strerror})"
                 fix = "Make that folder writable, or run the workflow from a folder you can write to"
             raise DataSourceError(
                 f"Copying {source} failed because {problem}; nothing was kept. {fix}, then run the workflow "

@@ -18,6 +18,7 @@ keep out of the study folder (a key), which it does not have (docs/faults.md).
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import hashlib
 import json
@@ -57,6 +58,16 @@ _MD5_FOLDER = re.compile(r"[0-9a-f]{32}")
 
 class ChangedResultError(RuntimeError):
     """A result file is not what its job wrote."""
+
+
+class WriteError(OSError):
+    """Placing a file failed (a full disk, a read-only folder): what was being written is not at fault."""
+
+
+def _write_error(error: OSError, path: Path) -> WriteError:
+    problem = "the disk holding it is full" if error.errno in (errno.ENOSPC, errno.EDQUOT) else error.strerror
+    return WriteError(error.errno, f"Writing {path} failed: {problem}. Free space there or make the folder "
+                                   "writable, then run the workflow again")
 
 
 def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
@@ -151,22 +162,30 @@ def atomic_path(path: str | os.PathLike, record: bool = True) -> Iterator[Path]:
     it (matplotlib, numpy) still do the right thing. On error it is removed; one that
     a killed process left behind is removed the next time the file is written. With
     ``record``, the digest of what was written is kept beside it for ``check_unchanged``.
+    Failing to make, record or place the file raises WriteError (an OSError), so a caller
+    can tell a full disk from a fault of what it was copying.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    name = glob.escape(path.name)
-    for pattern in (f".{name}.*.part{glob.escape(path.suffix)}", f".{name}.sha256.*.part"):
-        for stale in path.parent.glob(pattern):
-            stale.unlink(missing_ok=True)  # left by an earlier attempt that was killed mid-write
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".part{path.suffix}")
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes the file private; results are ordinary files
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        name = glob.escape(path.name)
+        for pattern in (f".{name}.*.part{glob.escape(path.suffix)}", f".{name}.sha256.*.part"):
+            for stale in path.parent.glob(pattern):
+                stale.unlink(missing_ok=True)  # left by an earlier attempt that was killed mid-write
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".part{path.suffix}")
+        os.close(fd)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes the file private; results are ordinary files
+    except OSError as error:
+        raise _write_error(error, path) from None
     tmp = Path(tmp)
     try:
         yield tmp
-        if record:
-            _record_digest(tmp, path)
-        os.replace(tmp, path)
+        try:
+            if record:
+                _record_digest(tmp, path)
+            os.replace(tmp, path)
+        except OSError as error:
+            raise _write_error(error, path) from None
     finally:
         tmp.unlink(missing_ok=True)
 

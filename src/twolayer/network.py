@@ -123,7 +123,7 @@ def build_network(
     num_classes : int
         C, the width of the last linear layer. Default is 10.
     regularization : float or sequence of float
-        lambda for every linear layer, or one value per linear layer.
+        lambda for every linear layer (a number, or a sequence of one), or one value per linear layer.
     weight_init, bias_init, rng, dtype
         Passed to every ``Linear`` layer.
 
@@ -131,8 +131,8 @@ def build_network(
     """
     hidden_sizes = [int(h) for h in hidden_sizes]
     sizes = hidden_sizes + [int(num_classes)]
-    if np.ndim(regularization) == 0:
-        regularization = [regularization] * len(sizes)
+    if np.ndim(regularization) == 0 or len(regularization) == 1:  # one value for all layers
+        regularization = [float(np.ravel(regularization)[0])] * len(sizes)
     regularization = list(regularization)
     if len(regularization) != len(sizes):
         raise ValueError(

@@ -49,9 +49,20 @@ def versions() -> list[dict]:
             rows.append({"name": package, "version": importlib.metadata.version(package)})
         except importlib.metadata.PackageNotFoundError:
             rows.append({"name": package, "version": "not installed"})
-    for blas in threadpool_info():
-        rows.append({"name": f"BLAS ({blas['internal_api']}, {blas.get('architecture', '?')})", "version": blas["version"]})
-    return rows
+    # One row per BLAS library loaded (NumPy and SciPy each bring their own), in a fixed order: the
+    # order threadpoolctl finds them in varies from run to run.
+    blas = [{"name": f"BLAS ({info['internal_api']}, {info.get('architecture', '?')}, {_owner(info['filepath'])}'s)",
+             "version": info["version"]} for info in threadpool_info() if info["user_api"] == "blas"]
+    return rows + sorted(blas, key=lambda row: (row["name"], row["version"]))
+
+
+def _owner(library: str) -> str:
+    """The package a shared library came with, from its folder (numpy.libs/ or scipy/...)."""
+    parts = Path(library).parts
+    for index, part in enumerate(parts[:-1]):
+        if part == "site-packages" and index + 1 < len(parts) - 1:
+            return parts[index + 1].removesuffix(".libs")
+    return Path(library).parent.name
 
 
 MAX_LOCK_BYTES = 1_000_000  # a lock of a few hundred packages is a few kilobytes
