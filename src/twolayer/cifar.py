@@ -13,6 +13,7 @@ checked before anything is extracted.
 from __future__ import annotations
 
 import errno
+import struct
 import tarfile
 import unicodedata
 import zlib
@@ -186,10 +187,12 @@ def extract_archive(archive: str | Path, targets: Mapping[str, str | Path]) -> l
         tar = tarfile.open(archive, "r|gz", tarinfo=_BoundedTarInfo.for_one_archive())
     except _HeaderRefused as error:
         raise DataFormatError(f"{archive} is damaged or hostile: {error}. {_REAL_ARCHIVE}") from None
-    except (tarfile.TarError, OSError, EOFError, ValueError) as error:
+    except (tarfile.TarError, OSError, EOFError, ValueError, TypeError, IndexError, struct.error) as error:
+        # tarfile reads the gzip header as it opens the stream, and a header cut short in its extra
+        # field ends in a TypeError there (found by benchmarks/fuzz.py).
         raise DataFormatError(
             f"{archive} is not a readable gzip-compressed tar archive ({error}). Delete it and fetch it "
-            "again, or point data.url in config.yaml at a good copy of cifar-10-python.tar.gz."
+            "again, or point data.url in config/local.yaml at a good copy of cifar-10-python.tar.gz."
         ) from None
     with tar, ExitStack() as staged:
         temporary: dict[str, Path] = {}
