@@ -205,14 +205,14 @@ def test_values_given_on_the_command_line_are_bounded_before_anything_walks_them
     for key in ("unknown_key", "coarse"):
         config = yaml.safe_load((REPO / "config.yaml").read_text())
         config[key] = shared
-        with pytest.raises(ConfigError, match="more than 100,000 values once its YAML aliases are expanded"):
+        with pytest.raises(ConfigError, match="its aliases expand to more than 100,000 values.*--config"):
             validate_config(config, schema)
     deep = 1
     for _ in range(100):
         deep = [deep]
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config["seed"] = deep
-    with pytest.raises(ConfigError, match="nests more than 32 levels deep"):
+    with pytest.raises(ConfigError, match="its values nest more than 32 deep.*--config"):
         validate_config(config, schema)
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config["unknown_key"] = {"anything": [1, 2]}

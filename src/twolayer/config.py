@@ -91,15 +91,21 @@ class _ConfigLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _expanded_nodes(node, sizes: dict | None = None) -> int:
-    """How many nodes ``node`` stands for once every alias in it is expanded (each shared node counted
-    each time it is used), computed once per node."""
+def _values(value, depth: int = 0, sizes: dict | None = None) -> int:
+    """How many values ``value`` holds, each shared one counted each time it is used (YAML aliases share
+    objects), computed once per object; _ConfigTooLarge past MAX_CONFIG_DEPTH levels or MAX_CONFIG_NODES
+    values. Constructing what YAML describes is linear in its text; walking it, without this, would not be."""
     sizes = {} if sizes is None else sizes
-    if id(node) not in sizes:
-        children = node.value if isinstance(node, yaml.SequenceNode) else (
-            [item for pair in node.value for item in pair] if isinstance(node, yaml.MappingNode) else [])
-        sizes[id(node)] = 1 + sum(_expanded_nodes(child, sizes) for child in children)
-    return sizes[id(node)]
+    if depth > MAX_CONFIG_DEPTH:
+        raise _ConfigTooLarge(f"its values nest more than {MAX_CONFIG_DEPTH} deep")
+    if not isinstance(value, (Mapping, list)):
+        return 1
+    if id(value) not in sizes:
+        items = value.values() if isinstance(value, Mapping) else value
+        sizes[id(value)] = 1 + sum(_values(item, depth + 1, sizes) for item in items)
+        if sizes[id(value)] > MAX_CONFIG_NODES:
+            raise _ConfigTooLarge(f"its aliases expand to more than {MAX_CONFIG_NODES:,} values")
+    return sizes[id(value)]
 
 
 def _fix(path: str | Path) -> str:
@@ -127,12 +133,10 @@ def read_config_file(path: str | Path) -> tuple[dict, list[str]]:
                               f"need: it is not a configuration; {_fix(path)}.")
         loader = _ConfigLoader(raw.decode("utf-8"))
         try:
-            node = loader.get_single_node()
-            if node is not None and _expanded_nodes(node) > MAX_CONFIG_NODES:
-                raise _ConfigTooLarge(f"its aliases expand to more than {MAX_CONFIG_NODES:,} values")
-            data = loader.construct_document(node) if node is not None else None
+            data = loader.get_single_data()
         finally:
             loader.dispose()
+        _values(data)
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path} cannot be read as a text file ({error}): make it a YAML file of "
                           f"configuration keys; {_fix(path)}.") from None
@@ -483,25 +487,6 @@ def _study_dir_problems(study_dir: str) -> list[str]:
     return []
 
 
-def _values(value, depth: int = 0, sizes: dict | None = None) -> int:
-    """How many values ``value`` holds, each shared one counted each time it is used (YAML aliases share
-    objects), computed once per object; ConfigError past MAX_CONFIG_DEPTH levels or MAX_CONFIG_NODES values."""
-    sizes = {} if sizes is None else sizes
-    if depth > MAX_CONFIG_DEPTH:
-        raise ConfigError(f"The configuration nests more than {MAX_CONFIG_DEPTH} levels deep, where config.yaml nests "
-                          "three: look for a value given with --config or in a --configfile that holds itself.")
-    if not isinstance(value, (Mapping, list)):
-        return 1
-    if id(value) not in sizes:
-        items = value.values() if isinstance(value, Mapping) else value
-        sizes[id(value)] = 1 + sum(_values(item, depth + 1, sizes) for item in items)
-        if sizes[id(value)] > MAX_CONFIG_NODES:
-            raise ConfigError(f"The configuration holds more than {MAX_CONFIG_NODES:,} values once its YAML aliases "
-                              "are expanded, where config.yaml holds about a hundred: look for anchors (&a) and "
-                              "aliases (*a) in the values given with --config or in a --configfile.")
-    return sizes[id(value)]
-
-
 def _unknown_keys(value, schema: Mapping, root: Mapping, path: tuple = ()) -> Iterator[str]:
     """Every key the schema does not allow, found by walking the configuration's keys along the schema's
     properties only: nothing under an unknown key is looked at."""
@@ -531,7 +516,12 @@ def validate_config(config: MutableMapping, schema_path: str | Path, sources: tu
     duplicates = [f"{source}: {duplicate} (YAML keeps only the last value; remove one)"
                   for source in sources for duplicate in read_config_file(source)[1]]
     schema = yaml.safe_load(Path(schema_path).read_text())
-    _values(config)
+    try:
+        _values(config)
+    except _ConfigTooLarge as error:
+        raise ConfigError(f"The configuration is not one: {error}, where config.yaml holds about a hundred plain "
+                          "values; look for anchors (&a) and aliases (*a), or nesting, in the values given with "
+                          "--config.") from None
     unknown = list(_unknown_keys(config, schema, schema)) + list(_invisible_characters(config))
     if unknown:
         raise ConfigError(
