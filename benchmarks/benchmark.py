@@ -33,11 +33,11 @@ import pandas as pd
 import yaml
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from twolayer.fast.packed import ScaledMomentumSGD, packed_two_layer_network
-from twolayer.fast.training import take_rows, train_each
+from twolayer.batches import take_rows
 from twolayer.network import two_layer_network
 from twolayer.optimizers import MomentumSGD
 from twolayer.provenance import benchmark_files, stage_table
+from twolayer.training import train
 
 from . import schedule
 from .pages import Tee, write_section
@@ -73,7 +73,7 @@ def time_pass(samples: int, dtype, repeats: int, hidden_size: int = 50, seed: in
     rng = np.random.default_rng(seed)
     X = rng.uniform(size=(samples, D)).astype(dtype)
     y = rng.integers(0, C, size=samples)
-    net = two_layer_network(X.mean(axis=0), hidden_size=hidden_size, regularization=0.01, rng=rng, dtype=dtype)
+    net = two_layer_network(D, hidden_size=hidden_size, regularization=0.01, rngs=[rng], dtype=dtype, mean=X.mean(axis=0))
 
     def step():
         net.forward(X)
@@ -120,9 +120,9 @@ TRAINING_RULES = ("search_coarse", "search_fine", "replicate_selection", "train_
 def ours_runner(rows: int, held_out: int, batch: int, threads: int, pack: int = 1, dtype=np.float32) -> Callable[[int], None]:
     """``run(epochs)``: this package's training from fresh weights, as a workflow job runs it.
 
-    ``pack`` networks (1 for the final training) side by side through
-    ``twolayer.fast.training.train_each``, BLAS single-threaded as in a workflow job
-    (``threads`` is kept for the PyTorch side).
+    ``pack`` networks (1 for the final training) side by side in one ``Network`` through
+    ``twolayer.training.train``, BLAS single-threaded as in a workflow job (``threads`` is kept
+    for the PyTorch side).
     """
     rng = np.random.default_rng(1)
     X = rng.uniform(size=(rows, D)).astype(dtype)
@@ -133,11 +133,11 @@ def ours_runner(rows: int, held_out: int, batch: int, threads: int, pack: int = 
 
     def run(epochs: int) -> None:
         with threadpool_limits(limits=1):
-            net = packed_two_layer_network(D, [0.001] * pack, rngs=[np.random.default_rng(i) for i in range(pack)],
-                                           dtype=dtype)
-            optimizer = MomentumSGD(0.3, 0.8, 0.998) if pack == 1 else ScaledMomentumSGD(rates, 50, 0.8, 0.998, dtype)
-            train_each(net, optimizer, X, y, epochs=epochs, batch_size=batch, shuffle=True, rng=np.random.default_rng(2),
-                       X_val=X_val, y_val=y_val)
+            net = two_layer_network(D, 50, C, [[0.001]] * pack, rngs=[np.random.default_rng(i) for i in range(pack)],
+                                    dtype=dtype)
+            optimizer = MomentumSGD(0.3 if pack == 1 else rates, 0.8, 0.998)
+            train(net, optimizer, X, y, epochs=epochs, batch_size=batch, shuffle=True, rng=np.random.default_rng(2),
+                  X_val=X_val, y_val=y_val)
 
     return run
 
@@ -592,25 +592,26 @@ def gate_sensitivity(results: Path, configfiles: list[str], seeds: int) -> tuple
     row of every weight matrix, the smallest factor 1 + e by which scaling that row of
     the backpropagated gradient makes the gate fail (e on a grid from 1e-5 to 1e-1).
     """
-    from twolayer.gradcheck import gate_relative_errors, gate_values
+    from twolayer.gradcheck import gate_values, relative_error
     from twolayer.network import build_network
-    from twolayer.preprocess import load_split
+    from twolayer.preprocess import centre, load_split
     from twolayer.seeding import derive_rng
 
     config = merged_config(configfiles)
     settings = config["gradcheck"]
     bound, h = settings["gate"]["bound"], settings["gate"]["h"]
     data = load_split(results / "data" / "search_train.npz", np.float64, limit=settings["samples"])
+    data = centre(data, data.mean)  # as check_gradients feeds the gate
     scalings = np.geomspace(1e-5, 1e-1, 81)
     noise, caught = [], []
     with threadpool_limits(limits=1):
         for seed in range(seeds):
             for name, spec in settings["networks"].items():
-                net = build_network(data.mean, spec["hidden_sizes"], regularization=spec["regularization"],
-                                    rng=derive_rng(seed, "gradcheck", name), dtype=np.float64)
+                net = build_network(data.X.shape[1], spec["hidden_sizes"], regularization=spec["regularization"],
+                                    rngs=[derive_rng(seed, "gradcheck", name)], dtype=np.float64)
                 for parameter, values in gate_values(net, data.X, data.y, h, derive_rng(seed, "gradcheck", name, "entries")).items():
                     noise.append({"network": name, "parameter": parameter, "seed": seed,
-                                  "max_rel_error": float(gate_relative_errors(values.analytic, values.numeric).max())})
+                                  "max_rel_error": float(relative_error(values.analytic, values.numeric).max())})
                     if not parameter.endswith(".W"):
                         continue
                     rows = np.unravel_index(values.entries, values.shape)[0]
@@ -620,7 +621,7 @@ def gate_sensitivity(results: Path, configfiles: list[str], seeds: int) -> tuple
                         for e in scalings:
                             analytic = values.analytic.copy()
                             analytic[mine] *= 1 + e
-                            if gate_relative_errors(analytic, values.numeric).max() > bound:
+                            if relative_error(analytic, values.numeric).max() > bound:
                                 found = e
                                 break
                         caught.append({"network": name, "parameter": parameter, "seed": seed, "row": row, "smallest_caught": found})

@@ -8,10 +8,9 @@ OpenBLAS picks a kernel for the CPU it runs on, and kernels add the terms of a m
 product in different orders, so their last bits differ. ``OPENBLAS_CORETYPE`` makes it run
 another kernel the CPU can execute, which is how one machine sees what another CPU does.
 
-Without ``--study``: the plain training loop (``twolayer.training.train``) and the workflow's
-side-by-side training (``twolayer.fast.training.train_each``) train small networks for a few
-epochs in float32 and float64, once under this machine's own kernel and once under each
-other kernel, each in a process of its own; the table gives, against the own kernel, the
+Without ``--study``: the training loop (``twolayer.training.train``) trains small networks for a
+few epochs, one alone and two side by side, in float32 and float64, once under this machine's
+own kernel and once under each other kernel, each in a process of its own; the table gives, against the own kernel, the
 largest relative difference of the recorded costs and the largest difference of an
 accuracy, in images. ``tests/test_determinism.py`` holds those numbers to the tolerance of
 ``tests/numerics.py``.
@@ -73,37 +72,31 @@ def kernel_env(kernel: str | None) -> dict:
 
 
 def histories(dtype: str) -> dict:
-    """The kernel OpenBLAS runs in this process, and the history of each training path on a small problem,
-    on one BLAS thread as in a workflow job (the thread count changes the last bits too)."""
+    """The kernel OpenBLAS runs in this process, and the histories of small trainings: one network alone, and
+    two side by side in one ``Network``, on one BLAS thread as in a workflow job (the thread count changes
+    the last bits too)."""
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    from twolayer import MomentumSGD, train, two_layer_network
-    from twolayer.fast.packed import ScaledMomentumSGD, packed_two_layer_network
-    from twolayer.fast.training import train_each
+    from twolayer.network import two_layer_network
+    from twolayer.optimizers import MomentumSGD
     from twolayer.preprocess import Split, centre
+    from twolayer.training import train
 
     with threadpool_limits(limits=1):
         data = np.random.default_rng(0)
         X = data.uniform(size=(600, 3072)).astype(dtype)
         y = data.integers(0, 10, size=600)
-        X_train, y_train, X_val, y_val = X[:400], y[:400], X[400:], y[400:]
-        plain = train(two_layer_network(X_train.mean(axis=0), 50, 10, 0.005, rng=np.random.default_rng(1), dtype=np.dtype(dtype)),
-                      MomentumSGD(0.05, 0.8, 0.998), X_train, y_train, epochs=EPOCHS, batch_size=100,
-                      rng=np.random.default_rng(2), X_val=X_val, y_val=y_val)
-        mean = X_train.mean(axis=0, dtype=np.float64)[:, None]
-        rates = np.array([0.05, 0.02])
-        packed = packed_two_layer_network(X.shape[1], [0.005, 0.001], 50, 10, rngs=[np.random.default_rng(3), np.random.default_rng(4)],
-                                          dtype=np.dtype(dtype))
-        centred = centre(Split(X=X.copy(), y=y, mean=mean), mean).X
-        side_by_side = train_each(packed, ScaledMomentumSGD(rates, 50, 0.8, 0.998), centred[:400], y_train, epochs=EPOCHS,
-                                  batch_size=100, rng=np.random.default_rng(2), X_val=centred[400:], y_val=y_val,
-                                  learning_rates=rates)
+        mean = X[:400].mean(axis=0, dtype=np.float64)[:, None]
+        X = centre(Split(X=X, y=y, mean=mean), mean).X
+        paths = {}
+        for name, rates, regs in (("alone", [0.05], [[0.005]]), ("side by side", [0.05, 0.02], [[0.005], [0.001]])):
+            network = two_layer_network(3072, 50, 10, regs, rngs=[np.random.default_rng(1 + p) for p in range(len(rates))],
+                                        dtype=np.dtype(dtype))
+            results = train(network, MomentumSGD(rates, 0.8, 0.998), X[:400], y[:400], epochs=EPOCHS, batch_size=100,
+                            rng=np.random.default_rng(2), X_val=X[400:], y_val=y[400:])
+            paths.update({f"{name}, network {p}": result.history for p, result in enumerate(results)})
         kernels = sorted({info.get("architecture", "?") for info in threadpool_info() if info.get("user_api") == "blas"})
-    return {
-        "kernel": ", ".join(kernels),
-        "samples": {"train": len(y_train), "val": len(y_val)},
-        "paths": {"plain": plain.history, **{f"side by side, network {p}": r.history for p, r in enumerate(side_by_side)}},
-    }
+    return {"kernel": ", ".join(kernels), "samples": {"train": 400, "val": 200}, "paths": paths}
 
 
 def histories_under(kernel: str | None, dtype: str) -> dict:

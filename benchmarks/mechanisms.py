@@ -1,4 +1,4 @@
-"""What each speed mechanism of ``twolayer.fast`` saves: the whole study, run with it removed.
+"""What each speed mechanism of the training saves: the whole study, run with it removed.
 
     python -m benchmarks.mechanisms --configfile config/replica.yaml --cores 2 --write docs/performance.md
 
@@ -43,26 +43,24 @@ class Variant:
     revision: str | None = None  # another commit's files instead of this checkout's
 
 
-FAST_TRAINING = "src/twolayer/fast/training.py"
-PACKED = "src/twolayer/fast/packed.py"
+BATCHES = "src/twolayer/batches.py"
+TRAINING = "src/twolayer/training.py"
 SETUP = "src/twolayer/stages/setup.py"
 
 VARIANTS = (
     Variant("all", "nothing removed: the code as it is"),
     Variant(
-        "lagged evaluation",
-        "the training-set evaluation in a pass of its own after each epoch",
-        (
-            (FAST_TRAINING, "lagged = None if full_batch or epochs == 1 else LaggedEvaluation(network)", "lagged = None"),
-            (FAST_TRAINING, "if epoch < epochs and (full_batch or lagged is not None):", "if epoch < epochs and full_batch:"),
-        ),
+        "full-batch evaluation carried",
+        "in full-batch training, the training-set evaluation in a pass of its own after each epoch",
+        ((TRAINING, "            if full_batch and epoch < epochs:\n", "            if False:\n"),),
     ),
     Variant(
         "background gathering",
         "each mini-batch gathered with X[order[...]] in the loop",
         (
-            (FAST_TRAINING, "batches = shuffled_batches(X, y, order, batch_size, X_buffers, y_buffer)",
-             "batches = ((X[order[s : s + batch_size]], y[order[s : s + batch_size]]) for s in range(0, N, batch_size))"),
+            (BATCHES, "        return shuffled_batches(self.X, self.y, order, self.batch_size, *self._buffers)",
+             "        return ((self.X[order[s : s + self.batch_size]], self.y[order[s : s + self.batch_size]])\n"
+             "                for s in range(0, len(order), self.batch_size))"),
         ),
     ),
     Variant(
@@ -72,7 +70,8 @@ VARIANTS = (
             (SETUP, '        runs = [point["run_id"] for point in points]\n',
              '        if len(points) > 1:\n'
              '            import copy\n'
-             '            alone = [self.train_side_by_side(train_split, held_out, [point], [rng], copy.deepcopy(batch_rng), epochs)[1][0]\n'
+             '            alone = [self.train_side_by_side(train_split, held_out, [point], [rng], copy.deepcopy(batch_rng), epochs,\n'
+             '                                             evaluate_every)[1][0]\n'
              '                     for point, rng in zip(points, rngs)]\n'
              '            return None, alone\n'
              '        runs = [point["run_id"] for point in points]\n'),
@@ -240,7 +239,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.check:
         for variant in VARIANTS:
             root = prepare(REPO / "benchmark-runs" / "mechanisms-check", variant, [])
-            subprocess.run([sys.executable, "-c", "import twolayer.stages.setup, twolayer.fast.training"],
+            subprocess.run([sys.executable, "-c", "import twolayer.stages.setup, twolayer.training, twolayer.batches"],
                            env=dict(os.environ, PYTHONPATH=str(root / "src")), check=True)
             print(f"{variant.name}: {len(variant.substitutions)} substitution(s) made, package imports")
         return

@@ -185,12 +185,12 @@ def test_every_mechanism_variant_still_applies_and_imports(tmp_path):
 
     from benchmarks.mechanisms import VARIANTS, prepare
 
-    assert {v.name for v in VARIANTS} >= {"all", "lagged evaluation", "background gathering", "networks side by side"}
+    assert {v.name for v in VARIANTS} >= {"all", "full-batch evaluation carried", "background gathering", "networks side by side"}
     for variant in VARIANTS:
         root = prepare(tmp_path, variant, [])
         for file, _, replacement in variant.substitutions:
             assert replacement in (root / file).read_text()
-        subprocess.run([sys.executable, "-c", "import twolayer.stages.setup, twolayer.fast.training"],
+        subprocess.run([sys.executable, "-c", "import twolayer.stages.setup, twolayer.training, twolayer.batches"],
                        env=dict(os.environ, PYTHONPATH=str(root / "src")), check=True)
 
 

@@ -339,8 +339,8 @@ def test_one_regularization_value_serves_every_layer_of_a_gradient_check_network
     config = copy.deepcopy(DEFAULT)
     config["gradcheck"]["networks"]["two_layer"]["regularization"] = [0.1]
     validate_config(config, SCHEMA)
-    network = build_network(np.zeros(6), [4], 3, config["gradcheck"]["networks"]["two_layer"]["regularization"], rng=rng)
-    assert [layer.regularization for layer in network.layers if hasattr(layer, "regularization")] == [0.1, 0.1]
+    network = build_network(6, [4], 3, config["gradcheck"]["networks"]["two_layer"]["regularization"], rngs=[rng])
+    assert [layer.regularization.tolist() for layer in network.layers if hasattr(layer, "regularization")] == [[0.1], [0.1]]
     with pytest.raises(ConfigError, match=r"gradcheck.networks.two_layer.regularization: give 1 value or one per linear layer \(2\), got 3"):
         validate_config(with_change("gradcheck.networks.two_layer.regularization", [0.1, 0.2, 0.3]), SCHEMA)
 

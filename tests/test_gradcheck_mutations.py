@@ -22,7 +22,7 @@ def _after_backward(*lines):
 
 
 MUTATIONS = {
-    "one row of dW1 x 1.01": _after_backward('self.grads()["linear1.W"][0] *= 1.01'),
+    "one row of dW1 x 1.01": _after_backward('self.grads()["linear1.W"][0, 0] *= 1.01'),
     "db1 x 1.01": _after_backward('self.grads()["linear1.b"][...] *= 1.01'),
     "largest entry of dW2 x 1.01": _after_backward(
         'for g in [self.grads()[k] for k in ("linear2.W",) if k in self.grads()]:',
@@ -30,23 +30,23 @@ MUTATIONS = {
     ),
     "L2 gradient lambda W instead of 2 lambda W": (
         "layers.py",
-        '        self.grads["W"][...] = dout.T @ self._X + 2.0 * self.regularization * W\n',
-        '        self.grads["W"][...] = dout.T @ self._X + 1.0 * self.regularization * W\n',
+        '        self.grads["W"][...] = dW + (2.0 * self.regularization).astype(self.dtype)[:, None, None] * W\n',
+        '        self.grads["W"][...] = dW + (1.0 * self.regularization).astype(self.dtype)[:, None, None] * W\n',
     ),
     "reported L2 cost lambda/2": (
         "layers.py",
-        '        return self.regularization * float(np.einsum("ij,ij->", W, W, dtype=np.float64))\n',
-        '        return 0.5 * self.regularization * float(np.einsum("ij,ij->", W, W, dtype=np.float64))\n',
+        '        return self.regularization * np.einsum("pij,pij->p", W, W, dtype=np.float64)\n',
+        '        return 0.5 * self.regularization * np.einsum("pij,pij->p", W, W, dtype=np.float64)\n',
     ),
     "cross-entropy summed instead of averaged in the cost": (
         "layers.py",
-        "        return float(-np.mean(self.log_probs[np.arange(len(y)), y], dtype=np.float64))\n",
-        "        return float(-np.sum(self.log_probs[np.arange(len(y)), y], dtype=np.float64))\n",
+        "        return -np.mean(self.log_probs[:, np.arange(len(y)), y], axis=1, dtype=np.float64)\n",
+        "        return -np.sum(self.log_probs[:, np.arange(len(y)), y], axis=1, dtype=np.float64)\n",
     ),
     "bias left out of the forward pass": (
         "layers.py",
-        '        return X @ self.params["W"].T + self.params["b"].T\n',
-        '        return X @ self.params["W"].T\n',
+        "        out += b.transpose(0, 2, 1)\n",
+        "        out += 0 * b.transpose(0, 2, 1)\n",
     ),
     "ReLU gradient passed where the input is negative": (
         "layers.py",

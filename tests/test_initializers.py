@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from twolayer import INITIALIZERS, get_initializer
+from twolayer.initializers import INITIALIZERS, get_initializer
 
 
 @pytest.mark.parametrize(

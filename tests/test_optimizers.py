@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from twolayer import SGD, MomentumSGD
+from twolayer.optimizers import SGD, MomentumSGD
 
 
-def random_params(rng):
-    return {"a.W": rng.normal(size=(3, 4)), "a.b": rng.normal(size=(3, 1))}
+def random_params(rng, networks=1):
+    return {"a.W": rng.normal(size=(networks, 3, 4)), "a.b": rng.normal(size=(networks, 3, 1))}
 
 
 def test_vanilla_step_by_hand(rng):
@@ -35,20 +35,20 @@ def test_momentum_zero_gives_exactly_the_vanilla_updates(rng):
 
 
 def test_momentum_velocity_persists_between_steps(rng):
-    theta = {"w": np.zeros(2)}
-    g1, g2 = {"w": np.array([1.0, -2.0])}, {"w": np.array([0.5, 0.5])}
+    theta = {"w": np.zeros((1, 2))}
+    g1, g2 = {"w": np.array([[1.0, -2.0]])}, {"w": np.array([[0.5, 0.5]])}
     opt = MomentumSGD(0.1, momentum=0.8)
     opt.step(theta, g1)
-    np.testing.assert_allclose(theta["w"], [-0.1, 0.2])
+    np.testing.assert_allclose(theta["w"], [[-0.1, 0.2]])
     opt.step(theta, g2)
     v2 = 0.8 * np.array([0.1, -0.2]) + 0.1 * np.array([0.5, 0.5])
-    np.testing.assert_allclose(theta["w"], np.array([-0.1, 0.2]) - v2)
+    np.testing.assert_allclose(theta["w"], [np.array([-0.1, 0.2]) - v2])
 
 
 @pytest.mark.parametrize("optimizer", [SGD(0.35, decay=0.998), MomentumSGD(0.35, momentum=0.8, decay=0.998)])
 def test_decay_schedule_is_lr0_times_decay_to_the_epoch(optimizer):
     for epoch in range(60):
-        assert optimizer.learning_rate == 0.35 * 0.998**epoch
+        assert optimizer.learning_rates.tolist() == [0.35 * 0.998**epoch]
         optimizer.end_epoch()
 
 
@@ -78,4 +78,24 @@ def test_decay_outside_range_is_rejected(decay):
 
 
 def test_repr_names_hyperparameters():
-    assert repr(MomentumSGD(0.5, 0.8, 0.998)) == "MomentumSGD(learning_rate=0.5, decay=0.998, momentum=0.8)"
+    assert repr(MomentumSGD(0.5, 0.8, 0.998)) == "MomentumSGD(learning_rate=[0.5], decay=0.998, momentum=0.8)"
+
+
+def test_each_network_moves_at_its_own_rate(rng):
+    """Networks side by side: network p's slice of every parameter steps with rate p, as it would alone."""
+    params, grads = random_params(rng, networks=3), random_params(rng, networks=3)
+    side = {k: v.copy() for k, v in params.items()}
+    optimizer = MomentumSGD([0.1, 0.2, 0.3], momentum=0.5, decay=0.9)
+    for _ in range(2):
+        optimizer.step(side, grads)
+        optimizer.end_epoch()
+    for p, rate in enumerate([0.1, 0.2, 0.3]):
+        alone = {k: v[p : p + 1].copy() for k, v in params.items()}
+        single = MomentumSGD(rate, momentum=0.5, decay=0.9)
+        for _ in range(2):
+            single.step(alone, {k: v[p : p + 1] for k, v in grads.items()})
+            single.end_epoch()
+        for k in params:
+            np.testing.assert_allclose(side[k][p : p + 1], alone[k], rtol=1e-15)
+    with pytest.raises(ValueError, match="learning_rate"):
+        MomentumSGD([0.1, -0.2], 0.5)

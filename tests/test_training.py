@@ -1,12 +1,14 @@
-"""The training loop: history, mini-batches, determinism, divergence."""
+"""The training loop: history, mini-batches, scoring, networks side by side, determinism, divergence."""
 
 import math
 
 import numpy as np
 import pytest
 
-from twolayer import SGD, MomentumSGD, evaluate, train, two_layer_network
-from twolayer.training import HISTORY_COLUMNS
+from numerics import assert_same_history
+from twolayer.network import two_layer_network
+from twolayer.optimizers import SGD, MomentumSGD
+from twolayer.training import HISTORY_COLUMNS, evaluate, train
 
 
 def make_problem(seed=0, N=60, D=30, C=4):
@@ -14,13 +16,18 @@ def make_problem(seed=0, N=60, D=30, C=4):
     return rng.uniform(size=(N, D)), rng.integers(0, C, size=N), C
 
 
+def network(X, C, regularization=0.01, rngs=None, hidden=8):
+    return two_layer_network(X.shape[1], hidden_size=hidden, num_classes=C, regularization=regularization,
+                             rngs=rngs or [np.random.default_rng(3)], mean=X.mean(axis=0))
+
+
 def run(seed, **kwargs):
     X, y, C = make_problem()
     rng = np.random.default_rng(seed)
-    net = two_layer_network(X.mean(axis=0), hidden_size=8, num_classes=C, regularization=0.01, rng=rng)
+    net = network(X, C, rngs=[rng])
     options = dict(epochs=4, batch_size=16, shuffle=True, rng=rng, X_val=X[:20], y_val=y[:20])
     options.update(kwargs)
-    return net, train(net, MomentumSGD(0.1, 0.8, decay=0.9), X, y, **options)
+    return net, train(net, MomentumSGD(0.1, 0.8, decay=0.9), X, y, **options)[0]
 
 
 def test_history_has_one_row_per_epoch_with_the_rate_in_force():
@@ -30,8 +37,8 @@ def test_history_has_one_row_per_epoch_with_the_rate_in_force():
     assert all(tuple(row) == HISTORY_COLUMNS for row in result.history)
     assert [row["learning_rate"] for row in result.history] == [0.1 * 0.9**e for e in range(4)]
     X, y, _ = make_problem()
-    assert result.final["train_cost"] == pytest.approx(net.cost(X, y))
-    assert result.final["val_accuracy"] == net.accuracy(X[:20], y[:20])
+    assert result.final["train_cost"] == pytest.approx(net.costs(X, y)[0])
+    assert result.final["val_accuracy"] == net.accuracies(X[:20], y[:20])[0]
 
 
 def test_same_seed_same_history_different_seed_different_history():
@@ -50,32 +57,32 @@ def test_without_validation_set_val_columns_are_nan():
 def test_evaluate_in_chunks_equals_one_pass():
     net, _ = run(2)
     X, y, _ = make_problem()
-    assert evaluate(net, X, y, chunk_size=7) == pytest.approx(net.loss_and_accuracy(X, y), rel=1e-12)
+    chunked, whole = evaluate(net, X, y, chunk_size=7), (net.costs(X, y), net.accuracies(X, y))
+    np.testing.assert_allclose(chunked[0], whole[0], rtol=1e-12)
+    np.testing.assert_array_equal(chunked[1], whole[1])
 
 
 def test_training_lowers_the_cost():
     X, y, C = make_problem()
-    rng = np.random.default_rng(0)
-    net = two_layer_network(X.mean(axis=0), hidden_size=8, num_classes=C, rng=rng)
-    before = net.cost(X, y)
-    train(net, SGD(0.1), X, y, epochs=20, batch_size=10, rng=rng)
-    assert net.cost(X, y) < before
+    net = network(X, C, regularization=0.0)
+    before = net.costs(X, y)[0]
+    train(net, SGD(0.1), X, y, epochs=20, batch_size=10, rng=np.random.default_rng(0))
+    assert net.costs(X, y)[0] < before
 
 
-def test_diverging_run_stops_and_says_so():
+def test_a_diverging_network_stops_and_says_so_while_the_others_go_on():
     X, y, C = make_problem()
-    X = X * 1e3
-    rng = np.random.default_rng(0)
-    net = two_layer_network(X.mean(axis=0), hidden_size=8, num_classes=C, rng=rng)
-    result = train(net, MomentumSGD(1e6, 0.9), X, y, epochs=50, batch_size=10, rng=rng)
-    assert result.status == "diverged"
-    assert result.diverged_epoch == len(result.history) < 50
-    assert not math.isfinite(result.final["train_cost"])
+    net = two_layer_network(X.shape[1], 8, C, [[0.0], [0.0]], rngs=[np.random.default_rng(0), np.random.default_rng(1)],
+                            mean=X.mean(axis=0))
+    fine, diverged = train(net, MomentumSGD([0.05, 1e200], 0.9), X * 1e3, y, epochs=20, batch_size=10, rng=np.random.default_rng(0))
+    assert diverged.status == "diverged" and diverged.diverged_epoch == len(diverged.history) < 20
+    assert not math.isfinite(diverged.final["train_cost"])
+    assert fine.status == "ok" and len(fine.history) == 20
 
 
 def test_bad_training_arguments_are_rejected():
     X, y, C = make_problem()
-    net = two_layer_network(X.mean(axis=0), hidden_size=4, num_classes=C, rng=np.random.default_rng(0))
+    net = network(X, C)
     with pytest.raises(ValueError, match="epochs"):
         train(net, SGD(0.1), X, y, epochs=0, shuffle=False)
     with pytest.raises(ValueError, match="rng"):
@@ -84,44 +91,29 @@ def test_bad_training_arguments_are_rejected():
         train(net, SGD(0.1), X, y[:-1], epochs=1, shuffle=False)
 
 
-def test_full_batch_history_is_the_cost_after_each_step():
-    X, y, C = make_problem()
-    nets = [two_layer_network(X.mean(axis=0), hidden_size=8, num_classes=C, regularization=0.01, rng=np.random.default_rng(3)) for _ in range(2)]
-    result = train(nets[0], MomentumSGD(0.2, 0.8, 0.9), X, y, epochs=4, batch_size=None, shuffle=True, rng=np.random.default_rng(0), X_val=X, y_val=y)
-    manual, optimizer = nets[1], MomentumSGD(0.2, 0.8, 0.9)
-    for row in result.history:
-        manual.forward(X)
-        manual.backward(y)
-        optimizer.step(manual.params(), manual.grads())
-        optimizer.end_epoch()
-        assert row["train_cost"] == pytest.approx(manual.cost(X, y), rel=1e-12)
-        assert row["train_accuracy"] == manual.accuracy(X, y)
-        assert row["val_cost"] == pytest.approx(row["train_cost"], rel=1e-12)
-
-
 def manual_history(net, optimizer, X, y, epochs, batch_size, order_rng):
     """The training loop written plainly: steps, then the whole training set evaluated at each epoch's end."""
     history = []
     for _ in range(epochs):
-        order = order_rng.permutation(len(X)) if order_rng is not None else np.arange(len(X))
+        order = order_rng.permutation(len(X)) if order_rng is not None and batch_size < len(X) else np.arange(len(X))
         for start in range(0, len(X), batch_size):
             rows = order[start : start + batch_size]
             net.forward(X[rows])
             net.backward(y[rows])
             optimizer.step(net.params(), net.grads())
         optimizer.end_epoch()
-        history.append((net.cost(X, y), net.accuracy(X, y)))
+        history.append((net.costs(X, y)[0], net.accuracies(X, y)[0]))
     return history
 
 
-@pytest.mark.parametrize("batch_size, shuffle", [(16, True), (16, False), (59, True), (20, True)])
-def test_mini_batch_history_measures_the_weights_each_epoch_ended_with(batch_size, shuffle):
-    """The training-set cost of epoch e is that of the weights epoch e ended with, for uneven
-    last batches and either order."""
+@pytest.mark.parametrize("batch_size, shuffle", [(16, True), (16, False), (59, True), (20, True), (60, True)])
+def test_history_measures_the_weights_each_epoch_ended_with(batch_size, shuffle):
+    """The training-set cost of epoch e is that of the weights epoch e ended with: for uneven last batches,
+    either order, and full batches, whose cost the next epoch's forward pass gives."""
     X, y, C = make_problem()
-    nets = [two_layer_network(X.mean(axis=0), hidden_size=8, num_classes=C, regularization=0.01, rng=np.random.default_rng(3)) for _ in range(2)]
-    result = train(nets[0], MomentumSGD(0.2, 0.8, 0.9), X, y, epochs=5, batch_size=batch_size, shuffle=shuffle,
-                   rng=np.random.default_rng(0) if shuffle else None, X_val=X[:20], y_val=y[:20])
+    nets = [network(X, C) for _ in range(2)]
+    (result,) = train(nets[0], MomentumSGD(0.2, 0.8, 0.9), X, y, epochs=5, batch_size=batch_size, shuffle=shuffle,
+                      rng=np.random.default_rng(0) if shuffle else None, X_val=X[:20], y_val=y[:20])
     expected = manual_history(nets[1], MomentumSGD(0.2, 0.8, 0.9), X, y, 5, batch_size, np.random.default_rng(0) if shuffle else None)
     assert len(result.history) == 5
     for row, (cost, accuracy) in zip(result.history, expected):
@@ -129,3 +121,36 @@ def test_mini_batch_history_measures_the_weights_each_epoch_ended_with(batch_siz
         assert row["train_accuracy"] == accuracy
     for name, value in nets[0].params().items():
         np.testing.assert_allclose(value, nets[1].params()[name], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("batch_size", [16, 59, None])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_networks_side_by_side_give_the_histories_each_gives_alone(batch_size, dtype):
+    """Grid points trained in one Network, on the same batches, each at its own rate and lambda: each one's
+    history and weights are those it has trained alone, within the contract of tests/numerics.py (the first
+    layer's one product for all adds in another order)."""
+    X, y, C = make_problem(N=200, D=64)
+    X = X.astype(dtype)
+    rates, regs = [0.05, 0.2, 0.1], [0.01, 0.0, 0.5]
+    side = two_layer_network(64, 8, C, [[r] for r in regs], rngs=[np.random.default_rng(p) for p in range(3)],
+                             dtype=np.dtype(dtype), mean=X.mean(axis=0))
+    results = train(side, MomentumSGD(rates, 0.8, 0.9), X, y, epochs=4, batch_size=batch_size, rng=np.random.default_rng(5),
+                    X_val=X[:50], y_val=y[:50])
+    for p in range(3):
+        alone = two_layer_network(64, 8, C, regs[p], rngs=[np.random.default_rng(p)], dtype=np.dtype(dtype), mean=X.mean(axis=0))
+        (expected,) = train(alone, MomentumSGD(rates[p], 0.8, 0.9), X, y, epochs=4, batch_size=batch_size,
+                            rng=np.random.default_rng(5), X_val=X[:50], y_val=y[:50])
+        assert results[p].status == expected.status == "ok"
+        assert_same_history(results[p].history, expected.history, dtype, samples={"train": 200, "val": 50})
+
+
+def test_scoring_every_few_epochs_gives_rows_for_those_and_the_last():
+    X, y, C = make_problem()
+    for batch_size in (16, None):
+        every = train(network(X, C), MomentumSGD(0.2, 0.8, 0.9), X, y, epochs=7, batch_size=batch_size,
+                      rng=np.random.default_rng(0), X_val=X[:20], y_val=y[:20])[0]
+        sparse = train(network(X, C), MomentumSGD(0.2, 0.8, 0.9), X, y, epochs=7, batch_size=batch_size,
+                       rng=np.random.default_rng(0), X_val=X[:20], y_val=y[:20], evaluate_every=3)[0]
+        assert [row["epoch"] for row in sparse.history] == [3, 6, 7]
+        scored = [row for row in every.history if row["epoch"] in (3, 6, 7)]
+        assert_same_history(sparse.history, scored, "float64", samples={"train": 60, "val": 20})

@@ -227,11 +227,9 @@ def test_tampered_split_files_are_named(tmp_path):
 
 @pytest.fixture
 def model_file(tmp_path, rng):
-    net = two_layer_network(np.zeros((3072, 1)), hidden_size=6, regularization=0.01, rng=rng, dtype=np.float32)
+    net = two_layer_network(3072, hidden_size=6, regularization=0.01, rngs=[rng], dtype=np.float32)
     path = tmp_path / "model.npz"
-    params = net.params()
-    weights = {"W1": params["linear1.W"], "b1": params["linear1.b"], "W2": params["linear2.W"], "b2": params["linear2.b"]}
-    save_model(path, weights, rng.uniform(size=(3072, 1)), 0.01)
+    save_model(path, net, rng.uniform(size=(3072, 1)))
     return path
 
 
@@ -279,8 +277,8 @@ def test_a_reloaded_model_has_the_same_cost_including_the_l2_term(model_file, rn
         W1, W2 = data["W1"].astype(np.float64), data["W2"].astype(np.float64)
     X, y = rng.uniform(size=(20, 3072)), rng.integers(0, 10, size=20)
     l2 = 0.01 * ((W1**2).sum() + (W2**2).sum())
-    assert model.regularization_cost() == pytest.approx(l2)
-    assert model.cost(X, y) == pytest.approx(model.softmax.cross_entropy(y) + l2)
+    assert model.regularization_costs()[0] == pytest.approx(l2)
+    assert model.costs(X, y)[0] == pytest.approx(model.loss.cross_entropies(y)[0] + l2)
 
 
 def test_json_files_are_strict(tmp_path):

@@ -142,9 +142,9 @@ def test_model_file_reproduces_the_test_accuracy(smoke_run):
     X, y = load_batch(data_store(smoke_run) / "cifar-10-batches-py/test_batch")
     model = load_model(smoke_run / "results/final/model.npz")
     metrics = json.loads((smoke_run / "results/final/metrics.json").read_text())
-    assert model.accuracy(X / 255.0, y) == pytest.approx(metrics["test_accuracy"], abs=0.01)
+    assert model.accuracies(X / 255.0, y)[0] == pytest.approx(metrics["test_accuracy"], abs=0.01)
     # the reloaded cost carries the L2 term, as metrics.json does (float64 here, float32 in training)
-    assert model.cost(X / 255.0, y) == pytest.approx(metrics["test_cost"], rel=1e-4)
+    assert model.costs(X / 255.0, y)[0] == pytest.approx(metrics["test_cost"], rel=1e-4)
 
 
 def test_every_job_has_a_log_and_a_benchmark(smoke_run):

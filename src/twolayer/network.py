@@ -1,4 +1,9 @@
-"""A network as a stack of layers ending in a softmax, and the study's architecture."""
+"""A network as a stack of layers ending in the softmax and cross-entropy, and the study's architecture.
+
+One ``Network`` object holds P networks of the same architecture side by side (the layers'
+leading axis): the networks of a grid search train together on the same batches, each with
+its own weights, regularization and learning rate; the study's model is P = 1.
+"""
 
 from __future__ import annotations
 
@@ -7,27 +12,30 @@ from collections.abc import Sequence
 import numpy as np
 
 from .initializers import Initializer
-from .layers import Layer, Linear, MeanSubtraction, ReLU, Softmax
+from .layers import Layer, Linear, MeanSubtraction, ReLU, SoftmaxCrossEntropy
 
 
 class Network:
-    """Feeds a batch through its layers and back; computes cost and accuracy.
+    """Feeds a batch through its layers and back; computes each network's cost and accuracy.
 
     Parameters
     ----------
     layers : sequence of Layer
-        Applied in order; the last one must be a ``Softmax``. Consecutive sizes must
-        match and names must be unique.
+        Applied in order; the last one must be a ``SoftmaxCrossEntropy``. Consecutive
+        sizes must match and names must be unique.
 
     Parameters of the layers are exposed in one dict keyed ``"<layer>.<param>"``
     (e.g. ``"linear1.W"``), the arrays themselves, so an optimizer that updates them
     in place updates the network. The network never updates itself.
+
+    Shapes: X (N, D) -> probabilities (P, N, C); labels y (N,); costs and accuracies (P,);
+    predictions (P, N).
     """
 
     def __init__(self, layers: Sequence[Layer]):
         layers = list(layers)
-        if not layers or not isinstance(layers[-1], Softmax):
-            raise ValueError("A network needs at least one layer and must end with a Softmax layer.")
+        if not layers or not isinstance(layers[-1], SoftmaxCrossEntropy):
+            raise ValueError("A network needs at least one layer and must end with a SoftmaxCrossEntropy layer.")
         for before, after in zip(layers, layers[1:]):
             if before.output_size != after.input_size:
                 raise ValueError(
@@ -37,10 +45,13 @@ class Network:
         names = [layer.name for layer in layers]
         if len(set(names)) != len(names):
             raise ValueError(f"Layer names must be unique, got {names}.")
+        linear = [layer for layer in layers if isinstance(layer, Linear)]
+        if not linear or len({layer.networks for layer in linear}) != 1:
+            raise ValueError("A network needs a Linear layer, and its Linear layers must hold as many networks each.")
         self.layers = layers
-        self.softmax: Softmax = layers[-1]
-        trainable = [i for i, layer in enumerate(layers) if layer.params]
-        self._first_trainable = trainable[0] if trainable else len(layers)
+        self.loss: SoftmaxCrossEntropy = layers[-1]
+        self.count = linear[0].networks
+        self._first_trainable = next(i for i, layer in enumerate(layers) if layer.params)
 
     @property
     def input_size(self) -> int:
@@ -59,119 +70,113 @@ class Network:
         return {f"{layer.name}.{key}": value for layer in self.layers for key, value in layer.grads.items()}
 
     def forward(self, X: np.ndarray) -> np.ndarray:
-        """Class probabilities of shape (N, C) for inputs X of shape (N, D)."""
+        """Class probabilities of shape (P, N, C) for inputs X of shape (N, D)."""
         out = X
         for layer in self.layers:
             out = layer.forward(out)
         return out
 
     def backward(self, y: np.ndarray) -> None:
-        """Backpropagate the mean cross-entropy of the last forward pass against labels y (N,).
+        """Backpropagate each network's mean cross-entropy of the last forward pass against labels y (N,).
 
         Fills every layer's ``grads`` (regularization included) and stops at the first
         trainable layer: nothing below it needs a gradient.
         """
-        dout = self.softmax.loss_gradient(y)
+        dout = self.loss.backward(y)
         for index in range(len(self.layers) - 2, self._first_trainable - 1, -1):
             dout = self.layers[index].backward(dout, need_input_grad=index > self._first_trainable)
 
-    def regularization_cost(self) -> float:
-        """Sum of the layers' cost contributions (the L2 terms)."""
-        return sum(layer.cost() for layer in self.layers)
+    def regularization_costs(self) -> np.ndarray:
+        """Each network's L2 terms summed over its layers: shape (P,)."""
+        return sum((np.asarray(layer.cost(), dtype=np.float64) for layer in self.layers), np.zeros(self.count))
 
-    def cost(self, X: np.ndarray, y: np.ndarray) -> float:
-        """Mean cross-entropy of the batch plus the regularization terms."""
+    def costs(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Each network's mean cross-entropy on the batch plus its regularization terms: shape (P,)."""
         self.forward(X)
-        return self.softmax.cross_entropy(y) + self.regularization_cost()
-
-    def loss_and_accuracy(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-        """Cost (as in ``cost``) and the fraction of correct predictions, from one forward pass."""
-        self.forward(X)
-        return self.softmax.cross_entropy(y) + self.regularization_cost(), self.softmax.correct(y) / len(y)
+        return self.loss.cross_entropies(y) + self.regularization_costs()
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """Predicted class index of shape (N,) for X of shape (N, D)."""
+        """Each network's predicted class index for the rows of X (N, D): shape (P, N)."""
         self.forward(X)
-        return self.softmax.predicted()
+        return self.loss.predicted()
 
-    def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
-        """Fraction of rows of X whose predicted class equals y."""
-        return float(np.mean(self.predict(X) == y))
+    def accuracies(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Each network's fraction of rows of X whose predicted class equals y: shape (P,)."""
+        return np.mean(self.predict(X) == y, axis=1)
+
+    def weights(self, network: int) -> dict[str, np.ndarray]:
+        """Copies of network ``network``'s parameters, keyed as ``params()``, each without the network axis."""
+        return {name: value[network].copy() for name, value in self.params().items()}
 
     def __repr__(self) -> str:
         return "Network[" + ", ".join(repr(layer) for layer in self.layers) + "]"
 
 
 def build_network(
-    mean: np.ndarray,
+    input_size: int,
     hidden_sizes: Sequence[int] = (50,),
     num_classes: int = 10,
-    regularization: float | Sequence[float] = 0.0,
+    regularization: float | Sequence = 0.0,
     weight_init: str | Initializer = "xavier",
     bias_init: str | Initializer = "zeros",
-    rng: np.random.Generator | None = None,
+    rngs: Sequence[np.random.Generator | None] = (None,),
     dtype=np.float64,
+    mean: np.ndarray | None = None,
 ) -> Network:
-    """Mean subtraction, then ``linear -> ReLU`` per hidden size, a last linear layer and softmax.
+    """``linear -> ReLU`` per hidden size, a last linear layer and the softmax with cross-entropy, for
+    ``len(rngs)`` networks side by side; with ``mean``, a mean subtraction first.
 
     Parameters
     ----------
-    mean : ndarray of shape (D,) or (D, 1)
-        Training-set mean for the input layer; D is taken from it.
+    input_size : int
+        D, the width of an input row.
     hidden_sizes : sequence of int
         Widths of the hidden layers; empty for a one-layer (linear softmax) network.
     num_classes : int
         C, the width of the last linear layer. Default is 10.
-    regularization : float or sequence of float
-        lambda for every linear layer (a number, or a sequence of one), or one value per linear layer.
-    weight_init, bias_init, rng, dtype
+    regularization : number or nested sequence
+        lambda, broadcast to (networks, linear layers): a number for all, one per linear
+        layer ``[l1, l2]`` for every network, or one per network ``[[l], [l'], ...]``.
+    weight_init, bias_init, dtype
         Passed to every ``Linear`` layer.
+    rngs : sequence of numpy.random.Generator
+        One per network (their number P): network p draws its weights from ``rngs[p]``
+        layer by layer, W then b, as a network built alone from it would.
+    mean : ndarray of shape (D,) or (D, 1), optional
+        A training-set mean: the network starts with its ``MeanSubtraction``. Without it the
+        network takes inputs already centred (``twolayer.preprocess.centre``), as training does.
 
     Linear layers are named ``linear1``, ``linear2``, ... and ReLUs ``relu1``, ...
     """
-    hidden_sizes = [int(h) for h in hidden_sizes]
-    sizes = hidden_sizes + [int(num_classes)]
-    if np.ndim(regularization) == 0 or len(regularization) == 1:  # one value for all layers
-        regularization = [float(np.ravel(regularization)[0])] * len(sizes)
-    regularization = list(regularization)
-    if len(regularization) != len(sizes):
+    sizes = [int(h) for h in hidden_sizes] + [int(num_classes)]
+    try:
+        lambdas = np.broadcast_to(np.asarray(regularization, dtype=np.float64), (len(rngs), len(sizes)))
+    except ValueError:
         raise ValueError(
-            f"Give one regularization value for all layers or one per linear layer ({len(sizes)}), "
-            f"got {len(regularization)}."
-        )
-    layers: list[Layer] = [MeanSubtraction(mean)]
-    fan_in = layers[0].output_size
-    for index, (size, reg) in enumerate(zip(sizes, regularization), start=1):
-        layers.append(Linear(fan_in, size, reg, weight_init, bias_init, rng, dtype, name=f"linear{index}"))
+            f"Give regularization as a number, one value per linear layer ({len(sizes)}) or one per network "
+            f"({len(rngs)}, as [[value], ...]); got {regularization!r}."
+        ) from None
+    layers: list[Layer] = [] if mean is None else [MeanSubtraction(mean)]
+    fan_in = int(input_size)
+    for index, size in enumerate(sizes, start=1):
+        layers.append(Linear(fan_in, size, lambdas[:, index - 1], weight_init, bias_init, rngs, dtype, name=f"linear{index}"))
         if index < len(sizes):
             layers.append(ReLU(size, name=f"relu{index}"))
         fan_in = size
-    layers.append(Softmax(num_classes, name="softmax"))
+    layers.append(SoftmaxCrossEntropy(num_classes, name="softmax"))
     return Network(layers)
 
 
 def two_layer_network(
-    mean: np.ndarray,
+    input_size: int,
     hidden_size: int = 50,
     num_classes: int = 10,
-    regularization: float | Sequence[float] = 0.0,
+    regularization: float | Sequence = 0.0,
     weight_init: str | Initializer = "xavier",
     bias_init: str | Initializer = "zeros",
-    rng: np.random.Generator | None = None,
+    rngs: Sequence[np.random.Generator | None] = (None,),
     dtype=np.float64,
+    mean: np.ndarray | None = None,
 ) -> Network:
-    """The study's architecture: mean subtraction, linear D->H, ReLU, linear H->C, softmax."""
-    return build_network(mean, [hidden_size], num_classes, regularization, weight_init, bias_init, rng, dtype)
-
-
-def one_layer_network(
-    mean: np.ndarray,
-    num_classes: int = 10,
-    regularization: float = 0.0,
-    weight_init: str | Initializer = "xavier",
-    bias_init: str | Initializer = "zeros",
-    rng: np.random.Generator | None = None,
-    dtype=np.float64,
-) -> Network:
-    """Mean subtraction, linear D->C, softmax: the first network of the gradient check."""
-    return build_network(mean, [], num_classes, regularization, weight_init, bias_init, rng, dtype)
+    """The study's architecture: (mean subtraction), linear D->H, ReLU, linear H->C, softmax with cross-entropy."""
+    return build_network(input_size, [hidden_size], num_classes, regularization, weight_init, bias_init, rngs, dtype, mean)

@@ -33,7 +33,7 @@ import yaml
 from . import findings
 from .cifar import NUM_CLASSES
 from .config import split_batches
-from .gradcheck import GATE_FLOOR, GATE_FULL_LIMIT, GATE_LARGEST
+from .gradcheck import FLOOR, GATE_FULL_LIMIT, GATE_LARGEST
 from .io import atomic_path, read_json
 from .network import two_layer_network
 from .preprocess import read_split
@@ -240,7 +240,7 @@ def _gradcheck_context(path: str, gate_path: str, settings: Mapping) -> dict:
         "passed": worst <= settings["gate"]["bound"],
         "bound": settings["gate"]["bound"],
         "gate_h": settings["gate"]["h"],
-        "floor": GATE_FLOOR,
+        "floor": FLOOR,
         "largest": GATE_LARGEST,
         "full_limit": GATE_FULL_LIMIT,
         "method": settings["published"]["method"],
@@ -352,7 +352,7 @@ def build_context(inputs: Mapping[str, str], benchmarks: Mapping[str, Sequence[s
     images = {split["name"]: split["images"] for split in splits}
     final = read_json(inputs["final_metrics"])
     used = _used_sizes(config, images, final)
-    net = two_layer_network(np.zeros(3072), hidden_size=training["hidden_size"], weight_init="zeros")
+    net = two_layer_network(3072, hidden_size=training["hidden_size"], weight_init="zeros", mean=np.zeros(3072))
     architecture = [
         {
             "name": layer.name,

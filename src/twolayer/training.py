@@ -1,9 +1,10 @@
-"""Mini-batch training of one network: the loop of a textbook solver, with a history per epoch.
+"""Mini-batch training: the loop of a textbook solver, with a history per epoch, for every stage.
 
-Each epoch shuffles the rows, steps through the mini-batches, then evaluates the
-training set and the held-out set and records one history row. ``twolayer.fast``
-trains several networks at once and gives the same histories faster; this module is
-the reference it is tested against.
+Each epoch shuffles the rows, steps through the mini-batches (``twolayer.batches``
+gathers each while the one before it is computed), then scores the network on the
+training set and the held-out set and records one history row per network. A ``Network``
+may hold several networks side by side (a grid search's points): they see the same
+batches, and each keeps its own history.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .batches import Minibatches
 from .network import Network
 from .optimizers import SGD
 
@@ -24,9 +26,9 @@ EVALUATION_ROWS = 10_000
 
 @dataclass
 class TrainingResult:
-    """What a training run produced.
+    """What a training run produced for one network.
 
-    history : list of dict, one per finished epoch, keys ``HISTORY_COLUMNS``
+    history : list of dict, one per scored epoch, keys ``HISTORY_COLUMNS``
         (the ``val_*`` entries are NaN when no validation set was given).
     status : "ok" or "diverged" (the cost became NaN or infinite).
     diverged_epoch : the epoch at which the cost stopped being finite, else None.
@@ -41,16 +43,17 @@ class TrainingResult:
         return self.history[-1]
 
 
-def evaluate(network: Network, X: np.ndarray, y: np.ndarray, chunk_size: int = EVALUATION_ROWS) -> tuple[float, float]:
-    """Cost (mean cross-entropy + L2) and accuracy over X (N, D), y (N,), ``chunk_size`` rows at a time."""
+def evaluate(network: Network, X: np.ndarray, y: np.ndarray, chunk_size: int = EVALUATION_ROWS) -> tuple[np.ndarray, np.ndarray]:
+    """Each network's cost (mean cross-entropy + L2) and accuracy over X (N, D), y (N,), ``chunk_size`` rows
+    at a time: two arrays of shape (P,)."""
     N = X.shape[0]
-    cross_entropy, correct = 0.0, 0
+    cross_entropy, correct = np.zeros(network.count), np.zeros(network.count, dtype=np.int64)
     for start in range(0, N, chunk_size):
         rows = slice(start, start + chunk_size)
         network.forward(X[rows])
-        cross_entropy += network.softmax.cross_entropy(y[rows]) * len(y[rows]) / N
-        correct += network.softmax.correct(y[rows])
-    return cross_entropy + network.regularization_cost(), correct / N
+        cross_entropy += network.loss.cross_entropies(y[rows]) * (len(y[rows]) / N)
+        correct += network.loss.correct_counts(y[rows])
+    return cross_entropy + network.regularization_costs(), correct / N
 
 
 def batch_rows(batch_size: int | None, rows: int) -> int:
@@ -92,14 +95,15 @@ def train(
     rng: np.random.Generator | None = None,
     X_val: np.ndarray | None = None,
     y_val: np.ndarray | None = None,
-    on_epoch: Callable[[dict], None] | None = None,
-) -> TrainingResult:
-    """Train ``network`` in place with mini-batch ``optimizer`` steps.
+    evaluate_every: int = 1,
+    on_epoch: Callable[[int, dict], None] | None = None,
+) -> list[TrainingResult]:
+    """Train the networks of ``network`` in place with mini-batch ``optimizer`` steps; one result per network.
 
     Parameters
     ----------
     X : ndarray of shape (N, D)
-        Training inputs, in the network's dtype.
+        Training inputs, in the network's dtype (centred, for a network without a mean subtraction).
     y : ndarray of shape (N,)
         Integer labels.
     epochs : int
@@ -109,36 +113,63 @@ def train(
     shuffle : bool
         Draw a new order of the rows each epoch from ``rng`` (required then).
     X_val, y_val : optional
-        Validation set evaluated after each epoch.
+        Held-out set scored with the training set.
+    evaluate_every : int
+        Score every ``evaluate_every``-th epoch and the last; only scored epochs get a history
+        row (scoring a full-scale training every fifth epoch instead of every one saves a
+        quarter of its time).
     on_epoch : callable, optional
-        Called with each epoch's history row (for progress logs).
+        Called with each network's index and history row (for progress logs).
 
-    Training stops early, with status "diverged", after the first epoch whose training
-    cost is NaN or infinite; that epoch is the history's last row.
+    A network whose training cost is NaN or infinite at a scored epoch is recorded as
+    diverged there and its history ends; the others go on, and training stops once all
+    have diverged. In full-batch training, the forward pass of an epoch's one step is also
+    the evaluation of the weights the epoch before ended with on the training set, so its
+    cost and accuracy are recorded from there instead of from a pass of their own.
     """
     batch_size = check_arguments(X, y, epochs, batch_size, shuffle, rng)
-    N = X.shape[0]
+    N, epochs = X.shape[0], int(epochs)
     params, grads = network.params(), network.grads()
-    result = TrainingResult()
+    batches = Minibatches(X, y, batch_size)
+    full_batch = batch_size >= N
+    results = [TrainingResult() for _ in range(network.count)]
+    alive = np.ones(network.count, dtype=bool)
+
+    def record(row: dict, train_cost: np.ndarray, train_accuracy: np.ndarray) -> None:
+        for p in np.flatnonzero(alive):
+            entry = {"epoch": row["epoch"], "learning_rate": float(row["learning_rate"][p % len(row["learning_rate"])]),
+                     "train_cost": float(train_cost[p]), "train_accuracy": float(train_accuracy[p]),
+                     "val_cost": float(row["val_cost"][p]), "val_accuracy": float(row["val_accuracy"][p])}
+            results[p].history.append(entry)
+            if on_epoch is not None:
+                on_epoch(int(p), entry)
+            if not np.isfinite(train_cost[p]):
+                results[p].status, results[p].diverged_epoch = "diverged", row["epoch"]
+                alive[p] = False
+
+    carried = None  # a full-batch epoch's row whose training-set score the next epoch's forward pass gives
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for epoch in range(1, int(epochs) + 1):
-            learning_rate = optimizer.learning_rate
-            order = epoch_order(N, batch_size, shuffle, rng)
-            for start in range(0, N, batch_size):
-                rows = slice(start, start + batch_size) if order is None else order[start : start + batch_size]
-                network.forward(X[rows])
-                network.backward(y[rows])
+        for epoch in range(1, epochs + 1):
+            learning_rates = optimizer.learning_rates
+            for Xb, yb in batches.epoch(epoch_order(N, batch_size, shuffle, rng)):
+                network.forward(Xb)
+                if carried is not None:
+                    record(carried, network.loss.cross_entropies(yb) + network.regularization_costs(),
+                           network.loss.correct_counts(yb) / N)
+                    carried = None
+                network.backward(yb)
                 optimizer.step(params, grads)
             optimizer.end_epoch()
-
-            train_cost, train_accuracy = evaluate(network, X, y)
-            val_cost, val_accuracy = evaluate(network, X_val, y_val) if X_val is not None else (np.nan, np.nan)
-            row = dict(epoch=epoch, learning_rate=learning_rate, train_cost=train_cost, train_accuracy=train_accuracy,
-                       val_cost=val_cost, val_accuracy=val_accuracy)
-            result.history.append(row)
-            if on_epoch is not None:
-                on_epoch(row)
-            if not np.isfinite(train_cost):
-                result.status, result.diverged_epoch = "diverged", epoch
+            if not alive.any():
                 break
-    return result
+            if epoch % evaluate_every and epoch < epochs:
+                continue  # an epoch that is not scored has no row
+            val_cost, val_accuracy = evaluate(network, X_val, y_val) if X_val is not None else (np.full(network.count, np.nan),) * 2
+            row = {"epoch": epoch, "learning_rate": learning_rates, "val_cost": val_cost, "val_accuracy": val_accuracy}
+            if full_batch and epoch < epochs:
+                carried = row
+            else:
+                record(row, *evaluate(network, X, y))
+                if not alive.any():
+                    break
+    return results

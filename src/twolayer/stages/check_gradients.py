@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..gradcheck import STATISTICS, check_network, gate_network
+from ..gradcheck import STATISTICS, gate_network, published_table
 from ..io import write_csv
 from ..network import build_network
-from ..preprocess import load_split, used_size
+from ..preprocess import centre, load_split, used_size
 from ..seeding import derive_rng
 
 log = logging.getLogger(__name__)
@@ -38,24 +38,25 @@ def check_gradients(
     """Check backpropagation for each configured network (float64); fail on any real disagreement.
 
     ``networks`` maps a name to ``{"hidden_sizes": [...], "regularization": [...]}``.
-    Two tables are written: ``out_csv``, the original study's statistics from
-    ``published["method"]`` differences with step ``published["h"]`` (a reproduction of
-    its table, reported, not judged), and ``gate_csv``, the gate: centered differences
-    with step ``gate["h"]`` through the network's own cost (``gradcheck.gate_network``).
-    Raises GradientCheckError if the gate's largest relative error exceeds ``gate["bound"]``.
+    Each network is built and fed as training builds and feeds its networks (the layers from
+    the first linear one, on the split centred once by the training mean), and two tables are
+    written: ``gate_csv``, the gate: centred differences with step ``gate["h"]`` of the
+    network's own cost; and ``out_csv``, the original study's statistics from
+    ``published["method"]`` differences with step ``published["h"]`` (a reproduction of its
+    table, reported, not judged). Raises GradientCheckError if the gate's largest relative
+    error exceeds ``gate["bound"]``.
     """
     data = load_split(split_path, dtype=np.float64, limit=samples)
     used_size("gradcheck.samples", samples, len(data.y))
+    data = centre(data, data.mean)
     rows, gate_rows = [], []
     for name, spec in networks.items():
-        net = build_network(
-            data.mean, spec["hidden_sizes"], regularization=spec["regularization"],
-            rng=derive_rng(seed, "gradcheck", name), dtype=np.float64,
-        )
+        net = build_network(data.X.shape[1], spec["hidden_sizes"], regularization=spec["regularization"],
+                            rngs=[derive_rng(seed, "gradcheck", name)], dtype=np.float64)
         for row in gate_network(net, data.X, data.y, h=gate["h"], rng=derive_rng(seed, "gradcheck", name, "entries")):
             gate_rows.append({"network": name, **row})
             log.info("gate %s %s: %d entries, max rel error %.3e", name, row["parameter"], row["entries"], row["max_rel_error"])
-        for row in check_network(net, data.X, data.y, h=published["h"], method=published["method"]):
+        for row in published_table(net, data.X, data.y, h=published["h"], method=published["method"]):
             rows.append({"network": name, **row})
             log.info("%s %s: sum |diff| %.3e (%s differences, h=%g)", name, row["parameter"], row["sum_abs_diff"], published["method"], published["h"])
     table = pd.DataFrame(rows, columns=GRADCHECK_COLUMNS)

@@ -22,9 +22,18 @@ def _model_shapes(hidden: int) -> dict[str, tuple[int, ...]]:
     return {"W1": (hidden, PIXELS), "b1": (hidden, 1), "W2": (NUM_CLASSES, hidden), "b2": (NUM_CLASSES, 1), "mean": (PIXELS, 1), "regularization": ()}
 
 
-def save_model(path: str | Path, weights: dict[str, np.ndarray], mean: np.ndarray, regularization: float) -> None:
-    """Write a two-layer network's ``weights`` (W1, b1, W2, b2) as ``model.npz``, the arrays ``MODEL_KEYS`` that ``load_model`` reads."""
-    save_npz(path, **{key: weights[key] for key in ("W1", "b1", "W2", "b2")}, mean=mean, regularization=np.float64(regularization))
+# The model file's name of each parameter of the two-layer network.
+PARAMETERS = {"W1": "linear1.W", "b1": "linear1.b", "W2": "linear2.W", "b2": "linear2.b"}
+
+
+def save_model(path: str | Path, network: Network, mean: np.ndarray) -> None:
+    """Write the trained two-layer ``network`` (one network, trained on inputs centred by ``mean``) as
+    ``model.npz``: the arrays ``MODEL_KEYS`` that ``load_model`` reads."""
+    if network.count != 1:
+        raise ValueError(f"A model file holds one network, not {network.count}.")
+    weights = network.weights(0)
+    regularization = float(network.layers[0].regularization[0])
+    save_npz(path, **{key: weights[name] for key, name in PARAMETERS.items()}, mean=mean, regularization=np.float64(regularization))
 
 
 def load_model(path: str | Path) -> Network:
@@ -63,8 +72,9 @@ def load_model(path: str | Path) -> Network:
     regularization = float(arrays["regularization"])
     if regularization < 0:
         raise ModelFileError(f"{path}: regularization is {regularization}, expected a value >= 0.")
-    net = two_layer_network(arrays["mean"], hidden_size=hidden, regularization=regularization, bias_init="zeros", weight_init="zeros")
+    net = two_layer_network(PIXELS, hidden_size=hidden, regularization=regularization, bias_init="zeros", weight_init="zeros",
+                            mean=arrays["mean"])
     params = net.params()
-    for key, name in (("W1", "linear1.W"), ("b1", "linear1.b"), ("W2", "linear2.W"), ("b2", "linear2.b")):
-        params[name][...] = arrays[key]
+    for key, name in PARAMETERS.items():
+        params[name][0] = arrays[key]
     return net

@@ -8,12 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..fast.packed import PackedNetwork, ScaledMomentumSGD, packed_two_layer_network
-from ..fast.training import train_each
 from ..network import Network, two_layer_network
 from ..optimizers import MomentumSGD
 from ..preprocess import Split, centre, load_split, used_size
-from ..training import TrainingResult
+from ..training import TrainingResult, train
 
 log = logging.getLogger(__name__)
 
@@ -31,20 +29,20 @@ class TrainingSetup:
     bias_init: str
     dtype: str
 
-    def network(self, mean: np.ndarray, regularization: float, rng: np.random.Generator) -> Network:
-        """A fresh two-layer network (the plain one of ``twolayer.network``)."""
+    def networks(self, input_size: int, regularizations: Sequence[float], rngs: Sequence[np.random.Generator]) -> Network:
+        """Fresh two-layer networks side by side, network p with ``regularizations[p]`` drawn from ``rngs[p]``;
+        they take centred inputs (``load_centred``)."""
         return two_layer_network(
-            mean, hidden_size=self.hidden_size, regularization=regularization, weight_init=self.weight_init,
-            bias_init=self.bias_init, rng=rng, dtype=np.dtype(self.dtype),
+            input_size, hidden_size=self.hidden_size, regularization=[[value] for value in regularizations],
+            weight_init=self.weight_init, bias_init=self.bias_init, rngs=rngs, dtype=np.dtype(self.dtype),
         )
 
     def load_centred(self, train_path, held_out_path) -> tuple[Split, Split]:
         """A training split and a held-out one in the configured dtype, both centred with the training mean.
 
-        The packed networks of ``train_side_by_side`` start at the first linear layer, so
-        the mean subtraction is done here once per split. Folding it into the first
-        layer instead was no faster, and subtracting it from every batch made the study
-        1.4 times slower (docs/performance.md).
+        The networks train from their first linear layer on splits whose mean is subtracted here,
+        once, in place: the mean subtraction has no parameters, and subtracting the mean from
+        every batch instead made the study 1.4 times slower (docs/performance.md).
         """
         dtype = np.dtype(self.dtype)
         train = load_split(train_path, dtype)
@@ -63,35 +61,29 @@ class TrainingSetup:
         batch_rng: np.random.Generator,
         epochs: int,
         evaluate_every: int = 1,
-    ) -> tuple[PackedNetwork, list[TrainingResult]]:
-        """Train one network per point ({run_id, learning_rate, regularization}) side by side (``twolayer.fast``).
+    ) -> tuple[Network, list[TrainingResult]]:
+        """Train one network per point ({run_id, learning_rate, regularization}), all side by side in one ``Network``.
 
         Both splits are centred (``load_centred``). Network p draws its initial weights from
-        ``rngs[p]``; all see the mini-batches that ``batch_rng`` orders. Every ``evaluate_every``-th
-        epoch and the last are scored (``train_each``). Logs each network's scored epochs.
+        ``rngs[p]`` and moves at its point's learning rate; all see the mini-batches that
+        ``batch_rng`` orders. Every ``evaluate_every``-th epoch and the last are scored (``train``).
+        Logs each network's scored epochs. Training the points side by side instead of one after
+        the other saves 9% of the study (docs/performance.md).
         """
         runs = [point["run_id"] for point in points]
-        learning_rates = np.array([point["learning_rate"] for point in points], dtype=np.float64)
-        dtype = np.dtype(self.dtype)
-        net = packed_two_layer_network(
-            train_split.X.shape[1], [point["regularization"] for point in points], hidden_size=self.hidden_size,
-            weight_init=self.weight_init, bias_init=self.bias_init, rngs=rngs, dtype=dtype,
-        )
-        if len(points) == 1:  # one network: the plain optimizer at its own rate
-            optimizer, scales = MomentumSGD(learning_rates[0], self.momentum, self.decay), None
-        else:
-            optimizer, scales = ScaledMomentumSGD(learning_rates, self.hidden_size, self.momentum, self.decay, dtype), learning_rates
+        network = self.networks(train_split.X.shape[1], [point["regularization"] for point in points], rngs)
+        optimizer = MomentumSGD([point["learning_rate"] for point in points], self.momentum, self.decay)
 
         def progress(p: int, row: dict) -> None:
             log.info("%s epoch %d/%d lr %.6g: train cost %.4f acc %.4f | held-out cost %.4f acc %.4f", runs[p], row["epoch"],
                      epochs, row["learning_rate"], row["train_cost"], row["train_accuracy"], row["val_cost"], row["val_accuracy"])
 
-        results = train_each(
-            net, optimizer, train_split.X, train_split.y, epochs=epochs, batch_size=self.batch_size_for(len(train_split.y)),
-            shuffle=self.shuffle, rng=batch_rng, X_val=held_out.X, y_val=held_out.y, learning_rates=scales, on_epoch=progress,
-            evaluate_every=evaluate_every,
+        results = train(
+            network, optimizer, train_split.X, train_split.y, epochs=epochs, batch_size=self.batch_size_for(len(train_split.y)),
+            shuffle=self.shuffle, rng=batch_rng, X_val=held_out.X, y_val=held_out.y, evaluate_every=evaluate_every,
+            on_epoch=progress,
         )
         for run, result in zip(runs, results):
             if result.status == "diverged":
                 log.warning("%s: the cost became NaN or infinite at epoch %d: recorded as diverged", run, result.diverged_epoch)
-        return net, results
+        return network, results

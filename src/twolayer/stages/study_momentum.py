@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..io import write_csv
 from ..optimizers import MomentumSGD
-from ..preprocess import load_split, used_size
+from ..preprocess import centre, load_split, used_size
 from ..seeding import derive_rng
 from ..training import train
 from .setup import TrainingSetup
@@ -41,11 +41,12 @@ def study_momentum(
 
     data = load_split(split_path, dtype=np.dtype(setup.dtype), limit=samples)
     used_size("momentum.samples", samples, len(data.y))
+    data = centre(data, data.mean)  # the training mean, as the training stages do
     frames = []
     for momentum in momenta:
         rng = derive_rng(seed, "momentum")  # same initial weights for every momentum value
-        net = setup.network(data.mean, regularization, rng)
-        result = train(net, MomentumSGD(learning_rate, momentum, decay), data.X, data.y, epochs=epochs, shuffle=False)  # the plain loop
+        net = setup.networks(data.X.shape[1], [regularization], [rng])
+        (result,) = train(net, MomentumSGD(learning_rate, momentum, decay), data.X, data.y, epochs=epochs, shuffle=False)
         history = pd.DataFrame(result.history)
         frames.append(pd.DataFrame({"momentum": momentum, "epoch": history["epoch"], "cost": history["train_cost"], "accuracy": history["train_accuracy"]}))
         log.info("momentum %g: final cost %.4f, accuracy %.4f (%s)", momentum, history["train_cost"].iloc[-1], history["train_accuracy"].iloc[-1], result.status)

@@ -15,7 +15,6 @@ import pandas as pd
 
 from ..choice import chosen_configuration
 from ..cifar import load_class_names
-from ..fast.packed import unpack
 from ..io import write_csv, write_json
 from ..seeding import derive_rng
 from ..training import batch_rows
@@ -59,11 +58,11 @@ def train_final(
              replicate, best["run_id"], learning_rate, regularization, epochs, len(train_split.y))
     rng = replicate_rng(seed, replicate)  # the initial weights, then the order of the batches
     point = {"run_id": str(best["run_id"]), "learning_rate": learning_rate, "regularization": regularization}
-    packed, (result,) = setup.train_side_by_side(train_split, test_split, [point], [rng], rng, epochs)
+    network, (result,) = setup.train_side_by_side(train_split, test_split, [point], [rng], rng, epochs)
     history = pd.DataFrame(result.history).rename(columns={"val_cost": "test_cost", "val_accuracy": "test_accuracy"})
     write_csv(history, outputs["history"], columns=FINAL_HISTORY_COLUMNS)
 
-    predicted = packed.predict(test_split.X)[:, 0]
+    predicted = network.predict(test_split.X)[0]
     matrix = np.zeros((len(class_names), len(class_names)), dtype=np.int64)
     np.add.at(matrix, (test_split.y, predicted), 1)
     # true classes in rows, labelled in the first column; predicted classes in the columns
@@ -92,6 +91,6 @@ def train_final(
     }
     write_json(metrics, outputs["metrics"])
     if "model" in outputs:
-        save_model(outputs["model"], unpack(packed, 0), train_split.mean, regularization)
+        save_model(outputs["model"], network, train_split.mean)
     log.info("final replicate %d: train accuracy %.4f, test accuracy %.4f", replicate, metrics["train_accuracy"], metrics["test_accuracy"])
     return metrics
