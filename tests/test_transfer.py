@@ -55,6 +55,8 @@ def test_the_held_out_batches_are_scored_every_few_epochs_and_after_the_last(tmp
     every = pd.read_csv(_train(tmp_path, np.random.default_rng(0), 0, "every")["history"])
     sparse = pd.read_csv(_train(tmp_path, np.random.default_rng(0), 0, "sparse", evaluate_every=2)["history"])
     assert sorted(set(sparse["epoch"])) == [2, 3] and len(sparse) == 2 * 3
+    # a run's epochs are the epochs it trained, not the rows of its history
+    assert set(pd.read_csv(tmp_path / "sparse_runs.csv")["epochs"]) == {3}
     # scoring less often changes no number beyond the order of its sums: the training is the same,
     # and the scores it does give are those of every epoch's scoring (tests/numerics.py)
     scored = every.merge(sparse[["run_id", "epoch"]], on=["run_id", "epoch"])

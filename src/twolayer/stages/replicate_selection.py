@@ -63,7 +63,7 @@ def replicate_selection(
     """Train every configuration of the top table ``replicates`` times; write the runs and the summary.
 
     ``outputs`` names the paths: runs, summary. Replicate r trains the configurations side
-    by side (one packed network): configuration ``run_id`` starts from the weights of
+    by side (one network with a leading network axis): configuration ``run_id`` starts from the weights of
     ``derive_rng(seed, "selection", run_id, r)``, and all of them see the mini-batches of
     ``derive_rng(seed, "selection", "batches", r)``, streams the search never used.
     """

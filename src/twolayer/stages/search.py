@@ -24,7 +24,7 @@ def search(
     seed: int,
     out_csvs: Sequence[str | Path],
 ) -> list[TrainingResult]:
-    """Train grid points side by side as one packed network; write each one's history.
+    """Train grid points side by side as one network with a leading network axis; write each one's history.
 
     Each point starts from the weights its own generator (seed, grid, run id) gives and
     all see the same mini-batches (generator of seed and grid), so a point's result

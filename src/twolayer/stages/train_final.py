@@ -79,7 +79,7 @@ def train_final(
         "run_id": str(best["run_id"]),
         "learning_rate": learning_rate,
         "regularization": regularization,
-        "epochs": len(result.history),
+        "epochs": int(result.final["epoch"]),  # trained, or run until the cost diverged
         "status": result.status,
         "train_cost": result.final["train_cost"],
         "train_accuracy": result.final["train_accuracy"],

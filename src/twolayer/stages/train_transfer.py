@@ -80,7 +80,7 @@ def train_transfer(
     for point, result in zip(points, results):
         last = result.final
         runs.append({"run_id": point["run_id"], "replicate": int(replicate), "status": result.status,
-                     "epochs": len(result.history),
+                     "epochs": int(last["epoch"]),
                      **{key: last[key] for key in ("train_cost", "train_accuracy", "val_cost", "val_accuracy")}})
         histories.append(pd.DataFrame(result.history).assign(run_id=point["run_id"], replicate=int(replicate)))
     runs = pd.DataFrame(runs, columns=RUN_COLUMNS)
