@@ -121,8 +121,7 @@ def ours_runner(rows: int, held_out: int, batch: int, threads: int, pack: int = 
     """``run(epochs)``: this package's training from fresh weights, as a workflow job runs it.
 
     ``pack`` networks (1 for the final training) side by side in one ``Network`` through
-    ``twolayer.training.train``, BLAS single-threaded as in a workflow job (``threads`` is kept
-    for the PyTorch side).
+    ``twolayer.training.train``, with ``threads`` BLAS threads, as the PyTorch side has.
     """
     rng = np.random.default_rng(1)
     X = rng.uniform(size=(rows, D)).astype(dtype)
@@ -132,7 +131,7 @@ def ours_runner(rows: int, held_out: int, batch: int, threads: int, pack: int = 
     rates = np.linspace(0.1, 0.3, pack)
 
     def run(epochs: int) -> None:
-        with threadpool_limits(limits=1):
+        with threadpool_limits(limits=threads):
             net = two_layer_network(D, 50, C, [[0.001]] * pack, rngs=[np.random.default_rng(i) for i in range(pack)],
                                     dtype=dtype)
             optimizer = MomentumSGD(0.3 if pack == 1 else rates, 0.8, 0.998)
@@ -304,25 +303,25 @@ def side_by_side_epoch_seconds(rows: int, held_out: int, batch: int, jobs: int, 
 def product_seconds(rows: int, threads: int, repeats: int = 5) -> pd.DataFrame:
     """Milliseconds of the three data-sized operations of a step, ours against PyTorch's, ``threads`` threads.
 
-    The forward product X (rows x 3072) @ W.T (3072 x 50); the same with two sets of
-    weights stacked, 100 columns (the training loop's step and its evaluation of the
-    previous epoch's weights in one product); the weight gradient G.T @ X and the gather
-    of ``rows`` shuffled rows of a training set five times larger.
+    The forward product X (rows x 3072) @ W.T (3072 x 50); the same for seven networks
+    side by side, their weights stacked into 350 columns (the first layer of a search
+    job's networks); the weight gradient G.T @ X and the gather of ``rows`` shuffled rows
+    of a training set five times larger.
     """
     rng = np.random.default_rng(0)
     X = rng.uniform(size=(rows, D)).astype(np.float32)
     W = rng.uniform(size=(50, D)).astype(np.float32)
-    W2 = rng.uniform(size=(100, D)).astype(np.float32)
+    W2 = rng.uniform(size=(350, D)).astype(np.float32)
     G = rng.uniform(size=(rows, 50)).astype(np.float32)
     full = rng.uniform(size=(5 * rows, D)).astype(np.float32)
     order = rng.permutation(5 * rows)[:rows]
     out, grad, buffer = np.empty((rows, 50), np.float32), np.empty((50, D), np.float32), np.empty_like(X)
-    with threadpool_limits(limits=1):
+    with threadpool_limits(limits=threads):
         ours = [_best_time(lambda: np.matmul(X, W.T, out=out), repeats),
                 _best_time(lambda: X @ W2.T, repeats),
                 _best_time(lambda: np.matmul(G.T, X, out=grad), repeats),
                 _best_time(lambda: take_rows(full, order, buffer), repeats)]
-    table = pd.DataFrame({"operation": [f"forward X @ W.T ({rows} rows)", "forward, two sets of weights stacked (100 columns)",
+    table = pd.DataFrame({"operation": [f"forward X @ W.T ({rows} rows)", "forward, 7 networks side by side (350 columns)",
                                         "weight gradient G.T @ X", f"gather {rows} rows"],
                           "ours_ms": [1e3 * t for t in ours]})
     try:
@@ -447,30 +446,30 @@ def benchmark_all(configfiles: list[str], cores: list[int], threads: int, tiny: 
     for name, (n, held, batch) in (("search", search), ("final", final)):
         runners = {"ours": ours_runner(n, held, batch, threads)}
         if name == "search":
-            runners["ours_packed"] = ours_runner(n, held, batch, threads, pack=pack)
+            runners["ours_side_by_side"] = ours_runner(n, held, batch, threads, pack=pack)
         else:
             runners["ours_1_thread"] = ours_runner(n, held, batch, 1)
         runners.update(torch_runners(n, held, batch, threads))
         per_round = interleaved_epoch_rounds(runners, epochs, rounds)
         seconds = timings[name] = round_medians(per_round)
         ours_ratios = round_ratios(per_round, "ours", TORCH_RUNNERS)
-        packed_ratios = round_ratios(per_round, "ours_packed", TORCH_RUNNERS, divisor=pack) if "ours_packed" in per_round else None
-        ratios[name] = packed_ratios if name == "search" else ours_ratios
+        side_ratios = round_ratios(per_round, "ours_side_by_side", TORCH_RUNNERS, divisor=pack) if "ours_side_by_side" in per_round else None
+        ratios[name] = side_ratios if name == "search" else ours_ratios
         rows.append({
             "setting": f"{name} epoch ({n} rows, batch {batch})",
             "GFLOP": epoch_flops(n, held) / 1e9,
             "ours_s": seconds["ours"],
-            "ours_packed_s": seconds["ours_packed"] / pack if "ours_packed" in seconds else None,
+            "ours_side_by_side_s": seconds["ours_side_by_side"] / pack if "ours_side_by_side" in seconds else None,
             "torch_autograd_s": seconds.get("torch_autograd"),
             "torch_manual_s": seconds.get("torch_manual"),
             "ours/torch": None if ours_ratios is None else float(np.median(ours_ratios)),
-            "packed/torch": None if packed_ratios is None else float(np.median(packed_ratios)),
+            "side_by_side/torch": None if side_ratios is None else float(np.median(side_ratios)),
         })
     single = timings["final"]["ours_1_thread"]
     table = pd.DataFrame(rows)
     print(f"Seconds per epoch, float32, {threads} threads: the cost of one more epoch of a run, median of {rounds} "
           f"rounds timed in turn "
-          f"(packed: per network, {pack} trained side by side; torch: the faster of autograd and hand-written gradients; "
+          f"(side by side: per network, {pack} trained side by side; torch: the faster of autograd and hand-written gradients; "
           f"a ratio: the median of the rounds' ratios, each against the faster torch of its round):")
     print(table.to_markdown(index=False, floatfmt=".3f", missingval="-"))
     print(f"\nWhere an epoch's time goes: milliseconds of each data-sized operation, {threads} threads:")
@@ -491,9 +490,9 @@ def benchmark_all(configfiles: list[str], cores: list[int], threads: int, tiny: 
           f"{flops['final_epochs']} final epochs x {flops['final_epoch'] / 1e9:.1f} GFLOP = {flops['total'] / 1e12:.2f} TFLOP "
           f"(replicates included); at the measured float32 rate the floor is {floor:.1f} s")
     final_row, search_row = rows[-1], rows[0]
-    epochs_seconds = flops["search_epochs"] * search_row["ours_packed_s"] + flops["final_epochs"] * final_row["ours_s"]
-    print(f"The same epochs at the epoch times measured above ({threads} threads; search epochs packed, per network): "
-          f"{flops['search_epochs']} x {search_row['ours_packed_s']:.3f} s + {flops['final_epochs']} x "
+    epochs_seconds = flops["search_epochs"] * search_row["ours_side_by_side_s"] + flops["final_epochs"] * final_row["ours_s"]
+    print(f"The same epochs at the epoch times measured above ({threads} threads; search epochs side by side, per network): "
+          f"{flops['search_epochs']} x {search_row['ours_side_by_side_s']:.3f} s + {flops['final_epochs']} x "
           f"{final_row['ours_s']:.3f} s = {epochs_seconds:.1f} s, {epochs_seconds / floor:.2f} x the floor "
           f"(the rate of the study's own products against the wide product's)")
     if not run:
@@ -518,7 +517,7 @@ def benchmark_all(configfiles: list[str], cores: list[int], threads: int, tiny: 
     print(f"\nPredicted wall time (scaling model from the jobs of the --cores {base} run; measured where run):")
     print(scaling.to_markdown(index=False, floatfmt=".1f", missingval="-"))
     targets = [("final epoch, ours / PyTorch", ratios["final"], 1.0),
-               ("search epoch per network, packed / PyTorch", ratios["search"], 0.5)]
+               ("search epoch per network, side by side / PyTorch", ratios["search"], 0.5)]
     if 2 in walls:
         targets.append(("whole study on --cores 2 / float32 floor", np.array([walls[2] / floor]), 1.6))
     print("\nTargets (met when the ratio is at most the target; an epoch ratio is the median of the "
@@ -540,7 +539,7 @@ def dtype_spread(results: Path, seeds: int, epochs: int | None, threads: int) ->
     epochs = epochs or config["final"]["epochs"]
     rows = []
     point = {"run_id": best["run_id"], "learning_rate": float(best["learning_rate"]), "regularization": float(best["regularization"])}
-    with threadpool_limits(limits=1):
+    with threadpool_limits(limits=threads):
         for dtype in ("float32", "float64"):
             setup = TrainingSetup(**{**config["training"], "dtype": dtype})
             train, test = setup.load_centred(results / "data" / "final_train.npz", results / "data" / "test.npz")
@@ -568,7 +567,7 @@ def peak_memory(results: Path, job: str, dtype: str, epochs: int, store: Path | 
     setup = TrainingSetup(**{**config["training"], "dtype": dtype})
     out = Path(tempfile.mkdtemp())
     data = results / "data"
-    with threadpool_limits(limits=1):
+    with threadpool_limits(limits=threads):
         if job == "final":
             names = {"history": "csv", "metrics": "json", "confusion": "csv", "per_class": "csv", "model": "npz"}
             if store is None:
@@ -604,7 +603,7 @@ def gate_sensitivity(results: Path, configfiles: list[str], seeds: int) -> tuple
     data = centre(data, data.mean)  # as check_gradients feeds the gate
     scalings = np.geomspace(1e-5, 1e-1, 81)
     noise, caught = [], []
-    with threadpool_limits(limits=1):
+    with threadpool_limits(limits=threads):
         for seed in range(seeds):
             for name, spec in settings["networks"].items():
                 net = build_network(data.X.shape[1], spec["hidden_sizes"], regularization=spec["regularization"],

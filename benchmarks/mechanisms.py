@@ -44,16 +44,10 @@ class Variant:
 
 
 BATCHES = "src/twolayer/batches.py"
-TRAINING = "src/twolayer/training.py"
 SETUP = "src/twolayer/stages/setup.py"
 
 VARIANTS = (
     Variant("all", "nothing removed: the code as it is"),
-    Variant(
-        "full-batch evaluation carried",
-        "in full-batch training, the training-set evaluation in a pass of its own after each epoch",
-        ((TRAINING, "            if full_batch and epoch < epochs:\n", "            if False:\n"),),
-    ),
     Variant(
         "background gathering",
         "each mini-batch gathered with X[order[...]] in the loop",

@@ -120,7 +120,7 @@ def test_benchmark_all_prints_the_critical_path_and_the_scaling_model(tmp_path, 
     # With PyTorch installed, the table and the target lines give one and the same epoch ratio.
     table = out.split("| setting")[1].split("\n\n")[0]
     for label, setting, column in (("final epoch, ours / PyTorch: ", "| final epoch", -2),
-                                   ("search epoch per network, packed / PyTorch: ", "| search epoch", -1)):
+                                   ("search epoch per network, side by side / PyTorch: ", "| search epoch", -1)):
         if label in out:
             cells = [cell.strip() for cell in table.split(setting)[1].splitlines()[0].split("|")[1:-1]]
             assert float(out.split(label)[1].split()[0]) == pytest.approx(float(cells[column]), abs=0.006)
@@ -167,7 +167,7 @@ def test_epoch_timings_alternate_between_implementations_and_report_medians(monk
 
 def test_round_ratios_compare_times_of_the_same_round_against_the_fastest_other():
     """A target's ratio pairs times measured one after the other: round by round, ours (per
-    network when packed) over the fastest PyTorch version of that same round."""
+    network when side by side) over the fastest PyTorch version of that same round."""
     from benchmarks.benchmark import round_ratios
 
     rounds = {"ours": [7.0, 14.0, 7.0], "torch_autograd": [2.0, 4.0, 1.0], "torch_manual": [1.0, 8.0, 2.0]}
@@ -185,7 +185,7 @@ def test_every_mechanism_variant_still_applies_and_imports(tmp_path):
 
     from benchmarks.mechanisms import VARIANTS, prepare
 
-    assert {v.name for v in VARIANTS} >= {"all", "full-batch evaluation carried", "background gathering", "networks side by side"}
+    assert {v.name for v in VARIANTS} >= {"all", "background gathering", "networks side by side"}
     for variant in VARIANTS:
         root = prepare(tmp_path, variant, [])
         for file, _, replacement in variant.substitutions:

@@ -205,11 +205,11 @@ def test_one_job_per_point_gives_the_same_selection(smoke_run, tmp_path, archive
     run_snakemake(workdir, "--cores", "2", "results/coarse/top.csv", "results/fine/top.csv")
     assert len(list((workdir / "results/benchmarks/search_coarse").glob("*.tsv"))) == 4
     for grid in ("coarse", "fine"):
-        packed = pd.read_csv(smoke_run / f"results/{grid}/summary.csv")
+        side_by_side = pd.read_csv(smoke_run / f"results/{grid}/summary.csv")
         single = pd.read_csv(workdir / f"results/{grid}/summary.csv")
-        assert list(packed["run_id"]) == list(single["run_id"])
+        assert list(side_by_side["run_id"]) == list(single["run_id"])
         for column in ("train_cost", "val_cost", "val_accuracy"):
-            np.testing.assert_allclose(single[column], packed[column], rtol=1e-4, atol=1e-3)
+            np.testing.assert_allclose(single[column], side_by_side[column], rtol=1e-4, atol=1e-3)
 
 
 def test_results_do_not_depend_on_cores(smoke_run, tmp_path, archive):

@@ -4,8 +4,8 @@ A shuffled mini-batch is a copy of scattered rows, ``X[order[start:stop]]``: abo
 of memory traffic for 10,000 CIFAR-10 rows in float32, which the products of the step that
 uses the batch before it do not need. So each batch after an epoch's first is gathered on a
 background thread into one of two buffers in turn, while the step on the other runs; the
-copy changes no value. Removing this costs the whole study 17% (docs/performance.md,
-"What each speed mechanism saves").
+copy changes no value. Removing this makes the whole study about 9% slower
+(docs/performance.md, "What each speed mechanism saves").
 """
 
 from __future__ import annotations

@@ -123,53 +123,37 @@ def train(
 
     A network whose training cost is NaN or infinite at a scored epoch is recorded as
     diverged there and its history ends; the others go on, and training stops once all
-    have diverged. In full-batch training, the forward pass of an epoch's one step is also
-    the evaluation of the weights the epoch before ended with on the training set, so its
-    cost and accuracy are recorded from there instead of from a pass of their own.
+    have diverged.
     """
     batch_size = check_arguments(X, y, epochs, batch_size, shuffle, rng)
     N, epochs = X.shape[0], int(epochs)
     params, grads = network.params(), network.grads()
     batches = Minibatches(X, y, batch_size)
-    full_batch = batch_size >= N
     results = [TrainingResult() for _ in range(network.count)]
     alive = np.ones(network.count, dtype=bool)
-
-    def record(row: dict, train_cost: np.ndarray, train_accuracy: np.ndarray) -> None:
-        for p in np.flatnonzero(alive):
-            entry = {"epoch": row["epoch"], "learning_rate": float(row["learning_rate"][p % len(row["learning_rate"])]),
-                     "train_cost": float(train_cost[p]), "train_accuracy": float(train_accuracy[p]),
-                     "val_cost": float(row["val_cost"][p]), "val_accuracy": float(row["val_accuracy"][p])}
-            results[p].history.append(entry)
-            if on_epoch is not None:
-                on_epoch(int(p), entry)
-            if not np.isfinite(train_cost[p]):
-                results[p].status, results[p].diverged_epoch = "diverged", row["epoch"]
-                alive[p] = False
-
-    carried = None  # a full-batch epoch's row whose training-set score the next epoch's forward pass gives
+    no_score = np.full(network.count, np.nan)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for epoch in range(1, epochs + 1):
-            learning_rates = optimizer.learning_rates
+            learning_rates = optimizer.learning_rates  # the rates in force during this epoch
             for Xb, yb in batches.epoch(epoch_order(N, batch_size, shuffle, rng)):
                 network.forward(Xb)
-                if carried is not None:
-                    record(carried, network.loss.cross_entropies(yb) + network.regularization_costs(),
-                           network.loss.correct_counts(yb) / N)
-                    carried = None
                 network.backward(yb)
                 optimizer.step(params, grads)
             optimizer.end_epoch()
-            if not alive.any():
-                break
             if epoch % evaluate_every and epoch < epochs:
                 continue  # an epoch that is not scored has no row
-            val_cost, val_accuracy = evaluate(network, X_val, y_val) if X_val is not None else (np.full(network.count, np.nan),) * 2
-            row = {"epoch": epoch, "learning_rate": learning_rates, "val_cost": val_cost, "val_accuracy": val_accuracy}
-            if full_batch and epoch < epochs:
-                carried = row
-            else:
-                record(row, *evaluate(network, X, y))
-                if not alive.any():
-                    break
+            train_cost, train_accuracy = evaluate(network, X, y)
+            val_cost, val_accuracy = evaluate(network, X_val, y_val) if X_val is not None else (no_score, no_score)
+            for p in np.flatnonzero(alive):
+                row = {"epoch": epoch, "learning_rate": float(learning_rates[p % len(learning_rates)]),
+                       "train_cost": float(train_cost[p]), "train_accuracy": float(train_accuracy[p]),
+                       "val_cost": float(val_cost[p]), "val_accuracy": float(val_accuracy[p])}
+                results[p].history.append(row)
+                if on_epoch is not None:
+                    on_epoch(int(p), row)
+                if not np.isfinite(train_cost[p]):
+                    results[p].status, results[p].diverged_epoch = "diverged", epoch
+                    alive[p] = False
+            if not alive.any():
+                break
     return results

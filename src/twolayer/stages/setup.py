@@ -68,7 +68,8 @@ class TrainingSetup:
         ``rngs[p]`` and moves at its point's learning rate; all see the mini-batches that
         ``batch_rng`` orders. Every ``evaluate_every``-th epoch and the last are scored (``train``).
         Logs each network's scored epochs. Training the points side by side instead of one after
-        the other saves 9% of the study (docs/performance.md).
+        the other saves the study about a sixth of its time
+        (docs/performance.md, "What each speed mechanism saves").
         """
         runs = [point["run_id"] for point in points]
         network = self.networks(train_split.X.shape[1], [point["regularization"] for point in points], rngs)
