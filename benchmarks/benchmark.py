@@ -539,7 +539,7 @@ def dtype_spread(results: Path, seeds: int, epochs: int | None, threads: int) ->
     epochs = epochs or config["final"]["epochs"]
     rows = []
     point = {"run_id": best["run_id"], "learning_rate": float(best["learning_rate"]), "regularization": float(best["regularization"])}
-    with threadpool_limits(limits=threads):
+    with threadpool_limits(limits=1):
         for dtype in ("float32", "float64"):
             setup = TrainingSetup(**{**config["training"], "dtype": dtype})
             train, test = setup.load_centred(results / "data" / "final_train.npz", results / "data" / "test.npz")
@@ -567,7 +567,7 @@ def peak_memory(results: Path, job: str, dtype: str, epochs: int, store: Path | 
     setup = TrainingSetup(**{**config["training"], "dtype": dtype})
     out = Path(tempfile.mkdtemp())
     data = results / "data"
-    with threadpool_limits(limits=threads):
+    with threadpool_limits(limits=1):
         if job == "final":
             names = {"history": "csv", "metrics": "json", "confusion": "csv", "per_class": "csv", "model": "npz"}
             if store is None:
@@ -603,7 +603,7 @@ def gate_sensitivity(results: Path, configfiles: list[str], seeds: int) -> tuple
     data = centre(data, data.mean)  # as check_gradients feeds the gate
     scalings = np.geomspace(1e-5, 1e-1, 81)
     noise, caught = [], []
-    with threadpool_limits(limits=threads):
+    with threadpool_limits(limits=1):
         for seed in range(seeds):
             for name, spec in settings["networks"].items():
                 net = build_network(data.X.shape[1], spec["hidden_sizes"], regularization=spec["regularization"],
