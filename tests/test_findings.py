@@ -3,8 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from twolayer import findings
+from twolayer.replicates import describe
 
 
 def _replicates(means, std=0.004, n=5, search=None, extra=None):
@@ -110,15 +112,37 @@ def test_the_comparison_with_the_chosen_configuration_follows_the_replicates(mea
         assert bool(result["beyond_noise"]) == (max(means) - means[0] > 0.02)
 
 
-def test_every_p_value_is_the_test_in_the_direction_of_the_difference():
-    from twolayer.replicates import welch_p_from_summaries
+def test_every_p_value_is_the_two_sided_test_the_tables_hold():
+    from twolayer.replicates import compare_with_first, welch_p_from_summaries
 
     table = _replicates([0.50, 0.505, 0.495])
     rows = findings.compare_configurations(table)["rows"]
     chosen, higher, lower = (table.iloc[i].to_dict() for i in range(3))
     assert rows[1]["p"] == pytest.approx(welch_p_from_summaries(higher, chosen))
     assert rows[2]["p"] == pytest.approx(welch_p_from_summaries(chosen, lower))
-    assert rows[1]["p"] < 0.5 and rows[2]["p"] < 0.5  # a p-value in the observed direction is below one half
+    # two-sided: the same p whichever group comes first, twice the one-sided p in the observed direction
+    assert welch_p_from_summaries(higher, chosen) == pytest.approx(welch_p_from_summaries(chosen, higher))
+    one_sided = stats.ttest_ind_from_stats(higher["mean"], higher["std"], higher["n"], chosen["mean"], chosen["std"],
+                                           chosen["n"], equal_var=False, alternative="greater").pvalue
+    assert rows[1]["p"] == pytest.approx(2 * one_sided)
+    # the column the stages write holds the very value the report prints
+    rng = np.random.default_rng(0)
+    groups = [0.50 + 0.004 * rng.standard_normal(5), 0.49 + 0.004 * rng.standard_normal(5)]
+    written = compare_with_first(groups)[1]
+    described = [describe(g) for g in groups]
+    assert written["welch_p_two_sided"] == pytest.approx(findings.compare_configurations(
+        pd.DataFrame([{**d, "rank": r} for r, d in enumerate(described, start=1)]))["rows"][1]["p"])
+    assert written["difference"] == pytest.approx(described[1]["mean"] - described[0]["mean"])
+
+
+def test_a_difference_beyond_noise_is_named_whichever_way_it_goes():
+    # #2 higher beyond noise, #3 higher within noise, #4 lower beyond noise, #5 lower within noise
+    result = findings.compare_configurations(_replicates([0.50, 0.53, 0.502, 0.47, 0.499], std=0.004))
+    assert result["case"] == "other_better"
+    assert [row["rank"] for row in result["beyond_noise"]] == [2]
+    assert [row["rank"] for row in result["beaten"]] == [4]
+    lower_only = findings.compare_configurations(_replicates([0.50, 0.499, 0.47], std=0.004))
+    assert lower_only["case"] == "not_confirmed" and [row["rank"] for row in lower_only["beaten"]] == [3]
 
 
 @pytest.mark.parametrize(

@@ -236,8 +236,8 @@ def _selection_summary(path, means, n=5, std=0.004, search=0.5):
     for rank, mean in enumerate(means, start=1):
         rows.append({"rank": rank, "run_id": f"lr0.{rank}_reg0.001", "learning_rate": rank / 10, "regularization": 0.001,
                      "search_val_accuracy": search, "n": n, "mean": mean, "std": std, "min": mean - std,
-                     "max": mean + std, "ci_low": mean - std, "ci_high": mean + std, "p_chosen_better": float("nan"),
-                     "best_mean": mean == max(means), "chosen_better": False})
+                     "max": mean + std, "ci_low": mean - std, "ci_high": mean + std, "difference": mean - means[0],
+                     "welch_p_two_sided": float("nan"), "beyond_noise": False, "best_mean": mean == max(means)})
     pd.DataFrame(rows).to_csv(path, index=False)
     return path
 

@@ -5,10 +5,12 @@ import os
 from pathlib import Path
 
 import pytest
+import pandas as pd
 import yaml
 
 from markdown_text import unescape
 from test_replicates import _report_inputs
+from twolayer import findings
 from twolayer.provenance import run_span
 from twolayer.report import build_context, render_markdown
 from workflow_runner import REPO
@@ -173,3 +175,42 @@ def test_the_study_span_leaves_out_the_shared_data_store(smoke_run, tmp_path):
     store = Path(inputs["source"]).parent
     assert store.name == config["data"]["md5"]
     assert f"kept in `{store.as_posix()}/` for every study of this checkout, ran from {context['data_run']['start']}" in text
+
+
+def _configurations(means, std=0.004, n=5, transfer=False):
+    """A selection (or, with ``transfer``, a full-scale) summary of configurations over seeds, #1 the chosen one."""
+    rows = []
+    for index, mean in enumerate(means, start=1):
+        row = {"run_id": f"lr0.{index}_reg0.001", "learning_rate": index / 10, "regularization": 0.001,
+               "search_val_accuracy": 0.5, "n": n, "mean": mean, "std": std, "min": mean - std, "max": mean + std,
+               "ci_low": mean - std, "ci_high": mean + std}
+        rows.append({**row, "search_rank": index, "added": False} if transfer else {**row, "rank": index})
+    table = pd.DataFrame(rows)
+    if transfer:
+        table["full_rank"] = table["mean"].rank(ascending=False, method="min")
+    return table
+
+
+@pytest.mark.parametrize("means", [[0.50, 0.53, 0.502, 0.47], [0.50, 0.499, 0.47], [0.50, 0.47, 0.46]])
+def test_every_difference_beyond_noise_is_named_in_its_section_and_the_conclusion(context, tmp_path, means):
+    """Whichever way a configuration differs from the chosen one beyond seed noise, the selection and the
+    transfer paragraphs and the Conclusion name it with the p-value of its table row."""
+    selection = findings.compare_configurations(_configurations(means))
+    moved = _moved(context, "selection", {**selection, "curse": context["selection"]["curse"]})
+    transfer = findings.transfer_findings(_configurations(means, n=3, transfer=True), {"learning_rate": 9, "regularization": 9})
+    moved = _moved(moved, "transfer", {**context["transfer"], **transfer})
+    text = _render(moved, tmp_path)
+    selection_section = text.split("The chosen configuration under seed noise")[1].split("Does the choice hold at full scale?")[0]
+    transfer_section = text.split("Does the choice hold at full scale?")[1].split("# Reproduction")[0]
+    conclusion = text.split("# Conclusion")[1].split("# Provenance")[0]
+    for result, section in ((selection, selection_section), (transfer, transfer_section)):
+        significant = [row for row in result["rows"] if row["significant"]]
+        assert significant, "every case here has a difference beyond noise"
+        for row in significant:
+            p = f"p = {row['p']:.3f}"
+            assert p in section, (p, section)
+            assert p in conclusion, (p, conclusion)
+        for row in result["rows"]:
+            if not row["chosen"] and not row["significant"]:
+                assert f"p = {row['p']:.3f}" not in conclusion
+    assert "Not one of these differences is beyond seed noise" not in text

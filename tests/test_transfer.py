@@ -81,7 +81,7 @@ def test_the_summary_compares_with_the_chosen_one_and_refuses_a_misplaced_seed(t
     outputs = {name: tmp_path / f"out_{name}" for name in ("runs", "history", "summary")} | {"curves_png": tmp_path / "c.png"}
     also = [{"learning_rate": 0.35, "regularization": 0.00275}]
     summary = summarize_transfer(tmp_path / "top.csv", also, [s["runs"] for s in seeds], [s["history"] for s in seeds], outputs)
-    assert summary["n"].tolist() == [3, 3, 3] and np.isnan(summary["p_chosen_better"].iloc[0])
+    assert summary["n"].tolist() == [3, 3, 3] and np.isnan(summary["welch_p_two_sided"].iloc[0])
     assert sorted(summary["full_rank"]) == [1, 2, 3] and outputs["curves_png"].stat().st_size > 0
     runs = pd.read_csv(outputs["runs"])
     assert runs.groupby("run_id")["val_accuracy"].mean().loc["lr0.3_reg0.002"] == pytest.approx(summary["mean"].iloc[0])

@@ -35,15 +35,15 @@ CONTRACT = {
     "results/selection/replicates.csv": ["rank", "run_id", "learning_rate", "regularization", "replicate", "status",
                                          "train_cost", "train_accuracy", "val_cost", "val_accuracy"],
     "results/selection/summary.csv": ["rank", "run_id", "learning_rate", "regularization", "search_val_accuracy", "n",
-                                      "mean", "std", "min", "max", "ci_low", "ci_high", "p_chosen_better", "best_mean",
-                                      "chosen_better"],
+                                      "mean", "std", "min", "max", "ci_low", "ci_high", "difference", "welch_p_two_sided",
+                                      "beyond_noise", "best_mean"],
     "results/transfer/runs.csv": ["run_id", "replicate", "status", "epochs", "train_cost", "train_accuracy", "val_cost",
                                   "val_accuracy"],
     "results/transfer/history.csv": ["run_id", "replicate", "epoch", "learning_rate", "train_cost", "train_accuracy",
                                      "val_cost", "val_accuracy"],
     "results/transfer/summary.csv": ["run_id", "learning_rate", "regularization", "search_rank", "search_val_accuracy",
                                      "added", "n", "mean", "std", "min", "max", "ci_low", "ci_high", "confidence",
-                                     "p_chosen_better", "chosen_better", "full_rank"],
+                                     "difference", "welch_p_two_sided", "beyond_noise", "full_rank"],
 }
 FIGURES = [
     "results/data/samples.png",

@@ -19,9 +19,8 @@ from .replicates import SIGNIFICANCE, welch_p_from_summaries
 # A gradient within this factor of the uniform-prediction yardstick is "close to uniform".
 NEAR = 1.5
 
-# Two means whose one-sided Welch p-value is below SIGNIFICANCE differ beyond seed noise.
-# A p-value here is always the test in the direction of the observed difference: the
-# probability, were the means equal, of a difference at least this large this way round.
+# Two means whose two-sided Welch p-value is below SIGNIFICANCE differ beyond seed noise:
+# the probability, were the means equal, of a difference at least this large either way.
 
 
 def axis_position(value: float, values: Sequence[float]) -> dict:
@@ -92,26 +91,24 @@ def momentum_order(values: Sequence[Mapping]) -> dict:
 
 
 def _direction(row: Mapping, chosen: Mapping) -> dict:
-    """A configuration against the chosen one: the difference of means and the p-value of the test in
-    the observed direction (``significant``: below SIGNIFICANCE)."""
-    difference = float(row["mean"] - chosen["mean"])
-    if difference > 0:
-        p = welch_p_from_summaries(row, chosen)
-    else:
-        p = welch_p_from_summaries(chosen, row)
-    return {"difference": difference, "p": p, "significant": bool(p < SIGNIFICANCE)}
+    """A configuration against the chosen one: the difference of means and its two-sided Welch p-value
+    (``significant``: below SIGNIFICANCE), the value the tables' ``welch_p_two_sided`` column holds."""
+    p = welch_p_from_summaries(row, chosen)
+    return {"difference": float(row["mean"] - chosen["mean"]), "p": p, "significant": bool(p < SIGNIFICANCE)}
 
 
 def compare_configurations(summary: pd.DataFrame, chosen_index: int = 0) -> dict:
     """Replicates of several configurations against the chosen one (row ``chosen_index``).
 
-    ``rows`` carry ``difference`` (mean minus the chosen one's mean) and ``p`` (the one-sided
-    Welch test in the direction of that difference). case: ``single_configuration``
+    ``rows`` carry ``difference`` (mean minus the chosen one's mean) and ``p`` (its two-sided
+    Welch test). case: ``single_configuration``
     (nothing else to compare with; a configuration whose every seed diverged is left out,
     in ``unusable``), ``single_seed`` (no spread to judge by), ``confirmed`` (the chosen one's mean is the
     highest, beyond noise against every other), ``not_confirmed`` (highest, but within
     noise against ``close``) or ``other_better`` (``better`` lists every configuration
-    with a higher mean; ``beyond_noise`` those beyond noise).
+    with a higher mean; ``beyond_noise`` those beyond noise). In every case but the first two,
+    ``beaten`` lists the configurations whose lower mean is beyond noise, so that every
+    difference beyond noise, either way, is named.
     """
     rows = summary.to_dict("records")
     chosen = rows[chosen_index]
@@ -127,12 +124,12 @@ def compare_configurations(summary: pd.DataFrame, chosen_index: int = 0) -> dict
     if int(chosen["n"]) < 2 or any(int(row["n"]) < 2 for row in others):
         return {**context, "case": "single_seed"}
     better = sorted((row for row in others if row["difference"] > 0), key=lambda row: -row["difference"])
+    beaten = [row for row in others if row["difference"] <= 0 and row["significant"]]
     if better:
         return {**context, "case": "other_better", "better": better,
-                "beyond_noise": [row for row in better if row["significant"]]}
+                "beyond_noise": [row for row in better if row["significant"]], "beaten": beaten}
     close = [row for row in others if not row["significant"]]
-    return {**context, "case": "not_confirmed" if close else "confirmed", "close": close,
-            "beaten": [row for row in others if row["significant"]]}
+    return {**context, "case": "not_confirmed" if close else "confirmed", "close": close, "beaten": beaten}
 
 
 def winners_curse(summary: pd.DataFrame) -> dict:

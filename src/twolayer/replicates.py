@@ -13,7 +13,8 @@ import numpy as np
 from scipy import stats
 
 CONFIDENCE = 0.95
-SIGNIFICANCE = 0.05  # one-sided Welch test: "best beyond the noise" below this p-value
+SIGNIFICANCE = 0.05  # two-sided Welch test: two means differ "beyond seed noise" below this p-value
+P_COLUMN = "welch_p_two_sided"  # the name of that p-value in every table the workflow writes
 
 
 def describe(values: Sequence[float], confidence: float = CONFIDENCE) -> dict:
@@ -85,28 +86,30 @@ def placement(location: dict, summary: dict, low: float = 0.0, high: float = 1.0
     return {"case": "in_range" if location["in_range"] else "outside", "side": side}
 
 
-def welch_p_value(better: Sequence[float], other: Sequence[float]) -> float:
-    """One-sided Welch t-test p-value for mean(better) > mean(other); NaN when undefined (n < 2 or no spread)."""
-    return welch_p_from_summaries(describe(better), describe(other))
+def welch_p_value(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided Welch t-test p-value of "the means of a and b are equal": the probability, were they
+    equal, of a difference at least as large either way. NaN when undefined (n < 2 or no spread)."""
+    return welch_p_from_summaries(describe(a), describe(b))
 
 
-def welch_p_from_summaries(better: dict, other: dict) -> float:
+def welch_p_from_summaries(a: dict, b: dict) -> float:
     """The same test from two ``describe`` summaries (n, mean, std)."""
-    if better["n"] < 2 or other["n"] < 2 or (better["std"] == 0 and other["std"] == 0):
+    if a["n"] < 2 or b["n"] < 2 or (a["std"] == 0 and b["std"] == 0):
         return float("nan")
-    return float(stats.ttest_ind_from_stats(better["mean"], better["std"], better["n"], other["mean"], other["std"],
-                                            other["n"], equal_var=False, alternative="greater").pvalue)
+    return float(stats.ttest_ind_from_stats(a["mean"], a["std"], a["n"], b["mean"], b["std"], b["n"],
+                                            equal_var=False, alternative="two-sided").pvalue)
 
 
 def compare_with_first(groups: Sequence[Sequence[float]]) -> list[dict]:
-    """``describe`` of each group of values (all NaN for an empty one), with ``p_chosen_better``: the
-    one-sided Welch p-value of "the first group has the higher mean" (NaN for the first itself), and
-    ``chosen_better``: that p-value is below ``SIGNIFICANCE``."""
+    """``describe`` of each group of values (all NaN for an empty one), with ``difference`` (its mean minus
+    the first group's), ``P_COLUMN`` (the two-sided Welch p-value against the first group; NaN for the
+    first itself) and ``beyond_noise`` (that p-value is below ``SIGNIFICANCE``)."""
     empty = {"n": 0, "mean": float("nan"), "std": float("nan"), "min": float("nan"), "max": float("nan"),
              "ci_low": float("nan"), "ci_high": float("nan"), "confidence": CONFIDENCE}
     described = [describe(values) if len(values) else dict(empty) for values in groups]
     rows = []
     for index, stats_ in enumerate(described):
-        p = float("nan") if index == 0 else welch_p_from_summaries(described[0], stats_)
-        rows.append({**stats_, "p_chosen_better": p, "chosen_better": bool(p < SIGNIFICANCE)})
+        p = float("nan") if index == 0 else welch_p_from_summaries(stats_, described[0])
+        difference = float("nan") if index == 0 else stats_["mean"] - described[0]["mean"]
+        rows.append({**stats_, "difference": difference, P_COLUMN: p, "beyond_noise": bool(p < SIGNIFICANCE)})
     return rows

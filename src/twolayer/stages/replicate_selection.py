@@ -3,7 +3,7 @@
 The search trains each grid point once, so its ranking mixes the configurations' merit
 with the luck of one seed, and picking the best of many runs favours lucky ones. Here each
 top configuration is trained ``replicates`` more times, from seeds the search never used,
-and the chosen one (rank 1) is compared with each other one by a one-sided Welch t-test.
+and the chosen one (rank 1) is compared with each other one by a two-sided Welch t-test.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..choice import top_configurations
 from ..io import write_csv
-from ..replicates import compare_with_first
+from ..replicates import P_COLUMN, compare_with_first
 from ..seeding import derive_rng
 from .setup import TrainingSetup
 
@@ -25,15 +25,15 @@ log = logging.getLogger(__name__)
 RUN_COLUMNS = ("rank", "run_id", "learning_rate", "regularization", "replicate", "status",
                "train_cost", "train_accuracy", "val_cost", "val_accuracy")
 SUMMARY_COLUMNS = ("rank", "run_id", "learning_rate", "regularization", "search_val_accuracy", "n", "mean", "std",
-                   "min", "max", "ci_low", "ci_high", "p_chosen_better", "best_mean", "chosen_better")
+                   "min", "max", "ci_low", "ci_high", "difference", P_COLUMN, "beyond_noise", "best_mean")
 
 
 def summarize_selection(runs: pd.DataFrame, top: pd.DataFrame) -> pd.DataFrame:
     """Per configuration: the replicates' validation accuracy statistics and the test against the chosen one.
 
-    ``p_chosen_better`` is the one-sided Welch p-value for "rank 1 has the higher mean"
-    (empty for rank 1 itself); ``chosen_better`` says it is below ``SIGNIFICANCE``;
-    ``best_mean`` marks the configuration with the highest mean.
+    ``difference`` is the mean minus rank 1's, ``welch_p_two_sided`` the two-sided Welch p-value
+    of that difference (both empty for rank 1 itself), ``beyond_noise`` says it is below
+    ``SIGNIFICANCE``; ``best_mean`` marks the configuration with the highest mean.
     """
     ok = runs[runs["status"] == "ok"]
     groups = [ok.loc[ok["rank"] == rank, "val_accuracy"].to_numpy() for rank in range(1, len(top) + 1)]
@@ -42,8 +42,8 @@ def summarize_selection(runs: pd.DataFrame, top: pd.DataFrame) -> pd.DataFrame:
         rows.append({
             "rank": rank, "run_id": config.run_id, "learning_rate": config.learning_rate,
             "regularization": config.regularization, "search_val_accuracy": getattr(config, "val_accuracy", float("nan")),
-            **{key: stats[key] for key in ("n", "mean", "std", "min", "max", "ci_low", "ci_high", "p_chosen_better",
-                                           "chosen_better")},
+            **{key: stats[key] for key in ("n", "mean", "std", "min", "max", "ci_low", "ci_high", "difference", P_COLUMN,
+                                           "beyond_noise")},
         })
     summary = pd.DataFrame(rows)
     summary["best_mean"] = summary["mean"] == summary["mean"].max()

@@ -10,19 +10,20 @@ import pandas as pd
 
 from ..choice import top_configurations
 from ..io import write_csv
-from ..replicates import compare_with_first
+from ..replicates import P_COLUMN, compare_with_first
 from .train_transfer import CONFIGURATION_COLUMNS, HISTORY_COLUMNS, RUN_COLUMNS, transfer_configurations
 
 log = logging.getLogger(__name__)
 
 SUMMARY_COLUMNS = (*CONFIGURATION_COLUMNS, "n", "mean", "std", "min", "max", "ci_low", "ci_high", "confidence",
-                   "p_chosen_better", "chosen_better", "full_rank")
+                   "difference", P_COLUMN, "beyond_noise", "full_rank")
 
 
 def transfer_summary(runs: pd.DataFrame, configurations: pd.DataFrame) -> pd.DataFrame:
     """Per configuration: the held-out accuracy's statistics over the seeds that did not diverge, the
-    one-sided Welch p-value of "the chosen one (search rank 1) has the higher mean" (``p_chosen_better``,
-    empty for the chosen one), and ``full_rank``, the order of the means (1 = highest)."""
+    difference of the mean from the chosen one's (search rank 1) with its two-sided Welch p-value
+    (``welch_p_two_sided``; both empty for the chosen one) and ``beyond_noise``, and ``full_rank``, the
+    order of the means (1 = highest)."""
     ok = runs[runs["status"] == "ok"]
     groups = [ok.loc[ok["run_id"] == name, "val_accuracy"].to_numpy() for name in configurations["run_id"]]
     compared = pd.DataFrame(compare_with_first(groups))

@@ -6,7 +6,7 @@ fine search's top configurations, and the ones ``transfer.also`` adds (by defaul
 original study's final configuration), train for ``final.epochs`` epochs on the final
 training split minus the held-out batches (split ``transfer_train``) and are scored on
 those batches (``transfer_val``), never on the test set, from ``replicates`` seeds each.
-The chosen configuration (search rank 1) is compared with each other one by a one-sided
+The chosen configuration (search rank 1) is compared with each other one by a two-sided
 Welch t-test, as ``replicate_selection`` does at search scale (``summarize_transfer``).
 """
 
