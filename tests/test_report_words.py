@@ -142,14 +142,38 @@ def test_held_out_batches_the_searches_used_are_called_out(context, tmp_path):
     assert warning in reused and "which the searches used" not in clean
 
 
-def test_the_run_span_is_read_from_the_benchmark_files(tmp_path):
-    for name, seconds, end in (("a", 30.0, 1_800_000_100), ("b", 10.0, 1_800_000_500)):
-        path = tmp_path / f"{name}.tsv"
-        path.write_text(f"s\th:m:s\n{seconds}\t0:00:{int(seconds)}\n")
-        os.utime(path, (end, end))
-    span = run_span({"a": [tmp_path / "a.tsv"], "b": [tmp_path / "b.tsv"]})
-    assert span["wall_seconds"] == pytest.approx(430.0)
-    assert span["start"].endswith("UTC") and "2027" in span["end"]
+def _benchmark(tmp_path, name, seconds, end):
+    path = tmp_path / f"{name}.tsv"
+    path.write_text(f"s\th:m:s\n{seconds}\t0:00:{int(seconds)}\n")
+    os.utime(path, (end, end))
+    return path
+
+
+def test_the_run_span_is_read_from_the_benchmark_files_and_written_as_a_person_would(tmp_path):
+    # 2027-01-15 08:00:00 UTC; job a from 07:59:30 to 08:00, job b from 08:06:30 to 08:06:40, within the gap of
+    # a running job c (08:00 to 08:06:35): one sitting of 7 minutes 10 seconds
+    morning = 1_800_000_000 - 1_800_000_000 % 86400 + 8 * 3600
+    files = {"a": [_benchmark(tmp_path, "a", 30.0, morning)], "b": [_benchmark(tmp_path, "b", 10.0, morning + 400)],
+             "c": [_benchmark(tmp_path, "c", 395.0, morning + 395)]}
+    span = run_span(files)
+    assert span["wall_seconds"] == pytest.approx(430.0) and len(span["sittings"]) == 1
+    assert span["when"] == "on 15 January 2027 from 07:59 to 08:06 UTC" and span["duration"] == "7 minutes"
+    # a stage rerun an hour later is a sitting of its own; the hour between is not counted
+    files["d"] = [_benchmark(tmp_path, "d", 90.0, morning + 3600 + 90)]
+    span = run_span(files)
+    assert [s["jobs"] for s in span["sittings"]] == [3, 1]
+    assert span["wall_seconds"] == pytest.approx(430.0 + 90.0) and span["duration"] == "9 minutes"
+    assert span["when"] == "on 15 January 2027 from 09:00 to 09:01 UTC"
+    # across midnight both dates are written
+    late = {"e": [_benchmark(tmp_path, "e", 1200.0, morning + 16 * 3600 + 600)]}
+    assert run_span(late)["when"] == "from 15 January 2027, 23:50 UTC to 16 January 2027, 00:10 UTC"
+
+
+@pytest.mark.parametrize("seconds, words", [(12, "under a minute"), (60, "1 minute"), (250, "4 minutes"),
+                                            (3600, "1 hour"), (3900, "1 hour 5 minutes"), (7260, "2 hours 1 minute")])
+def test_durations_read_as_a_person_says_them(seconds, words):
+    from twolayer.provenance import duration_text
+    assert duration_text(seconds) == words
 
 
 def test_the_study_span_leaves_out_the_shared_data_store(smoke_run, tmp_path):

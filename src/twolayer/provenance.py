@@ -142,21 +142,57 @@ def _benchmark_record(path: str | Path) -> pd.Series:
     return pd.read_csv(path, sep="\t").iloc[-1]
 
 
+# Seconds with no job running that separate two invocations of the workflow (a job starts
+# well within a second of the one it waits for).
+SITTING_GAP = 60.0
+
+
+def duration_text(seconds: float) -> str:
+    """A length of time as a person says it: "under a minute", "4 minutes", "1 hour 5 minutes"."""
+    if seconds < 60:
+        return "under a minute"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    parts = [f"{hours} hour{'s' if hours > 1 else ''}"] * bool(hours) + [f"{minutes} minute{'s' if minutes != 1 else ''}"] * bool(minutes)
+    return " ".join(parts)
+
+
+def when_text(first: float, last: float) -> str:
+    """A span of UTC time as a person writes it: "on 7 December 2026 from 09:41 to 09:45 UTC", or with both
+    dates when it crosses midnight."""
+    start, end = (datetime.fromtimestamp(moment, tz=timezone.utc) for moment in (first, last))
+    if start.date() == end.date():
+        return f"on {start.day} {start:%B %Y} from {start:%H:%M} to {end:%H:%M} UTC"
+    return f"from {start.day} {start:%B %Y}, {start:%H:%M} UTC to {end.day} {end:%B %Y}, {end:%H:%M} UTC"
+
+
 def run_span(benchmarks: Mapping[str, Sequence[str | Path]]) -> dict:
-    """When the jobs behind the report ran: each benchmark file is written as its job ends, and holds
-    the job's wall seconds, so the first start and the last end bound the run (UTC)."""
-    ends, starts = [], []
+    """When the jobs behind the report ran, as the sittings they ran in.
+
+    Each benchmark file is written as its job ends and holds the job's wall seconds, so it
+    gives the job's start and end. Jobs whose times overlap or follow within
+    ``SITTING_GAP`` seconds ran in one invocation of the workflow (a sitting); a stage
+    rerun later is a sitting of its own. Returns ``sittings`` (each with ``when``,
+    ``duration``, ``seconds`` and ``jobs``, in time order), ``when`` and ``duration`` of
+    the whole (the last sitting's when there are several), and ``wall_seconds``: the
+    sittings' time added, without the time between them.
+    """
+    spans = []
     for path in (path for paths in benchmarks.values() for path in paths):
         end = Path(path).stat().st_mtime
-        ends.append(end)
-        starts.append(end - float(_benchmark_record(path)["s"]))
-    first, last = min(starts), max(ends)
-
-    def as_text(moment: float) -> str:
-        when = datetime.fromtimestamp(moment, tz=timezone.utc)
-        return f"{when.day} {when:%B %Y}, {when:%H:%M} UTC"
-
-    return {"start": as_text(first), "end": as_text(last), "wall_seconds": last - first}
+        spans.append((end - float(_benchmark_record(path)["s"]), end))
+    if not spans:
+        raise FileNotFoundError("No benchmark files were given: run the workflow first.")
+    groups: list[list[float]] = []  # [start, end, jobs]
+    for start, end in sorted(spans):
+        if groups and start <= groups[-1][1] + SITTING_GAP:
+            groups[-1][1] = max(groups[-1][1], end)
+            groups[-1][2] += 1
+        else:
+            groups.append([start, end, 1])
+    sittings = [{"when": when_text(start, end), "duration": duration_text(end - start), "seconds": end - start,
+                 "jobs": int(jobs)} for start, end, jobs in groups]
+    wall = sum(sitting["seconds"] for sitting in sittings)
+    return {"sittings": sittings, "when": sittings[-1]["when"], "duration": duration_text(wall), "wall_seconds": wall}
 
 
 def stage_table(benchmarks: Mapping[str, Sequence[str | Path]]) -> pd.DataFrame:

@@ -37,7 +37,7 @@ from .gradcheck import FLOOR, GATE_FULL_LIMIT, GATE_LARGEST
 from .io import atomic_path, read_json
 from .network import two_layer_network
 from .preprocess import read_split
-from .provenance import config_digest, git_commit, lock_check, run_span, stage_table, versions
+from .provenance import config_digest, duration_text, git_commit, lock_check, run_span, stage_table, versions
 from .replicates import interval_fits, locate, placement
 from .search import CHANCE, COST_RISE, grid_values
 
@@ -495,7 +495,7 @@ def environment(template_dir: str | Path) -> jinja2.Environment:
         finalize=_finalize,
     )
     env.filters.update(pct=pct, sci=sci, num=num, tex=tex, points=points, code=code, code_block=code_block, md=Markdown,
-                       link=link_target)
+                       link=link_target, duration=duration_text)
     return env
 
 
