@@ -119,7 +119,7 @@ def _report_inputs(workdir):
         final_per_class_statistics=r / "final/per_class_statistics.csv",
         selection_summary=r / "selection/summary.csv",
         momentum_panels_png=r / "momentum/panels.png", search_train=r / "data/search_train.npz",
-        final_confusion=r / "final/confusion_matrix.csv", transfer_summary=r / "transfer/summary.csv",
+        final_confusion=r / "final/confusion_matrix.csv", transfer_summary=r / "transfer/summary.csv", transfer_runs=r / "transfer/runs.csv",
         transfer_curves=r / "transfer/curves.png", lock=REPO / "requirements.lock",
     ), benchmark_files(r, data_store(workdir))
 

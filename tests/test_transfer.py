@@ -154,7 +154,7 @@ def test_a_held_out_batch_the_searches_used_is_allowed_and_named_for_the_report(
     outputs = {name: tmp_path / f"out_{name}.csv" for name in ("runs", "history", "summary")} | {"curves_png": tmp_path / "c.png"}
     also = [{"learning_rate": 0.35, "regularization": 0.00275}]
     summarize_transfer(tmp_path / "top.csv", also, [s["runs"] for s in seeds], [s["history"] for s in seeds], outputs)
-    inputs = {"transfer_summary": outputs["summary"], "transfer_curves": outputs["curves_png"]}
+    inputs = {"transfer_summary": outputs["summary"], "transfer_runs": outputs["runs"], "transfer_curves": outputs["curves_png"]}
     published = {"final": {"learning_rate": 0.35, "regularization": 0.00275}}
     for held_out, named in ((["data_batch_5"], ["data_batch_5"]), (["data_batch_4"], [])):
         config = _validated(held_out=held_out, replicates=2)

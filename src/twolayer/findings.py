@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .replicates import SIGNIFICANCE, welch_p_from_summaries
+from .replicates import SIGNIFICANCE, welch_p_from_summaries, welch_p_value
 
 # A gradient within this factor of the uniform-prediction yardstick is "close to uniform".
 NEAR = 1.5
@@ -180,6 +180,25 @@ def transfer_findings(summary: pd.DataFrame, published_final: Mapping) -> dict:
             "order_tied": tied, "order_kept": not tied and search_order == full_order,
             "search_order": search_order, "full_order": full_order,
             "configurations": len(rows)}
+
+
+def regularization_effect(runs: pd.DataFrame, transfer: Mapping) -> dict | None:
+    """The training accuracy at full scale of the chosen configuration and of the published one, which the
+    transfer stage trained side by side on the same batches (``transfer`` is ``transfer_findings``).
+
+    None unless both were trained, differ, and have runs that did not diverge. ``same_learning_rate``:
+    λ is their only difference, so the gap is λ's effect, measured. ``p``: the two-sided Welch test.
+    """
+    chosen, published = transfer["chosen"], transfer["published"]
+    if published is None or published["chosen"]:
+        return None
+    ok = runs[runs["status"] == "ok"]
+    ours, theirs = (ok.loc[ok["run_id"] == row["run_id"], "train_accuracy"].to_numpy() for row in (chosen, published))
+    if not len(ours) or not len(theirs):
+        return None
+    return {"chosen": float(ours.mean()), "published": float(theirs.mean()), "difference": float(theirs.mean() - ours.mean()),
+            "p": welch_p_value(theirs, ours) if min(len(ours), len(theirs)) > 1 else float("nan"), "n": int(min(len(ours), len(theirs))),
+            "same_learning_rate": bool(np.isclose(chosen["learning_rate"], published["learning_rate"]))}
 
 
 def confusion_findings(matrix: pd.DataFrame, pairs: int = 3) -> dict:

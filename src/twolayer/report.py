@@ -273,13 +273,15 @@ def _transfer_context(inputs: Mapping[str, str], config: Mapping, published: Map
     if not settings["enabled"]:
         return {"enabled": False}
     summary = pd.read_csv(inputs["transfer_summary"])
+    transfer = findings.transfer_findings(summary, published["final"])
     searched = set(config["splits"]["search_train"]) | set(config["splits"]["search_val"])
     # every configuration trains once per seed; the summary counts the runs that did not diverge
     diverged = int(settings["replicates"] * len(summary) - summary["n"].sum())
     return {"enabled": True, "settings": settings, "diverged": diverged,
             "held_out_searched": sorted(set(settings["held_out"]) & searched),
             "figure": figure("transfer_curves"),
-            **findings.transfer_findings(summary, published["final"])}
+            **transfer,
+            "regularization_effect": findings.regularization_effect(pd.read_csv(inputs["transfer_runs"]), transfer)}
 
 
 def _reproduction(published: Mapping, coarse: dict, fine: dict, final: Mapping, gradcheck_path: str) -> dict:
@@ -413,6 +415,7 @@ def build_context(inputs: Mapping[str, str], benchmarks: Mapping[str, Sequence[s
     data_run = run_span({rule: benchmarks[rule] for rule in shared_rules}) if shared_rules else None
 
     stages = stage_table(benchmarks).to_dict("records")
+    software = versions()
     return {
         "seed": config["seed"],
         "config": config,
@@ -475,7 +478,8 @@ def build_context(inputs: Mapping[str, str], benchmarks: Mapping[str, Sequence[s
         "figures": figures,
         "provenance": {
             "commit": git_commit(repo),
-            "versions": versions(),
+            "versions": software,
+            "blas_libraries": sum(row["name"].startswith("BLAS") for row in software),
             "lock": lock_check(inputs["lock"]),
             "stages": stages,
             "job_seconds": sum(row["total_s"] for row in stages),

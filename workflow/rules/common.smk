@@ -322,6 +322,7 @@ def transfer_inputs():
         return {}
     return {
         "transfer_summary": study("results/transfer/summary.csv"),
+        "transfer_runs": study("results/transfer/runs.csv"),
         "transfer_curves": study("results/transfer/curves.png"),
     }
 
