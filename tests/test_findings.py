@@ -241,3 +241,21 @@ def test_equal_full_scale_means_are_a_tie_not_a_kept_order():
     assert tied["order_tied"] and not tied["order_kept"]
     distinct = findings.transfer_findings(_transfer([0.50, 0.495, 0.49]), PUBLISHED)
     assert not distinct["order_tied"] and distinct["order_kept"]
+
+
+def test_the_effect_of_lambda_is_measured_from_the_full_scale_runs_when_both_configurations_trained():
+    table = _transfer([0.494, 0.486, 0.490], added=(0.1, 0.00275))  # the added one has the chosen one's learning rate
+    transfer = findings.transfer_findings(table, {"learning_rate": 0.1, "regularization": 0.00275})
+    ids = list(table["run_id"])
+    runs = pd.DataFrame([{"run_id": run_id, "replicate": r, "status": "ok", "train_accuracy": accuracy + 0.001 * r}
+                         for run_id, accuracy in zip(ids, (0.55, 0.54, 0.539)) for r in range(3)])
+    effect = findings.regularization_effect(runs, transfer)
+    assert effect["same_learning_rate"] and effect["n"] == 3
+    assert effect["chosen"] == pytest.approx(0.551) and effect["published"] == pytest.approx(0.540)
+    assert effect["difference"] == pytest.approx(-0.011) and effect["p"] < 0.05
+    # a diverged run is left out; without the published configuration, or when it is the chosen one, nothing is said
+    runs.loc[(runs["run_id"] == ids[2]) & (runs["replicate"] == 0), "status"] = "diverged"
+    assert findings.regularization_effect(runs, transfer)["n"] == 2
+    assert findings.regularization_effect(runs, {**transfer, "published": None}) is None
+    chosen_published = findings.transfer_findings(table, {"learning_rate": 0.1, "regularization": 0.001})
+    assert findings.regularization_effect(runs, chosen_published) is None

@@ -106,9 +106,9 @@ def compare_configurations(summary: pd.DataFrame, chosen_index: int = 0) -> dict
     in ``unusable``), ``single_seed`` (no spread to judge by), ``confirmed`` (the chosen one's mean is the
     highest, beyond noise against every other), ``not_confirmed`` (highest, but within
     noise against ``close``) or ``other_better`` (``better`` lists every configuration
-    with a higher mean; ``beyond_noise`` those beyond noise). In every case but the first two,
-    ``beaten`` lists the configurations whose lower mean is beyond noise, so that every
-    difference beyond noise, either way, is named.
+    with a higher mean; ``beyond_noise`` those beyond noise). ``beaten`` lists the
+    configurations whose lower mean is beyond noise (none in the first two cases), so that
+    every difference beyond noise, either way, is named.
     """
     rows = summary.to_dict("records")
     chosen = rows[chosen_index]
@@ -117,7 +117,7 @@ def compare_configurations(summary: pd.DataFrame, chosen_index: int = 0) -> dict
                    else _direction(row, chosen))
         row["chosen"] = index == chosen_index
     others = [row for index, row in enumerate(rows) if index != chosen_index and row["n"] > 0]
-    context = {"rows": rows, "chosen": chosen, "replicates": int(chosen["n"]), "significance": SIGNIFICANCE,
+    context = {"rows": rows, "chosen": chosen, "replicates": int(chosen["n"]), "significance": SIGNIFICANCE, "beaten": [],
                "unusable": [row for index, row in enumerate(rows) if index != chosen_index and row["n"] == 0]}
     if not others:
         return {**context, "case": "single_configuration"}
