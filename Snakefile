@@ -21,6 +21,7 @@
 #   logs/, benchmarks/   one log and one benchmark file per job
 # report/        report.md and report.pdf, assembled from the files above; configuration.json, the
 #                configuration they were made from (a run with another one says it replaces them)
+#                software.json, the commit and software versions (python -m twolayer.compare reads both)
 # resources/<md5>/   each archive, its extracted batches and source.json (the md5 checked), in a
 #                    folder named by its md5:
 #                    shared by every study of the checkout, never overwritten by another source

@@ -134,24 +134,37 @@ def check_unchanged(paths: Sequence[str | os.PathLike]) -> None:
     ChangedResultError naming the file and the fix, before anything reads it.
     """
     for path in map(Path, paths):
-        if not path.is_file():
-            continue
-        name, required = record_name(path)
-        record = digest_path(path)
-        if not record.is_file():
-            if required:
-                raise _refused(path, f"has no record of the job that wrote it ({record} is missing): it was put "
-                                     f"there by hand, or by a version of this workflow that kept no records")
-            continue
-        raw = read_at_most(record, MAX_RECORD_BYTES)
-        match = _RECORD.fullmatch(raw.decode("utf-8", errors="replace")) if raw is not None else None
-        if match is None:
-            raise _refused(path, f"has a record ({record}) that is not one this workflow writes")
-        if match.group(2) != name:
-            raise _refused(path, f"carries the record of {match.group(2)}: it was copied over {name} with it")
-        if file_digest(path) != match.group(1):
-            raise _refused(path, "was changed after the job that wrote it finished (edited by hand, by a "
-                                 "spreadsheet, or copied over)")
+        if path.is_file():
+            _check_one(path, *record_name(path))
+
+
+def check_study_files(folder: str | os.PathLike, names: Sequence[str]) -> None:
+    """``check_unchanged`` for files of a study folder given by any path: each of ``names`` (as
+    ``results/...`` or ``report/...``) is checked against the record its job wrote, which binds
+    that name wherever the folder now lies."""
+    for name in names:
+        path = Path(folder) / name
+        if path.is_file():
+            _check_one(path, *record_name(PurePosixPath(name)))
+
+
+def _check_one(path: Path, name: str, required: bool) -> None:
+    """Refuse ``path`` unless its record (required or not) binds ``name`` and holds its digest."""
+    record = digest_path(path)
+    if not record.is_file():
+        if required:
+            raise _refused(path, f"has no record of the job that wrote it ({record} is missing): it was put "
+                                 f"there by hand, or by a version of this workflow that kept no records")
+        return
+    raw = read_at_most(record, MAX_RECORD_BYTES)
+    match = _RECORD.fullmatch(raw.decode("utf-8", errors="replace")) if raw is not None else None
+    if match is None:
+        raise _refused(path, f"has a record ({record}) that is not one this workflow writes")
+    if match.group(2) != name:
+        raise _refused(path, f"carries the record of {match.group(2)}: it was copied over {name} with it")
+    if file_digest(path) != match.group(1):
+        raise _refused(path, "was changed after the job that wrote it finished (edited by hand, by a "
+                             "spreadsheet, or copied over)")
 
 
 @contextlib.contextmanager

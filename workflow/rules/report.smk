@@ -45,6 +45,7 @@ rule render_report:
             labels={"item": "the study's report"},
         ),
         config=study("report/configuration.json"),
+        software=study("report/software.json"),
     log:
         study("results/logs/render_report/render_report.log"),
     benchmark:

@@ -15,6 +15,7 @@ with job(snakemake.log[0], snakemake.input, snakemake.scriptdir):
         out_md=snakemake.output.markdown,
         out_pdf=snakemake.output.pdf,
         out_config=snakemake.output.config,
+        out_software=snakemake.output.software,
         repo=snakemake.params.repo,
         shared_rules=snakemake.params.shared_rules,
     )

@@ -18,12 +18,14 @@ def render_report(
     out_md: str | Path,
     out_pdf: str | Path,
     out_config: str | Path,
+    out_software: str | Path,
     repo: str | Path,
     shared_rules: Sequence[str] = (),
 ) -> dict:
     """Fill ``inputs["template"]`` from the run's files, write report.md (GitHub-flavoured) and report.pdf,
     and ``config`` (the report's appendix) as ``out_config``, which a later run compares itself with
-    (``twolayer.config.study_replacement``).
+    (``twolayer.config.study_replacement``), and the commit and software of the run as
+    ``out_software``, which ``twolayer.compare`` sets against another study's.
 
     ``inputs``: the rule's input files by name, passed whole (the rule is the one place that
     names them); ``benchmarks_<rule>`` holds the benchmark files of each rule in ``benchmark_rules``;
@@ -42,4 +44,5 @@ def render_report(
     finally:
         sibling.unlink(missing_ok=True)
     write_json(dict(config), out_config)
+    write_json({"commit": context["provenance"]["commit"], "versions": context["provenance"]["versions"]}, out_software)
     return context
