@@ -14,7 +14,8 @@ other command runs as written, as its kind allows (``kind_of``):
   a cluster profile): those are planned (``-n``) on the fresh clone, before anything has run
   (``test_every_target_rule_of_every_configuration_plans_on_a_fresh_clone`` plans every target
   of every configuration file there too);
-- Python (``python -c``, the README's example) runs for real after the studies; a measurement
+- Python (``python -c``, ``python -m twolayer...``, the README's example) runs for real after the
+  studies; a measurement
   recipe that runs whole studies (it imports ``benchmarks``) is compiled and its imports
   resolved, and a ``python -m benchmarks...`` command has its arguments parsed by the
   benchmark's own parser;
@@ -91,6 +92,8 @@ def kind_of(text: str) -> str:
         return "tests"
     if words[:2] == ["python", "-m"] and words[2].startswith("benchmarks."):
         return "benchmark"
+    if words[:2] == ["python", "-m"] and words[2].startswith("twolayer."):
+        return "python"
     if words[:2] == ["python", "-c"]:
         return "measurement" if "benchmarks" in words[2] else "python"
     if program in ("cp", "echo"):
