@@ -14,11 +14,10 @@ other command runs as written, as its kind allows (``kind_of``):
   a cluster profile): those are planned (``-n``) on the fresh clone, before anything has run
   (``test_every_target_rule_of_every_configuration_plans_on_a_fresh_clone`` plans every target
   of every configuration file there too);
-- Python (``python -c``, ``python -m twolayer...``, the README's example) runs for real after the
-  studies; a measurement
-  recipe that runs whole studies (it imports ``benchmarks``) is compiled and its imports
-  resolved, and a ``python -m benchmarks...`` command has its arguments parsed by the
-  benchmark's own parser;
+- Python (``python -c``, ``python -m twolayer...``, the README's example) runs for real after
+  the studies; a measurement recipe that runs whole studies (it imports ``benchmarks``) is
+  compiled and its imports resolved, and a ``python -m benchmarks...`` command has its
+  arguments parsed by the benchmark's own parser;
 - shell steps (``cp``, ``echo``) run as written;
 - set-up and test commands are what ``.ci/run`` runs on a fresh machine, so they are checked
   against it (and the extras they name against pyproject.toml), not run inside the tests.
