@@ -164,6 +164,8 @@ def test_the_run_span_is_read_from_the_benchmark_files_and_written_as_a_person_w
     assert [s["jobs"] for s in span["sittings"]] == [3, 1]
     assert span["wall_seconds"] == pytest.approx(430.0 + 90.0) and span["duration"] == "9 minutes"
     assert span["when"] == "on 15 January 2027 from 09:00 to 09:01 UTC"
+    # within one minute, one time
+    assert run_span({"f": [_benchmark(tmp_path, "f", 20.0, morning + 50)]})["when"] == "on 15 January 2027 at 08:00 UTC"
     # across midnight both dates are written
     late = {"e": [_benchmark(tmp_path, "e", 1200.0, morning + 16 * 3600 + 600)]}
     assert run_span(late)["when"] == "from 15 January 2027, 23:50 UTC to 16 January 2027, 00:10 UTC"
@@ -237,3 +239,7 @@ def test_every_difference_beyond_noise_is_named_in_its_section_and_the_conclusio
         for row in result["rows"]:
             if not row["chosen"] and not row["significant"]:
                 assert f"p = {row['p']:.3f}" not in conclusion
+    # each name reads as written, escaped once for Markdown whatever the macros it passes through
+    for result, name in ((selection, lambda row: f"#{row['rank']} ("), (transfer, lambda row: f"search #{row['search_rank']} (")):
+        for row in (row for row in result["rows"] if row["significant"]):
+            assert name(row) in conclusion, (name(row), conclusion)

@@ -157,10 +157,12 @@ def duration_text(seconds: float) -> str:
 
 
 def when_text(first: float, last: float) -> str:
-    """A span of UTC time as a person writes it: "on 7 December 2026 from 09:41 to 09:45 UTC", or with both
-    dates when it crosses midnight."""
+    """A span of UTC time as a person writes it: "on 7 December 2026 from 09:41 to 09:45 UTC" ("at 09:41
+    UTC" within one minute), or with both dates when it crosses midnight."""
     start, end = (datetime.fromtimestamp(moment, tz=timezone.utc) for moment in (first, last))
     if start.date() == end.date():
+        if f"{start:%H:%M}" == f"{end:%H:%M}":
+            return f"on {start.day} {start:%B %Y} at {start:%H:%M} UTC"
         return f"on {start.day} {start:%B %Y} from {start:%H:%M} to {end:%H:%M} UTC"
     return f"from {start.day} {start:%B %Y}, {start:%H:%M} UTC to {end.day} {end:%B %Y}, {end:%H:%M} UTC"
 
