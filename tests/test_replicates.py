@@ -252,7 +252,7 @@ def _selection_summary(path, means, n=5, std=0.004, search=0.5):
         ([0.50, 0.499, 0.47], 5, 0.5, ["but its lead over #2 (learning rate 0.2, λ = 0.001) by 0.10 points (p = 0.",
                                        "is within seed noise", "Its lead over #3 (learning rate 0.3, λ = 0.001) by 3.00 points (p = 0.000) is beyond seed noise."]),
         ([0.50, 0.501, 0.503], 5, 0.5, ["2 configurations have a higher mean than the chosen one: #3 (learning rate 0.3, λ = 0.001), +0.30 points",
-                                        "None of these higher means is beyond seed noise"]),
+                                        "Not one of these higher means is beyond seed noise"]),
         ([0.50, 0.53, 0.49], 5, 0.5, ["1 configuration has a higher mean than the chosen one: #2 (learning rate 0.2, λ = 0.001), +3.00 points (p = 0.000).",
                                       "For 1 of them the difference is beyond seed noise: by the replicates, the search's choice was not the best",
                                       "The chosen configuration's lead over #3 (learning rate 0.3, λ = 0.001) by 1.00 points (p = 0.00"]),
