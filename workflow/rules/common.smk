@@ -492,7 +492,11 @@ def report_files():
 
 def report_outputs():
     """The report, the configuration it was made from and the software that made it."""
-    return [*report_files(), study("report/configuration.json"), study("report/software.json")]
+    return [
+        *report_files(),
+        study("report/configuration.json"),
+        study("report/software.json"),
+    ]
 
 
 def study_outputs(wildcards):
