@@ -44,6 +44,13 @@ def test_publishing_copies_a_finished_study_with_its_records_and_refuses_an_edit
     assert "report/report.pdf" in names and any(name.endswith(".png") for name in names)
     assert (tmp_path / "reference/results/final/.replicates.csv.sha256").is_file()
     assert verdict(compare_studies(tmp_path / "reference", smoke_run)).startswith("No difference")
+    # a folder that is not a reference run is never replaced
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine/notes.txt").write_text("keep")
+    with pytest.raises(FileExistsError, match="is not a reference run this command wrote"):
+        publish(smoke_run, tmp_path / "mine")
+    assert (tmp_path / "mine/notes.txt").read_text() == "keep"
+    assert publish(smoke_run, tmp_path / "reference") == names  # the reference folder itself is replaced
     edited = tmp_path / "reference/results/final/replicates.csv"
     edited.write_text(edited.read_text() + "\n")
     with pytest.raises(Exception, match="was changed after the job that wrote it finished"):

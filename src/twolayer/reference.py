@@ -62,6 +62,12 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _is_reference(folder: Path) -> bool:
+    """Whether ``folder`` is a reference run this module wrote (and may be replaced)."""
+    readme = folder / "README.md"
+    return folder.is_dir() and readme.is_file() and readme.read_text(errors="replace").startswith("# The reference run\n")
+
+
 def publish(study: str | Path, destination: str | Path) -> list[str]:
     """Copy the reference files of ``study`` (a finished study folder) into ``destination``; returns their names."""
     study, destination = Path(study), Path(destination)
@@ -69,6 +75,10 @@ def publish(study: str | Path, destination: str | Path) -> list[str]:
     if missing:
         raise FileNotFoundError(f"{study} is not a finished study: {', '.join(missing[:3])} missing. Run "
                                 "`bash tools/reference.sh`, which builds the study before it copies it.")
+    if destination.exists() and not _is_reference(destination):
+        raise FileExistsError(f"{destination} exists and is not a reference run this command wrote (its README.md "
+                              "would begin '# The reference run'); nothing was copied or deleted. Give a new folder, "
+                              "or the reference folder to replace.")
     figures = sorted(set(FIGURE_LINK.findall((study / "report/report.md").read_text())))
     names = [*FILES, *figures]
     check_study_files(study, names)
