@@ -76,9 +76,9 @@ def publish(study: str | Path, destination: str | Path) -> list[str]:
         raise FileNotFoundError(f"{study} is not a finished study: {', '.join(missing[:3])} missing. Run "
                                 "`bash tools/reference.sh`, which builds the study before it copies it.")
     if destination.exists() and not _is_reference(destination):
-        raise FileExistsError(f"{destination} exists and is not a reference run this command wrote (its README.md "
-                              "would begin '# The reference run'); nothing was copied or deleted. Give a new folder, "
-                              "or the reference folder to replace.")
+        raise FileExistsError(f"{destination} exists and is not a reference run this command wrote (one whose "
+                              "README.md begins '# The reference run'); nothing was copied or deleted. Give a new "
+                              "folder, or the reference folder to replace.")
     figures = sorted(set(FIGURE_LINK.findall((study / "report/report.md").read_text())))
     names = [*FILES, *figures]
     check_study_files(study, names)
