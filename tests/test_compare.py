@@ -87,6 +87,36 @@ def test_an_edited_table_or_a_folder_that_is_not_a_study_is_refused(studies, cap
     assert "is not a finished study folder" in capsys.readouterr().err
 
 
+def test_a_stage_whose_every_seed_diverged_is_a_row_not_a_traceback(studies):
+    a = _study(studies, "a", [0.505, 0.501, 0.51, 0.503, 0.507])
+    b = _study(studies, "b", [0.505, 0.501, 0.51, 0.503, 0.507])
+    path = "b/results/final/replicates.csv"
+    write_csv(pd.read_csv(path).assign(status="diverged"), path)
+    table = compare_studies(a, b).set_index("quantity")
+    test = table.loc["test accuracy (mean of 5 and 0 seeds)"]
+    assert test["verdict"] == "changed: no seed finished in b" and np.isnan(test["b"])
+    assert "final test accuracy (mean of 5 and 0 seeds)" in verdict(table.reset_index())
+    both = compare_studies(b, b).set_index("quantity")
+    assert both.loc["test accuracy (mean of 0 and 0 seeds)", "verdict"] == "the same: no seed finished in either"
+
+
+def test_a_study_an_earlier_version_wrote_is_read_and_its_missing_records_are_said(studies):
+    """Earlier versions kept the digest alone in a file's record and wrote no software.json."""
+    a = _study(studies, "a", [0.505, 0.501, 0.51, 0.503, 0.507])
+    b = _study(studies, "b", [0.505, 0.501, 0.51, 0.503, 0.507])
+    for record in (b / "results").rglob(".*.sha256"):
+        record.write_text(record.read_text().split()[0] + "\n")
+    (b / "report/software.json").unlink()
+    (b / "report/.software.json.sha256").unlink()
+    table = compare_studies(a, b)
+    assert table.set_index("quantity").loc["versions and commit", "verdict"] == "not recorded in b"
+    assert verdict(table).startswith("No difference") and "software versions cannot be compared" in verdict(table)
+    path = b / "results/final/replicates.csv"
+    path.write_text(path.read_text().replace("0.501", "0.601"))
+    with pytest.raises(StudyError, match="was changed after the job that wrote it finished"):
+        compare_studies(a, b)
+
+
 @pytest.mark.slow
 def test_a_finished_study_compared_with_itself_from_the_command_line(smoke_run, tmp_path):
     done = subprocess.run([sys.executable, "-m", "twolayer.compare", str(smoke_run), str(smoke_run), "--csv",

@@ -199,27 +199,29 @@ def test_the_confusions_are_the_largest_off_diagonal_cells():
     assert findings.confusion_findings(pd.DataFrame(np.diag([5, 5]), columns=["a", "b"]))["mutual"] is None
 
 
-def test_gradient_sizes_are_set_against_the_uniform_prediction_yardstick():
-    table = pd.DataFrame({"network": ["one", "one"], "parameter": ["linear1.W", "linear1.b"],
-                          "mean_abs_analytic": [0.0129, 0.0363]})
-    labels = np.repeat(np.arange(10), 5)  # balanced: at uniform predictions the bias gradient is zero
-    balanced = findings.gradient_scale(table, {"one": {"linear1.W": 0.1209, "linear1.b": 0.1316}}, labels, 10)
-    assert balanced["uniform_output_bias"] == 0
-    skewed = np.array([0] * 20 + [1] * 30)
-    result = findings.gradient_scale(table, {"one": {"linear1.W": 0.1209, "linear1.b": 0.1316}}, skewed, 10)
-    assert result["uniform_output_bias"] == pytest.approx((0.3 + 0.5 + 8 * 0.1) / 10)
-    assert result["uniform_single_image"] == pytest.approx(0.18)
-    assert [row["parameter"] for row in result["output_bias"]] == ["linear1.b"]
-    assert result["all_smaller"] and result["smallest_ratio"] == pytest.approx(0.0129 / 0.1209)
-    checked = np.repeat(np.arange(10), [12, 1, 1, 6, 6, 6, 6, 6, 6, 0])  # yardstick 0.052
-    published = {"one": {"linear1.W": 0.1209, "linear1.b": 0.1316}}
-    ours = findings.gradient_scale(table, published, checked, 10)
-    assert ours["uniform_output_bias"] == pytest.approx(0.052)
-    assert ours["ours_near_uniform"] and ours["published_far"]
-    far = findings.gradient_scale(table.assign(mean_abs_analytic=[0.0129, 0.16]), published, checked, 10)
-    assert not far["ours_near_uniform"]
-    same = findings.gradient_scale(table, {"one": {"linear1.W": 0.0129, "linear1.b": 0.0363}}, checked, 10)
-    assert not same["published_far"] and not same["all_smaller"]
+def test_the_published_gradient_sizes_are_set_within_each_starting_points_draws():
+    rows = []
+    for setup, values in (("study", [0.010, 0.014, 0.012]), ("published", [0.09, 0.15, 0.11])):
+        rows += [{"setup": setup, "network": "one", "parameter": "linear1.W", "draw": draw, "mean_abs_analytic": value}
+                 for draw, value in enumerate(values)]
+    magnitudes = pd.DataFrame(rows)
+    sums = pd.DataFrame({"setup": ["study", "published"], "network": "one", "parameter": "linear1.W",
+                         "sum_abs_diff": [0.004, 0.008]})
+    result = findings.gradient_magnitudes(magnitudes, sums, {"one": {"linear1.W": 0.12, "linear2.W": 0.5}},
+                                          {"one": {"linear1.W": 0.008}})
+    assert [row["parameter"] for row in result["rows"]] == ["linear1.W"]  # a matrix neither set-up checked is left out
+    study, published = result["rows"][0]["starts"]["study"], result["rows"][0]["starts"]["published"]
+    assert (study["tabled"], study["low"], study["high"], study["median"]) == (0.010, 0.010, 0.014, 0.012)
+    assert not study["inside"] and published["inside"]
+    assert published["ratio"] == pytest.approx(0.11 / 0.12) and study["sum_ratio"] == pytest.approx(0.5)
+    assert result["setups"]["published"]["inside"] == 1 and result["setups"]["study"]["inside"] == 0
+    assert result["setups"]["study"]["draws"] == 3 and result["setups"]["study"]["largest_ratio"] == pytest.approx(0.1)
+    assert result["published_closer"] == 1
+    outside = findings.gradient_magnitudes(magnitudes, sums, {"one": {"linear1.W": 0.2}}, {})
+    assert outside["setups"]["published"]["inside"] == 0 and outside["published_closer"] == 1
+    small = findings.gradient_magnitudes(magnitudes, sums, {"one": {"linear1.W": 0.013}}, {})
+    assert small["setups"]["study"]["inside"] == 1 and small["published_closer"] == 0
+    assert np.isnan(outside["rows"][0]["starts"]["published"]["sum_ratio"])  # no published sum: no ratio
 
 
 def test_a_configuration_whose_every_seed_diverged_is_left_out_of_the_orders():

@@ -166,8 +166,10 @@ def test_an_error_in_any_layers_backward_fails_the_gate_and_changes_the_final_mo
 
     def gate(name):
         check_gradients(tmp_path / "train.npz", 20, {"two_layer": {"hidden_sizes": [5], "regularization": [0.1, 0.3]}},
-                        {"h": 1e-5, "bound": 1e-3}, {"method": "forward", "h": 1e-6}, 7, tmp_path / f"{name}.csv",
-                        tmp_path / f"{name}_gate.csv")
+                        {"h": 1e-5, "bound": 1e-3},
+                        {"method": "forward", "h": 1e-6, "weight_init": "fan_out", "centred": False, "draws": 2},
+                        "xavier", "zeros", 7, tmp_path / f"{name}.csv", tmp_path / f"{name}_gate.csv",
+                        tmp_path / f"{name}_magnitudes.csv")
 
     gate("clean")
     clean = run("clean")

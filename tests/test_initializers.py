@@ -13,6 +13,7 @@ from twolayer.initializers import INITIALIZERS, get_initializer
         ("xavier", {}, 2.0 / (400 + 300)),
         ("xavier_uniform", {}, 2.0 / (400 + 300)),
         ("he", {}, 2.0 / 400),
+        ("fan_out", {}, 1.0 / 300),  # shape (fan_out, fan_in) = (300, 400)
     ],
 )
 def test_random_initializers_have_the_documented_variance(name, kwargs, expected_var):

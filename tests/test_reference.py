@@ -9,6 +9,7 @@ import yaml
 
 from twolayer.compare import compare_studies, verdict
 from twolayer.reference import FILES, publish
+from pdf_layout import layout_problems
 from workflow_runner import REPO
 
 REFERENCE = REPO / "reference"
@@ -55,3 +56,8 @@ def test_publishing_copies_a_finished_study_with_its_records_and_refuses_an_edit
     edited.write_text(edited.read_text() + "\n")
     with pytest.raises(Exception, match="was changed after the job that wrote it finished"):
         publish(tmp_path / "reference", tmp_path / "again")
+
+
+def test_the_reference_reports_figures_lie_in_their_sections_and_its_pages_are_full():
+    report = REFERENCE / "report"
+    assert layout_problems(report / "report.pdf", (report / "report.md").read_text()) == []

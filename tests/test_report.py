@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from markdown_text import unescape
+from pdf_layout import layout_problems
 from workflow_runner import run_snakemake
 
 pytestmark = pytest.mark.slow
@@ -85,7 +86,8 @@ def test_top_run_tables_equal_the_csv(markdown, smoke_run, grid):
 
 def test_gradient_check_tables_equal_the_csv(markdown, smoke_run):
     gradcheck = pd.read_csv(smoke_run / "results/gradcheck/gradcheck.csv")
-    for network, rows in gradcheck.groupby("network"):
+    assert set(gradcheck["setup"]) == {"study", "published"}
+    for network, rows in gradcheck[gradcheck["setup"] == "published"].groupby("network"):
         cells = table(markdown, f"Reproduction of the published gradient check, network {network} ")
         header, body = cells[0], cells[1:]
         assert [h.split(" (")[0] for h in header[1:]] == rows["parameter"].tolist()
@@ -184,6 +186,11 @@ def test_pdf_is_valid_with_pages_and_every_figure(smoke_run, tmp_path):
             pixmap = page.get_pixmap(dpi=40)
             assert pixmap.width > 0 and pixmap.height > 0
             pixmap.save(tmp_path / f"page{index + 1}.png")
+
+
+def test_every_figure_lies_in_its_section_and_no_page_is_left_far_from_full(smoke_run):
+    pdf = smoke_run / "report" / "report.pdf"
+    assert layout_problems(pdf, (smoke_run / "report" / "report.md").read_text()) == []
 
 
 def test_report_rule_alone_reruns_nothing_else(smoke_run):

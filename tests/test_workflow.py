@@ -14,11 +14,12 @@ from workflow_runner import REPO, data_store, make_workdir, run_snakemake, smoke
 pytestmark = pytest.mark.slow
 
 CONTRACT = {
-    "results/gradcheck/gradcheck.csv": ["network", "parameter", "shape", "sum_abs_diff", "mean_abs_analytic",
+    "results/gradcheck/gradcheck.csv": ["setup", "network", "parameter", "shape", "sum_abs_diff", "mean_abs_analytic",
                                         "mean_abs_numeric", "min_abs_analytic", "min_abs_numeric", "max_abs_analytic",
                                         "max_abs_numeric", "max_rel_error"],
     "results/gradcheck/gate.csv": ["network", "parameter", "shape", "entries", "max_rel_error", "row", "column",
                                    "analytic", "numeric"],
+    "results/gradcheck/magnitudes.csv": ["setup", "network", "parameter", "draw", "mean_abs_analytic"],
     "results/momentum/history.csv": ["momentum", "epoch", "cost", "accuracy"],
     "results/coarse/summary.csv": ["run_id", "learning_rate", "regularization", "epochs", "train_cost",
                                    "train_accuracy", "val_cost", "val_accuracy", "status", "below_chance", "cost_rose"],

@@ -11,7 +11,8 @@ choices, the configuration keys and the software versions are compared as they a
 
 prints the table and a one-line verdict ("no difference" when nothing moved), and writes
 the table as a CSV. Every file read must carry the record of the job that wrote it
-(``twolayer.io``), so an edited table is refused, not compared.
+(``twolayer.io``; the digest-only record of earlier versions counts), so an edited table is
+refused, not compared.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def _read(study: Path, name: str) -> bytes | None:
     if not path.is_file():
         return None
     try:
-        check_study_files(study, [name])
+        check_study_files(study, [name], digest_only=True)
     except ChangedResultError as error:
         raise StudyError(str(error)) from None
     data = read_at_most(path, MAX_TABLE_BYTES if name.endswith(".csv") else MAX_JSON_BYTES)
@@ -78,6 +79,12 @@ def _flat(mapping: Mapping, prefix: str = "") -> dict[str, object]:
 def _means(stage: str, quantity: str, a: Sequence[float], b: Sequence[float]) -> dict:
     """One row: two groups of seeds' values, their means, the difference and the two-sided Welch test."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if not len(a) or not len(b):  # every seed of a group diverged: no mean to set against the other
+        mean_a, mean_b = (float(x.mean()) if len(x) else float("nan") for x in (a, b))
+        verdict = ("the same: no seed finished in either" if not len(a) and not len(b)
+                   else f"changed: no seed finished in {'a' if not len(a) else 'b'}")
+        return {"stage": stage, "quantity": f"{quantity} (mean of {len(a)} and {len(b)} seeds)", "a": mean_a, "b": mean_b,
+                "difference": float("nan"), "welch_p_two_sided": float("nan"), "verdict": verdict}
     mean_a, mean_b = describe(a)["mean"], describe(b)["mean"]
     p = welch_p_value(b, a) if len(a) > 1 and len(b) > 1 else float("nan")
     if np.isnan(p):
@@ -150,6 +157,11 @@ def compare_studies(a: str | Path, b: str | Path) -> pd.DataFrame:
                 rows.append(_same("software", name, versions[a].get(name, "-"), versions[b].get(name, "-")))
         if software[a]["commit"] != software[b]["commit"]:
             rows.append(_same("software", "commit", software[a]["commit"], software[b]["commit"]))
+    elif any(record is not None for record in software.values()):
+        missing = "a" if software[a] is None else "b"
+        rows.append({"stage": "software", "quantity": "versions and commit", "a": "-" if missing == "a" else "recorded",
+                     "b": "-" if missing == "b" else "recorded", "difference": None, "welch_p_two_sided": None,
+                     "verdict": f"not recorded in {missing}"})
     if not rows:
         raise StudyError(f"{a} and {b} have no stage in common to compare: run the default target in both.")
     return pd.DataFrame(rows, columns=list(COLUMNS))
@@ -159,7 +171,11 @@ def verdict(table: pd.DataFrame) -> str:
     """One line: "no difference", or what moved beyond seed noise and what changed."""
     beyond = table[table["verdict"] == "beyond seed noise"]
     changed = table[table["verdict"].str.startswith("changed")]
+    unrecorded = table[table["verdict"].str.startswith("not recorded")]
     if beyond.empty and changed.empty:
+        if not unrecorded.empty:
+            return ("No difference: every mean is within seed noise and every choice and key is the same; the software "
+                    f"versions cannot be compared ({unrecorded['verdict'].iloc[0]}, which an earlier version wrote).")
         return "No difference: every mean is within seed noise and every choice, key and version is the same."
     parts = []
     if not beyond.empty:

@@ -16,9 +16,6 @@ import pandas as pd
 
 from .replicates import SIGNIFICANCE, welch_p_from_summaries, welch_p_value
 
-# A gradient within this factor of the uniform-prediction yardstick is "close to uniform".
-NEAR = 1.5
-
 # Two means whose two-sided Welch p-value is below SIGNIFICANCE differ beyond seed noise:
 # the probability, were the means equal, of a difference at least this large either way.
 
@@ -223,43 +220,54 @@ def confusion_findings(matrix: pd.DataFrame, pairs: int = 3) -> dict:
             "top_share_of_errors": float(sum(row["count"] for row in directed) / wrong) if wrong else float("nan")}
 
 
-def gradient_scale(table: pd.DataFrame, published: Mapping, labels: np.ndarray, classes: int) -> dict:
-    """This run's gradient magnitudes against the published ones, with a yardstick for the bias of
-    the output layer: its gradient is (mean predicted probability) minus (class frequency), so
-    with every class predicted at 1/classes its mean absolute value is ``uniform_output_bias``,
-    computed from the labels of the checked images, and at most ``uniform_single_image`` (one image).
-    ``ours_near_uniform``: this run's last biases are within a factor ``NEAR`` of the yardstick;
-    ``published_far``: the published ones are more than ``NEAR`` times it.
+def gradient_magnitudes(magnitudes: pd.DataFrame, sums: pd.DataFrame, published_mean: Mapping,
+                        published_sum: Mapping) -> dict:
+    """The published gradient check's sizes beside the two set-ups the check runs.
 
-    ``rows``: per published matrix, this run's and the published mean absolute gradient and
-    their ratio. ``output_bias``: for each network, this run's and the published value for the
-    last bias against the yardstick.
+    ``magnitudes``: rows of ``setup``, ``network``, ``parameter``, ``draw`` and
+    ``mean_abs_analytic`` (draw 0 is the tabled network); ``sums``: rows of ``setup``,
+    ``network``, ``parameter`` and ``sum_abs_diff``; ``published_mean`` and ``published_sum``:
+    ``{network: {parameter: value}}``.
+
+    ``rows``, one per published matrix both set-ups checked: the published mean and sum of
+    absolute differences, and in ``starts``, for each set-up, its draw-0 value, the range and median over
+    the draws, ``inside`` (the published mean lies within that range), ``ratio`` (median over
+    published), its sum and ``sum_ratio``. ``setups``: per set-up, how many matrices hold the
+    published mean within their range and the smallest and largest ratios. ``published_closer``:
+    in how many matrices the ``published`` set-up's median is nearer the published mean (as a
+    ratio) than the ``study`` set-up's.
     """
-    frequencies = np.bincount(np.asarray(labels, dtype=np.int64), minlength=classes) / len(labels)
-    uniform = float(np.mean(np.abs(1.0 / classes - frequencies)))
+    setups = list(dict.fromkeys(magnitudes["setup"]))
     rows = []
-    for network, parameters in published.items():
+    for network, parameters in published_mean.items():
         for parameter, value in parameters.items():
-            match = table[(table["network"] == network) & (table["parameter"] == parameter)]
-            if len(match):
-                ours = float(match["mean_abs_analytic"].iloc[0])
-                rows.append({"network": network, "parameter": parameter, "ours": ours, "published": float(value),
-                             "ratio": ours / float(value)})
-    last_bias = [row for row in rows if row["parameter"] == _last_bias(table, row["network"])]
-    ratios = [row["ratio"] for row in rows]
-    def versus(value: float) -> float:
-        return value / uniform if uniform > 0 else float("nan")  # balanced labels: no yardstick
-
-    output_bias = [{**row, "ours_vs_uniform": versus(row["ours"]), "published_vs_uniform": versus(row["published"])}
-                   for row in last_bias]
-    return {"rows": rows, "uniform_output_bias": uniform, "samples": int(len(labels)),
-            "uniform_single_image": 2 * (classes - 1) / classes**2, "output_bias": output_bias,
-            "ours_near_uniform": bool(output_bias) and all(1 / NEAR <= row["ours_vs_uniform"] <= NEAR for row in output_bias),
-            "published_far": bool(output_bias) and all(row["published_vs_uniform"] > NEAR for row in output_bias),
-            "smallest_ratio": min(ratios) if ratios else float("nan"), "largest_ratio": max(ratios) if ratios else float("nan"),
-            "all_smaller": bool(ratios) and all(r < 1 for r in ratios), "all_larger": bool(ratios) and all(r > 1 for r in ratios)}
-
-
-def _last_bias(table: pd.DataFrame, network: str) -> str | None:
-    biases = [p for p in table.loc[table["network"] == network, "parameter"] if p.endswith(".b")]
-    return biases[-1] if biases else None
+            row = {"network": network, "parameter": parameter, "published": float(value),
+                   "published_sum": float(published_sum.get(network, {}).get(parameter, float("nan"))), "starts": {}}
+            for setup in setups:
+                draws = magnitudes[(magnitudes["setup"] == setup) & (magnitudes["network"] == network)
+                                   & (magnitudes["parameter"] == parameter)].sort_values("draw")
+                checked = sums[(sums["setup"] == setup) & (sums["network"] == network) & (sums["parameter"] == parameter)]
+                if draws.empty or checked.empty:
+                    break
+                values = draws["mean_abs_analytic"].to_numpy(dtype=float)
+                total = float(checked["sum_abs_diff"].iloc[0])
+                row["starts"][setup] = {"tabled": float(values[0]), "low": float(values.min()), "high": float(values.max()),
+                              "median": float(np.median(values)), "draws": len(values),
+                              "inside": bool(values.min() <= value <= values.max()),
+                              "ratio": float(np.median(values)) / float(value),
+                              "sum": total, "sum_ratio": total / row["published_sum"]}
+            else:
+                rows.append(row)
+    summary = {}
+    for setup in setups:
+        starts = [row["starts"][setup] for row in rows]
+        ratios = [start["ratio"] for start in starts]
+        sum_ratios = [start["sum_ratio"] for start in starts if np.isfinite(start["sum_ratio"])]
+        summary[setup] = {"inside": sum(start["inside"] for start in starts), "matrices": len(rows),
+                          "smallest_ratio": min(ratios, default=float("nan")), "largest_ratio": max(ratios, default=float("nan")),
+                          "smallest_sum_ratio": min(sum_ratios, default=float("nan")),
+                          "largest_sum_ratio": max(sum_ratios, default=float("nan")),
+                          "draws": int(magnitudes.loc[magnitudes["setup"] == setup, "draw"].nunique())}
+    closer = sum(abs(np.log(row["starts"]["published"]["ratio"])) < abs(np.log(row["starts"]["study"]["ratio"]))
+                 for row in rows) if {"published", "study"} <= set(setups) else 0
+    return {"rows": rows, "setups": summary, "published_closer": int(closer)}

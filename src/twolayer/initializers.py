@@ -106,6 +106,27 @@ class XavierUniform(Initializer):
 
 
 @dataclass(frozen=True)
+class FanOut(Initializer):
+    """Normal values with standard deviation 1/sqrt(fan_out), the output size.
+
+    The original study's code drew its weights this way when its gradient-check table was
+    made (it later moved to ``xavier``); the gradient check runs it to set that table's
+    magnitudes beside this study's.
+
+    Notes
+    -----
+    .. math:: W_{ij} \\sim \\mathcal{N}\\left(0, \\frac{1}{n_{out}}\\right)
+    """
+
+    def _draw(self, shape, rng):
+        _, fan_out = _fans(shape)
+        return rng.normal(0.0, 1.0 / np.sqrt(fan_out), size=shape)
+
+    def __str__(self):
+        return "fan_out"
+
+
+@dataclass(frozen=True)
 class He(Initializer):
     """He/Kaiming normal values, suited to ReLU layers.
 
@@ -128,6 +149,7 @@ INITIALIZERS = {
     "xavier": Xavier,
     "xavier_uniform": XavierUniform,
     "he": He,
+    "fan_out": FanOut,
 }
 
 

@@ -53,6 +53,8 @@ ARCHIVE_NAME = "cifar-10-python.tar.gz"
 # A record is a digest, two spaces and a name of a few dozen characters.
 MAX_RECORD_BYTES = 4096
 _RECORD = re.compile(r"([0-9a-f]{64})  ([^\n]+)\n")
+# The record of versions before records named their file: the digest alone.
+_DIGEST_ONLY = re.compile(r"([0-9a-f]{64})\n?")
 _MD5_FOLDER = re.compile(r"[0-9a-f]{32}")
 
 
@@ -138,17 +140,19 @@ def check_unchanged(paths: Sequence[str | os.PathLike]) -> None:
             _check_one(path, *record_name(path))
 
 
-def check_study_files(folder: str | os.PathLike, names: Sequence[str]) -> None:
+def check_study_files(folder: str | os.PathLike, names: Sequence[str], digest_only: bool = False) -> None:
     """``check_unchanged`` for files of a study folder given by any path: each of ``names`` (as
     ``results/...`` or ``report/...``) is checked against the record its job wrote, which binds
-    that name wherever the folder now lies."""
+    that name wherever the folder now lies. With ``digest_only``, a record of the earlier form
+    that holds the digest without the name is accepted too (a study an earlier version wrote,
+    read but never fed to a job)."""
     for name in names:
         path = Path(folder) / name
         if path.is_file():
-            _check_one(path, *record_name(PurePosixPath(name)))
+            _check_one(path, *record_name(PurePosixPath(name)), digest_only=digest_only)
 
 
-def _check_one(path: Path, name: str, required: bool) -> None:
+def _check_one(path: Path, name: str, required: bool, digest_only: bool = False) -> None:
     """Refuse ``path`` unless its record (required or not) binds ``name`` and holds its digest."""
     record = digest_path(path)
     if not record.is_file():
@@ -157,7 +161,13 @@ def _check_one(path: Path, name: str, required: bool) -> None:
                                  f"there by hand, or by a version of this workflow that kept no records")
         return
     raw = read_at_most(record, MAX_RECORD_BYTES)
-    match = _RECORD.fullmatch(raw.decode("utf-8", errors="replace")) if raw is not None else None
+    text = raw.decode("utf-8", errors="replace") if raw is not None else ""
+    match = _RECORD.fullmatch(text) if raw is not None else None
+    if match is None and digest_only and raw is not None and (bare := _DIGEST_ONLY.fullmatch(text)):
+        if file_digest(path) != bare.group(1):
+            raise _refused(path, "was changed after the job that wrote it finished (edited by hand, by a "
+                                 "spreadsheet, or copied over)")
+        return
     if match is None:
         raise _refused(path, f"has a record ({record}) that is not one this workflow writes")
     if match.group(2) != name:

@@ -41,6 +41,23 @@ def _save(fig: plt.Figure, path: str | Path) -> None:
     plt.close(fig)
 
 
+def contrast_ratio(first, second) -> float:
+    """WCAG contrast ratio of two colours (any matplotlib colour): 1 (the same) to 21 (black on white)."""
+    def luminance(colour) -> float:
+        rgb = np.asarray(matplotlib.colors.to_rgb(colour))
+        linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+        return float(linear @ [0.2126, 0.7152, 0.0722])
+
+    lighter, darker = sorted((luminance(first), luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def label_colour(background) -> str:
+    """Black or white, whichever contrasts more with ``background``: at least 4.58:1 on any colour,
+    above the 4.5:1 that WCAG asks of small text."""
+    return max(("black", "white"), key=lambda colour: contrast_ratio(colour, background))
+
+
 def plain_text(text: str) -> str:
     """A label from the data as literal text: a ``$`` would otherwise start matplotlib's mathtext."""
     return text.replace("$", r"\$")
@@ -128,7 +145,8 @@ def momentum_panels(history: pd.DataFrame, path: str | Path) -> None:
 def search_heatmap(summary: pd.DataFrame, title: str, path: str | Path) -> None:
     """Validation accuracy over the learning-rate x regularization grid. Diverged cells are marked;
     a run that ended below chance is printed with "*", one whose validation cost climbed with "↑",
-    both in red (``summary``'s ``below_chance`` and ``cost_rose`` columns)."""
+    both framed (``summary``'s ``below_chance`` and ``cost_rose`` columns). Every label is black or
+    white, whichever contrasts more with its cell (``label_colour``)."""
     lrs = sorted(summary["learning_rate"].unique(), reverse=True)
     regs = sorted(summary["regularization"].unique())
     grid = np.full((len(regs), len(lrs)), np.nan)
@@ -144,25 +162,24 @@ def search_heatmap(summary: pd.DataFrame, title: str, path: str | Path) -> None:
     with plt.rc_context({**STYLE, "axes.grid": False}):
         fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(lrs), 0.8 + 0.45 * len(regs)))
         image = ax.imshow(grid, cmap="viridis", aspect="auto", origin="lower")
-        finite = grid[np.isfinite(grid)]
-        threshold = (finite.min() + finite.max()) / 2 if finite.size else 0
         for i in range(len(regs)):
             for j in range(len(lrs)):
                 if diverged[i, j]:
                     ax.text(j, i, "diverged", ha="center", va="center", fontsize=6, color="#b00")
                 elif np.isfinite(grid[i, j]):
-                    color = "#ff4d4d" if marks[i, j] else "black" if grid[i, j] > threshold else "white"
-                    weight = "bold" if marks[i, j] else "normal"
-                    ax.text(j, i, f"{grid[i, j]:.1%}{marks[i, j]}", ha="center", va="center", fontsize=7, color=color,
-                            fontweight=weight)
+                    color = label_colour(image.cmap(image.norm(grid[i, j])))
+                    ax.text(j, i, f"{grid[i, j]:.1%}{marks[i, j]}", ha="center", va="center", fontsize=7, color=color)
+                    if marks[i, j]:  # a frame in the label's colour: as legible as the label on any cell
+                        ax.add_patch(plt.Rectangle((j - 0.46, i - 0.42), 0.92, 0.84, fill=False, edgecolor=color,
+                                                   linewidth=1.2))
         ax.set_xticks(range(len(lrs)), [f"{v:g}" for v in lrs], rotation=45)
         ax.set_yticks(range(len(regs)), [f"{v:g}" for v in regs])
         ax.set(xlabel="initial learning rate", ylabel="regularization λ", title=title)
         bar = fig.colorbar(image, ax=ax, format=PercentFormatter(1.0))
         bar.set_label("validation accuracy")
         if (marks != "").any():
-            fig.text(0.01, -0.1, f"red *: ended below chance ({CHANCE:.0%});  red ↑: validation cost ended more than "
-                     f"{COST_RISE:.0%} above its lowest", fontsize=7, color="#b00", ha="left", va="top")
+            fig.text(0.01, -0.1, f"Framed, with *: ended below chance ({CHANCE:.0%}); with ↑: validation cost ended more "
+                     f"than {COST_RISE:.0%} above its lowest", fontsize=7, ha="left", va="top")
         _save(fig, path)
 
 
@@ -238,7 +255,7 @@ def confusion_matrix(matrix: np.ndarray, class_names: Sequence[str], path: str |
         image = ax.imshow(fractions, cmap="Blues", vmin=0, vmax=1)
         for i in range(matrix.shape[0]):
             for j in range(matrix.shape[1]):
-                color = "white" if fractions[i, j] > 0.5 else "black"
+                color = label_colour(image.cmap(image.norm(fractions[i, j])))
                 ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=6.5, color=color)
         ticks = range(len(class_names))
         labels = [plain_text(name) for name in class_names]

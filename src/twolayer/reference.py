@@ -45,6 +45,7 @@ FILES = (
     "results/transfer/summary.csv",
     "results/gradcheck/gate.csv",
     "results/gradcheck/gradcheck.csv",
+    "results/gradcheck/magnitudes.csv",
     "results/momentum/history.csv",
 )
 # The figures report.md shows, linked as ../results/....png from report/.

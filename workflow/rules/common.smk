@@ -395,6 +395,7 @@ def gradcheck_outputs():
     return [
         study("results/gradcheck/gradcheck.csv"),
         study("results/gradcheck/gate.csv"),
+        study("results/gradcheck/magnitudes.csv"),
     ]
 
 

@@ -1,5 +1,6 @@
 # Backpropagation against finite differences for the configured networks: the gate that
-# fails the workflow, and the original study's table reproduced.
+# fails the workflow, and the original study's table reproduced from this study's starting
+# point and from the original one.
 
 
 rule check_gradients:
@@ -19,6 +20,12 @@ rule check_gradients:
             category="2. Gradient check",
             labels={"item": "the gate"},
         ),
+        magnitudes=report(
+            study("results/gradcheck/magnitudes.csv"),
+            caption="../report/gradcheck_magnitudes.rst",
+            category="2. Gradient check",
+            labels={"item": "gradient sizes over initial draws"},
+        ),
     log:
         study("results/logs/check_gradients/check_gradients.log"),
     benchmark:
@@ -31,6 +38,7 @@ rule check_gradients:
         runtime=on_attempt(10),
     params:
         settings=config["gradcheck"],
+        training={key: config["training"][key] for key in ("weight_init", "bias_init")},
         seed=config["seed"],
     script:
         "../scripts/check_gradients.py"

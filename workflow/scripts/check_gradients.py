@@ -15,7 +15,10 @@ with job(snakemake.log[0], snakemake.input, snakemake.scriptdir):
         networks=settings["networks"],
         gate=settings["gate"],
         published=settings["published"],
+        weight_init=snakemake.params.training["weight_init"],
+        bias_init=snakemake.params.training["bias_init"],
         seed=snakemake.params.seed,
         out_csv=snakemake.output.table,
         gate_csv=snakemake.output.gate,
+        magnitudes_csv=snakemake.output.magnitudes,
     )
