@@ -176,6 +176,10 @@ def test_the_transfer_says_whether_the_choice_holds_and_where_the_published_one_
     assert not result["beyond_noise"]
     assert result["published"]["added"] and result["published_rank"] == 3 and not result["published_is_chosen"]
     assert result["search_order"] == [1, 2, 3] and result["full_order"] == [3, 1, 2] and not result["order_kept"]
+    # the swaps: #3 above #1 by 0.0001 (seed noise), #3 above #2 by 0.0081 (beyond it); #1 over #2 is no swap
+    assert [(pair["above"], pair["below"]) for pair in result["swapped"]] == [(3, 1), (3, 2)]
+    assert [(pair["above"], pair["below"]) for pair in result["swapped_beyond_noise"]] == [(3, 2)]
+    assert result["swapped"][1]["difference"] == pytest.approx(0.0081)
 
     kept = findings.transfer_findings(_transfer([0.50, 0.49, 0.48]), PUBLISHED)
     assert kept["case"] == "confirmed" and kept["order_kept"] and kept["published"] is None and kept["chosen_is_best"]
@@ -254,7 +258,7 @@ def test_the_effect_of_lambda_is_measured_from_the_full_scale_runs_when_both_con
     effect = findings.regularization_effect(runs, transfer)
     assert effect["same_learning_rate"] and effect["n"] == 3
     assert effect["chosen"] == pytest.approx(0.551) and effect["published"] == pytest.approx(0.540)
-    assert effect["difference"] == pytest.approx(-0.011) and effect["p"] < 0.05
+    assert effect["difference"] == pytest.approx(0.011) and effect["p"] < 0.05
     # a diverged run is left out; without the published configuration, or when it is the chosen one, nothing is said
     runs.loc[(runs["run_id"] == ids[2]) & (runs["replicate"] == 0), "status"] = "diverged"
     assert findings.regularization_effect(runs, transfer)["n"] == 2

@@ -108,6 +108,7 @@ def _report_inputs(workdir):
     return dict(
         source=data_store(workdir) / "source.json", class_balance=r / "data/class_balance.csv", samples_png=r / "data/samples.png",
         gradcheck=r / "gradcheck/gradcheck.csv", gradcheck_gate=r / "gradcheck/gate.csv",
+        gradcheck_magnitudes=r / "gradcheck/magnitudes.csv",
         momentum=r / "momentum/history.csv", momentum_png=r / "momentum/comparison.png",
         coarse_summary=r / "coarse/summary.csv", coarse_top=r / "coarse/top.csv", coarse_heatmap=r / "coarse/heatmap.png",
         coarse_curves=r / "coarse/top_curves.png", fine_summary=r / "fine/summary.csv", fine_top=r / "fine/top.csv",
@@ -118,7 +119,7 @@ def _report_inputs(workdir):
         final_statistics=r / "final/replicate_statistics.csv",
         final_per_class_statistics=r / "final/per_class_statistics.csv",
         selection_summary=r / "selection/summary.csv",
-        momentum_panels_png=r / "momentum/panels.png", search_train=r / "data/search_train.npz",
+        momentum_panels_png=r / "momentum/panels.png",
         final_confusion=r / "final/confusion_matrix.csv", transfer_summary=r / "transfer/summary.csv", transfer_runs=r / "transfer/runs.csv",
         transfer_curves=r / "transfer/curves.png", lock=REPO / "requirements.lock",
     ), benchmark_files(r, data_store(workdir))

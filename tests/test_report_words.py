@@ -101,8 +101,15 @@ def test_the_transfer_verdict_follows_the_full_scale_runs(context, tmp_path):
     kept = _render(_moved(_moved(context, "transfer.order_kept", True), "transfer.case", "confirmed"), tmp_path)
     assert "At full scale the search's top configurations keep the order the search gave them." in kept
     assert "The full-scale runs confirm the choice" in kept
-    changed = _render(_moved(_moved(context, "transfer.order_kept", False), "transfer.full_order", [2, 1]), tmp_path)
-    assert "do not keep the search's order" in changed and "by full-scale mean #2, #1" in changed
+    changed = _moved(_moved(context, "transfer.order_kept", False), "transfer.full_order", [2, 1])
+    swap = {"above": 2, "below": 1, "difference": 0.004, "p": 0.01, "beyond_noise": True}
+    beyond = _render(_moved(_moved(changed, "transfer.swapped", [swap]), "transfer.swapped_beyond_noise", [swap]), tmp_path)
+    assert "come in another order" in beyond and "by full-scale mean #2, #1" in beyond
+    assert "#2 above #1 (0.40 points, p = 0.010) is beyond seed noise." in beyond
+    assert "the search's order changes, with #2 above #1 beyond seed noise" in beyond
+    within = _render(_moved(_moved(changed, "transfer.swapped", [{**swap, "p": 0.4, "beyond_noise": False}]),
+                            "transfer.swapped_beyond_noise", []), tmp_path)
+    assert "No swapped pair differs beyond seed noise" in within and "order changes within seed noise" in within
     tied = _render(_moved(_moved(context, "transfer.order_tied", True), "transfer.order_kept", False), tmp_path)
     assert "have equal held-out means, so their order cannot be set against the search's" in tied
     assert "keep the order" not in tied and "do not keep" not in tied and "the search's order is tied" in tied

@@ -157,7 +157,10 @@ def transfer_findings(summary: pd.DataFrame, published_final: Mapping) -> dict:
     reference; ``published`` the published final configuration's row (None if it was not
     trained) with its test against the chosen one; ``search_order`` and ``full_order`` the
     search ranks of the searched configurations in search order and by full-scale mean;
-    ``order_tied``: some of them have equal means, so ``order_kept`` cannot hold.
+    ``order_tied``: some of them have equal means, so ``order_kept`` cannot hold. ``swapped``:
+    each pair of searched configurations the full scale puts the other way round (search ranks
+    ``above`` and ``below``, the difference of their means, the two-sided Welch ``p`` and
+    ``beyond_noise``); ``swapped_beyond_noise`` those beyond seed noise.
     """
     summary = summary.reset_index(drop=True)
     chosen_index = int(summary.index[summary["search_rank"] == 1][0])
@@ -171,11 +174,20 @@ def transfer_findings(summary: pd.DataFrame, published_final: Mapping) -> dict:
     full_order = [int(row["search_rank"]) for row in sorted(searched, key=lambda row: -row["mean"])]
     # equal held-out means have no order to keep or break
     tied = len({row["mean"] for row in searched}) < len(searched)
+    by_search = sorted(searched, key=lambda row: row["search_rank"])
+    swapped = []  # pairs the full scale puts the other way round, with the Welch test of the pair
+    for index, higher in enumerate(by_search):
+        for lower in by_search[index + 1:]:
+            if lower["mean"] > higher["mean"]:
+                p = welch_p_from_summaries(lower, higher)
+                swapped.append({"above": int(lower["search_rank"]), "below": int(higher["search_rank"]),
+                                "difference": lower["mean"] - higher["mean"], "p": p, "beyond_noise": bool(p < SIGNIFICANCE)})
     return {**comparison, "best": best, "chosen_is_best": best["run_id"] == comparison["chosen"]["run_id"],
             "published": published, "published_is_chosen": published is not None and published["chosen"],
             "published_rank": None if published is None or published["n"] == 0 else int(published["full_rank"]),
             "order_tied": tied, "order_kept": not tied and search_order == full_order,
-            "search_order": search_order, "full_order": full_order,
+            "search_order": search_order, "full_order": full_order, "swapped": swapped,
+            "swapped_beyond_noise": [pair for pair in swapped if pair["beyond_noise"]],
             "configurations": len(rows)}
 
 
@@ -184,7 +196,8 @@ def regularization_effect(runs: pd.DataFrame, transfer: Mapping) -> dict | None:
     transfer stage trained side by side on the same batches (``transfer`` is ``transfer_findings``).
 
     None unless both were trained, differ, and have runs that did not diverge. ``same_learning_rate``:
-    λ is their only difference, so the gap is λ's effect, measured. ``p``: the two-sided Welch test.
+    λ is their only difference, so the gap is λ's effect, measured. ``difference``: the chosen one's
+    mean minus the published one's. ``p``: the two-sided Welch test.
     """
     chosen, published = transfer["chosen"], transfer["published"]
     if published is None or published["chosen"]:
@@ -193,7 +206,7 @@ def regularization_effect(runs: pd.DataFrame, transfer: Mapping) -> dict | None:
     ours, theirs = (ok.loc[ok["run_id"] == row["run_id"], "train_accuracy"].to_numpy() for row in (chosen, published))
     if not len(ours) or not len(theirs):
         return None
-    return {"chosen": float(ours.mean()), "published": float(theirs.mean()), "difference": float(theirs.mean() - ours.mean()),
+    return {"chosen": float(ours.mean()), "published": float(theirs.mean()), "difference": float(ours.mean() - theirs.mean()),
             "p": welch_p_value(theirs, ours) if min(len(ours), len(theirs)) > 1 else float("nan"), "n": int(min(len(ours), len(theirs))),
             "same_learning_rate": bool(np.isclose(chosen["learning_rate"], published["learning_rate"]))}
 

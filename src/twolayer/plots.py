@@ -168,18 +168,18 @@ def search_heatmap(summary: pd.DataFrame, title: str, path: str | Path) -> None:
                     ax.text(j, i, "diverged", ha="center", va="center", fontsize=6, color="#b00")
                 elif np.isfinite(grid[i, j]):
                     color = label_colour(image.cmap(image.norm(grid[i, j])))
-                    ax.text(j, i, f"{grid[i, j]:.1%}{marks[i, j]}", ha="center", va="center", fontsize=7, color=color)
+                    ax.text(j, i, f"{grid[i, j]:.1%}{marks[i, j]}", ha="center", va="center", fontsize=8, color=color)
                     if marks[i, j]:  # a frame in the label's colour: as legible as the label on any cell
                         ax.add_patch(plt.Rectangle((j - 0.46, i - 0.42), 0.92, 0.84, fill=False, edgecolor=color,
                                                    linewidth=1.2))
-        ax.set_xticks(range(len(lrs)), [f"{v:g}" for v in lrs], rotation=45)
-        ax.set_yticks(range(len(regs)), [f"{v:g}" for v in regs])
+        ax.set_xticks(range(len(lrs)), [f"{v:.3g}" for v in lrs], rotation=45)
+        ax.set_yticks(range(len(regs)), [f"{v:.3g}" for v in regs])
         ax.set(xlabel="initial learning rate", ylabel="regularization λ", title=title)
         bar = fig.colorbar(image, ax=ax, format=PercentFormatter(1.0))
         bar.set_label("validation accuracy")
         if (marks != "").any():
-            fig.text(0.01, -0.1, f"Framed, with *: ended below chance ({CHANCE:.0%}); with ↑: validation cost ended more "
-                     f"than {COST_RISE:.0%} above its lowest", fontsize=7, ha="left", va="top")
+            fig.text(0.01, -0.1, f"Framed: a flagged run. *: ended below chance ({CHANCE:.0%}). ↑: validation cost ended "
+                     f"more than {COST_RISE:.0%} above its lowest.", fontsize=8, ha="left", va="top")
         _save(fig, path)
 
 
@@ -213,7 +213,7 @@ def transfer_curves(history: pd.DataFrame, labels: Mapping[str, str], path: str 
         colors = plt.cm.tab10(np.arange(len(labels)) % 10)
         for color, (run, label) in zip(colors, labels.items()):
             values = history[history["run_id"] == run].pivot(index="epoch", columns="replicate", values="val_accuracy")
-            ax.fill_between(values.index, values.min(axis=1), values.max(axis=1), color=color, alpha=0.15, linewidth=0)
+            ax.fill_between(values.index, values.min(axis=1), values.max(axis=1), color=color, alpha=0.3, linewidth=0)
             ax.plot(values.index, values.mean(axis=1), color=color, marker=".", label=plain_text(label))
         ax.set(xlabel="epoch", ylabel="held-out accuracy", title="Full-scale training: held-out accuracy (mean over seeds, range shaded)")
         _percent_axis(ax)
@@ -235,7 +235,7 @@ def replicate_curves(histories: Sequence[pd.DataFrame], title: str, path: str | 
             for split, color, label in (("train", TRAIN, "training"), ("test", HELD_OUT, "test")):
                 values = pd.concat([h.set_index("epoch")[f"{split}_{column}"] for h in histories], axis=1)
                 if len(histories) > 1:
-                    ax.fill_between(values.index, values.min(axis=1), values.max(axis=1), color=color, alpha=0.2, linewidth=0,
+                    ax.fill_between(values.index, values.min(axis=1), values.max(axis=1), color=color, alpha=0.3, linewidth=0,
                                     label=f"{label}, range of {len(histories)} replicates")
                 ax.plot(first["epoch"], first[f"{split}_{column}"], color=color, label=f"{label}, replicate 0")
             ax.set(xlabel="epoch", title=f"{title}: {column}")
@@ -256,7 +256,7 @@ def confusion_matrix(matrix: np.ndarray, class_names: Sequence[str], path: str |
         for i in range(matrix.shape[0]):
             for j in range(matrix.shape[1]):
                 color = label_colour(image.cmap(image.norm(fractions[i, j])))
-                ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=6.5, color=color)
+                ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=8, color=color)
         ticks = range(len(class_names))
         labels = [plain_text(name) for name in class_names]
         ax.set_xticks(ticks, labels, rotation=45, ha="right")

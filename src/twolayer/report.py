@@ -173,8 +173,18 @@ def tex(value: float) -> Markdown:
 
 
 def points(value: float) -> Markdown:
-    """A difference of fractions in percentage points, signed: -0.0045 -> '-0.45'."""
-    return Markdown(f"{100 * float(value):+.2f}")
+    """A difference of fractions in percentage points, signed: -0.0045 -> '-0.45'; one under 0.005
+    points keeps a third decimal (-0.00003 -> '-0.003'), so it never reads as zero."""
+    return Markdown(f"{100 * float(value):+.{_decimals(value)}f}")
+
+
+def gap(value: float) -> Markdown:
+    """``points`` without the sign, for a sentence that says the direction in words."""
+    return Markdown(f"{100 * abs(float(value)):.{_decimals(value)}f}")
+
+
+def _decimals(value: float) -> int:
+    return 3 if 0 < abs(100 * float(value)) < 0.005 else 2
 
 
 def _finalize(value):
@@ -289,8 +299,9 @@ def _transfer_context(inputs: Mapping[str, str], config: Mapping, published: Map
             "regularization_effect": findings.regularization_effect(pd.read_csv(inputs["transfer_runs"]), transfer)}
 
 
-def _reproduction(published: Mapping, coarse: dict, fine: dict, final: Mapping) -> dict:
-    """The published numbers beside this run's: the searches' best runs and the final accuracies."""
+def _reproduction(published: Mapping, coarse: dict, fine: dict, statistics: Mapping[str, Mapping]) -> dict:
+    """The published numbers beside this run's: the searches' best runs, and the final accuracies beside
+    the mean over this run's seeds (``statistics``, per quantity)."""
     searches = []
     for grid, ours in (("coarse", coarse), ("fine", fine)):
         theirs = sorted(published[f"{grid}_top3"], key=lambda row: -row["val_accuracy"])
@@ -299,8 +310,8 @@ def _reproduction(published: Mapping, coarse: dict, fine: dict, final: Mapping) 
                 searches.append({"grid": grid, "rank": rank, "label": label, "published": pub, "ours": run,
                                  "key": key, "difference": run[key] - pub[key]})
     finals = [
-        {"label": label, "published": published["final"][key], "ours": final[key],
-         "difference": final[key] - published["final"][key]}
+        {"label": label, "published": published["final"][key], "ours": statistics[key]["mean"], "n": statistics[key]["n"],
+         "difference": statistics[key]["mean"] - published["final"][key]}
         for key, label in (("train_accuracy", "training"), ("test_accuracy", "test"))
     ]
     return {"searches": searches, "finals": finals, "citation": published["citation"]}
@@ -452,6 +463,7 @@ def build_context(inputs: Mapping[str, str], benchmarks: Mapping[str, Sequence[s
             "best_class": ranked.iloc[0].to_dict(),
             "worst_class": ranked.iloc[-1].to_dict(),
             "best_epoch_test": int(history.loc[history["test_accuracy"].idxmax(), "epoch"]),
+            "best_test_accuracy": float(history["test_accuracy"].max()),
             "gap": final["train_accuracy"] - final["test_accuracy"],
             "replicates": replicates.to_dict("records"),
             "diverged_replicates": int((replicates["status"] != "ok").sum()),
@@ -466,7 +478,7 @@ def build_context(inputs: Mapping[str, str], benchmarks: Mapping[str, Sequence[s
         "transfer": transfer,
         "run": run,
         "data_run": data_run,
-        "reproduction": {**_reproduction(published, coarse, fine, final),
+        "reproduction": {**_reproduction(published, coarse, fine, statistics),
                          "placement": _placement(published, statistics)},
         "figures": figures,
         "provenance": {
@@ -491,7 +503,7 @@ def environment(template_dir: str | Path) -> jinja2.Environment:
         autoescape=False,
         finalize=_finalize,
     )
-    env.filters.update(pct=pct, sci=sci, num=num, tex=tex, points=points, code=code, code_block=code_block, md=Markdown,
+    env.filters.update(pct=pct, sci=sci, num=num, tex=tex, points=points, gap=gap, code=code, code_block=code_block, md=Markdown,
                        link=link_target, duration=duration_text)
     return env
 
