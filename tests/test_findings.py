@@ -220,7 +220,7 @@ def test_the_published_gradient_sizes_are_set_within_each_starting_points_draws(
     assert published["ratio"] == pytest.approx(0.11 / 0.12) and study["sum_ratio"] == pytest.approx(0.5)
     assert result["setups"]["published"]["inside"] == 1 and result["setups"]["study"]["inside"] == 0
     assert result["setups"]["study"]["draws"] == 3 and result["setups"]["study"]["largest_ratio"] == pytest.approx(0.1)
-    assert result["published_closer"] == 1
+    assert result["published_closer"] == 1 and result["published_sum_closer"] == 1  # sums 0.008 and 0.004 against 0.008
     outside = findings.gradient_magnitudes(magnitudes, sums, {"one": {"linear1.W": 0.2}}, {})
     assert outside["setups"]["published"]["inside"] == 0 and outside["published_closer"] == 1
     small = findings.gradient_magnitudes(magnitudes, sums, {"one": {"linear1.W": 0.013}}, {})

@@ -169,6 +169,8 @@ def transfer_findings(summary: pd.DataFrame, published_final: Mapping) -> dict:
     scored = [row for row in rows if row["n"] > 0]  # a configuration whose every seed diverged has no mean
     best = max(scored, key=lambda row: row["mean"]) if scored else comparison["chosen"]
     published = next((row for row in rows if _same(row, published_final)), None)
+    for row in rows:
+        row["published"] = row is published
     searched = [row for row in scored if not row["added"]]
     search_order = [int(row["search_rank"]) for row in sorted(searched, key=lambda row: row["search_rank"])]
     full_order = [int(row["search_rank"]) for row in sorted(searched, key=lambda row: -row["mean"])]
@@ -248,7 +250,7 @@ def gradient_magnitudes(magnitudes: pd.DataFrame, sums: pd.DataFrame, published_
     published), its sum and ``sum_ratio``. ``setups``: per set-up, how many matrices hold the
     published mean within their range and the smallest and largest ratios. ``published_closer``:
     in how many matrices the ``published`` set-up's median is nearer the published mean (as a
-    ratio) than the ``study`` set-up's.
+    ratio) than the ``study`` set-up's; ``published_sum_closer``: the same for the sums.
     """
     setups = list(dict.fromkeys(magnitudes["setup"]))
     rows = []
@@ -281,6 +283,11 @@ def gradient_magnitudes(magnitudes: pd.DataFrame, sums: pd.DataFrame, published_
                           "smallest_sum_ratio": min(sum_ratios, default=float("nan")),
                           "largest_sum_ratio": max(sum_ratios, default=float("nan")),
                           "draws": int(magnitudes.loc[magnitudes["setup"] == setup, "draw"].nunique())}
-    closer = sum(abs(np.log(row["starts"]["published"]["ratio"])) < abs(np.log(row["starts"]["study"]["ratio"]))
-                 for row in rows) if {"published", "study"} <= set(setups) else 0
-    return {"rows": rows, "setups": summary, "published_closer": int(closer)}
+    def nearer(key: str) -> int:
+        """Matrices where the published set-up's ``key`` ratio is nearer 1 than the study set-up's."""
+        if not {"published", "study"} <= set(setups):
+            return 0
+        return int(sum(abs(np.log(row["starts"]["published"][key])) < abs(np.log(row["starts"]["study"][key]))
+                       for row in rows if np.isfinite(row["starts"]["published"][key])))
+
+    return {"rows": rows, "setups": summary, "published_closer": nearer("ratio"), "published_sum_closer": nearer("sum_ratio")}

@@ -162,13 +162,17 @@ def search_heatmap(summary: pd.DataFrame, title: str, path: str | Path) -> None:
     with plt.rc_context({**STYLE, "axes.grid": False}):
         fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(lrs), 0.8 + 0.45 * len(regs)))
         image = ax.imshow(grid, cmap="viridis", aspect="auto", origin="lower")
+        finite = grid[np.isfinite(grid)]
+        # a grid whose accuracies lie within 5 points needs a second decimal to tell its cells apart
+        decimals = 2 if finite.size and finite.max() - finite.min() < 0.05 else 1
         for i in range(len(regs)):
             for j in range(len(lrs)):
                 if diverged[i, j]:
                     ax.text(j, i, "diverged", ha="center", va="center", fontsize=6, color="#b00")
                 elif np.isfinite(grid[i, j]):
                     color = label_colour(image.cmap(image.norm(grid[i, j])))
-                    ax.text(j, i, f"{grid[i, j]:.1%}{marks[i, j]}", ha="center", va="center", fontsize=8, color=color)
+                    ax.text(j, i, f"{grid[i, j]:.{decimals}%}{marks[i, j]}", ha="center", va="center", fontsize=8,
+                            color=color)
                     if marks[i, j]:  # a frame in the label's colour: as legible as the label on any cell
                         ax.add_patch(plt.Rectangle((j - 0.46, i - 0.42), 0.92, 0.84, fill=False, edgecolor=color,
                                                    linewidth=1.2))

@@ -415,6 +415,9 @@ def build_context(inputs: Mapping[str, str], benchmarks: Mapping[str, Sequence[s
                                    config["gradcheck"], published)
     selection = _selection_context(inputs["selection_summary"])
     transfer = _transfer_context(inputs, config, published, figure)
+    if transfer["enabled"]:
+        transfer["protocol"] = findings.search_protocol(images["transfer_train"], min(config["training"]["batch_size"],
+                                                        images["transfer_train"]), config["final"]["epochs"])
     # The data store's jobs serve every study of the checkout and may have run in another one's
     # invocation: the study's span is its own jobs'.
     run = run_span({rule: files for rule, files in benchmarks.items() if rule not in shared_rules})
@@ -544,12 +547,13 @@ RENDER_SECONDS = 300
 # the next and leaves no page far from full: it is set where it stands if it fits in the rest
 # of the page; floated to the top of a page (the text after it filling this one) if its
 # section began on an earlier page; else shrunk to the room left if that is at least half its
-# height; else set on the next page. Pending floats are placed before every heading, and
-# tables break across pages. Measured on the reference, single-seed and smoke reports (the
-# largest empty share of a page before the appendix): figures floating freely put 2, 2 and 3
-# of their 10 figures in other sections; figures held in place left 24%, 27% and 5% empty;
-# this layout keeps every figure in its section and leaves 7%, 20% and 5%. tests/test_report.py
-# and tests/test_reference.py check both. Code blocks are set small; the appendix starts a page.
+# height; else set on the next page. Pending floats are placed before every heading; tables
+# break across pages, each caption kept with its table's first rows. Measured on the
+# reference, single-seed and smoke reports (the largest empty share of a page before the
+# appendix): figures floating freely put 2, 2 and 3 of their 10 figures in other sections;
+# figures held in place left 24%, 27% and 5% empty; this layout keeps every figure in its
+# section and leaves 7%, 5% and 7%. tests/test_report.py and tests/test_reference.py check
+# both. Code blocks are set small; the appendix starts on a page of its own.
 TYPST_LAYOUT = """#let figure-anchor = state("figure-anchor", (room: 0pt, page: 0))
 #let page-margin(side, axis, extent) = {
   let m = page.margin
@@ -559,7 +563,7 @@ TYPST_LAYOUT = """#let figure-anchor = state("figure-anchor", (room: 0pt, page: 
   m
 }
 #show figure.where(kind: image): it => {
-  block(height: 0pt, above: 0pt, below: 0pt, context figure-anchor.update((
+  block(height: 0pt, above: 0.8em, below: 0pt, context figure-anchor.update((
     room: page.height - page-margin("bottom", "y", page.height) - here().position().y, page: here().page())))
   context {
     let anchor = figure-anchor.get()
@@ -577,6 +581,7 @@ TYPST_LAYOUT = """#let figure-anchor = state("figure-anchor", (room: 0pt, page: 
 }
 #show heading: it => { place.flush(); it }
 #show figure.where(kind: table): set block(breakable: true)
+#show figure.caption: it => block(sticky: true, it)
 #show raw.where(block: true): set text(size: 8pt)
 #show <appendix-configuration-of-the-run>: it => pagebreak(weak: true) + it
 """
