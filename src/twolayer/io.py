@@ -163,16 +163,12 @@ def _check_one(path: Path, name: str, required: bool, digest_only: bool = False)
     raw = read_at_most(record, MAX_RECORD_BYTES)
     text = raw.decode("utf-8", errors="replace") if raw is not None else ""
     match = _RECORD.fullmatch(text) if raw is not None else None
-    if match is None and digest_only and raw is not None and (bare := _DIGEST_ONLY.fullmatch(text)):
-        if file_digest(path) != bare.group(1):
-            raise _refused(path, "was changed after the job that wrote it finished (edited by hand, by a "
-                                 "spreadsheet, or copied over)")
-        return
-    if match is None:
+    bare = _DIGEST_ONLY.fullmatch(text) if raw is not None and match is None and digest_only else None
+    if match is None and bare is None:
         raise _refused(path, f"has a record ({record}) that is not one this workflow writes")
-    if match.group(2) != name:
+    if match is not None and match.group(2) != name:
         raise _refused(path, f"carries the record of {match.group(2)}: it was copied over {name} with it")
-    if file_digest(path) != match.group(1):
+    if file_digest(path) != (match or bare).group(1):
         raise _refused(path, "was changed after the job that wrote it finished (edited by hand, by a "
                              "spreadsheet, or copied over)")
 

@@ -17,7 +17,6 @@ from ..seeding import derive_rng
 
 log = logging.getLogger(__name__)
 
-SETUPS = ("study", "published")
 GRADCHECK_COLUMNS = ("setup", "network", "parameter", "shape", *STATISTICS)
 GATE_COLUMNS = ("network", "parameter", "shape", "entries", "max_rel_error", "row", "column", "analytic", "numeric")
 MAGNITUDE_COLUMNS = ("setup", "network", "parameter", "draw", "mean_abs_analytic")
