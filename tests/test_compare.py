@@ -117,6 +117,15 @@ def test_a_study_an_earlier_version_wrote_is_read_and_its_missing_records_are_sa
         compare_studies(a, b)
 
 
+def test_a_table_without_the_columns_compared_is_refused_by_name(studies):
+    a = _study(studies, "a", [0.505, 0.501, 0.51, 0.503, 0.507])
+    b = _study(studies, "b", [0.505, 0.501, 0.51, 0.503, 0.507])
+    path = "b/results/selection/replicates.csv"
+    write_csv(pd.read_csv(path).drop(columns="val_accuracy"), path)
+    with pytest.raises(StudyError, match=r"replicates.csv has no column val_accuracy, which the comparison reads"):
+        compare_studies(a, b)
+
+
 @pytest.mark.slow
 def test_a_finished_study_compared_with_itself_from_the_command_line(smoke_run, tmp_path):
     done = subprocess.run([sys.executable, "-m", "twolayer.compare", str(smoke_run), str(smoke_run), "--csv",

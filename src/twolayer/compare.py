@@ -55,9 +55,30 @@ def _read(study: Path, name: str) -> bytes | None:
     return data
 
 
+# The columns each compared table must hold.
+COLUMNS_READ = {
+    "results/final/replicates.csv": ("status", "test_accuracy", "train_accuracy"),
+    "results/coarse/top.csv": ("run_id",),
+    "results/fine/top.csv": ("run_id",),
+    "results/selection/replicates.csv": ("rank", "status", "run_id", "val_accuracy"),
+    "results/transfer/runs.csv": ("run_id", "status", "val_accuracy"),
+}
+
+
 def _table(study: Path, name: str) -> pd.DataFrame | None:
     data = _read(study, name)
-    return None if data is None else pd.read_csv(io.BytesIO(data))
+    if data is None:
+        return None
+    try:
+        table = pd.read_csv(io.BytesIO(data))
+    except (ValueError, pd.errors.ParserError) as error:
+        raise StudyError(f"{study / name} cannot be read as a table ({error}); it is not one this workflow writes.") from None
+    missing = [column for column in COLUMNS_READ[name] if column not in table.columns]
+    if missing:
+        raise StudyError(f"{study / name} has no column {', '.join(missing)}, which the comparison reads: it was written by "
+                         "a version of this workflow too different to compare, or by something else. Run the study again "
+                         "with this version (snakemake --cores 8 in that folder) and compare the result.")
+    return table
 
 
 def _json(study: Path, name: str) -> dict | None:
