@@ -250,3 +250,15 @@ def test_every_difference_beyond_noise_is_named_in_its_section_and_the_conclusio
     for result, name in ((selection, lambda row: f"#{row['rank']} ("), (transfer, lambda row: f"search #{row['search_rank']} (")):
         for row in (row for row in result["rows"] if row["significant"]):
             assert name(row) in conclusion, (name(row), conclusion)
+
+
+def test_the_gradient_sizes_paragraph_counts_its_draws_and_judges_the_sums_only_when_the_sizes_separate(context, tmp_path):
+    one = _render(_moved(_moved(context, "gradcheck.magnitudes.setups.published.draws", 1),
+                         "gradcheck.magnitudes.setups.study.draws", 1), tmp_path)
+    assert "Over 1 draw of the initial weights" in one and "1 draws" not in one
+    matrices = context["gradcheck"]["magnitudes"]["setups"]["published"]["matrices"]
+    separated = _moved(_moved(context, "gradcheck.magnitudes.published_closer", matrices),
+                       "gradcheck.magnitudes.published_sum_closer", 0)
+    assert "they do not tell the two starting points apart" in _render(separated, tmp_path)
+    neither = _moved(_moved(context, "gradcheck.magnitudes.published_closer", 0), "gradcheck.magnitudes.published_sum_closer", 0)
+    assert "they do not tell the two starting points apart" not in _render(neither, tmp_path)

@@ -55,7 +55,8 @@ def _read(study: Path, name: str) -> bytes | None:
     return data
 
 
-# The columns each compared table must hold.
+# The columns each compared table must hold: only those the comparison reads (a subset of the
+# stages' own column lists), so a study an earlier version wrote, with other columns, still compares.
 COLUMNS_READ = {
     "results/final/replicates.csv": ("status", "test_accuracy", "train_accuracy"),
     "results/coarse/top.csv": ("run_id",),
