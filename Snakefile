@@ -78,6 +78,7 @@ include: "workflow/rules/search.smk"
 include: "workflow/rules/selection.smk"
 include: "workflow/rules/final.smk"
 include: "workflow/rules/transfer.smk"
+include: "workflow/rules/cyclical.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -91,6 +92,8 @@ localrules:
     select,
     summarize_final,
     summarize_transfer,
+    compare_recipes,
+    summarize_cyclical,
     render_report,
 
 
@@ -142,6 +145,11 @@ rule final:
 rule transfer:
     input:
         transfer_outputs(),
+
+
+rule cyclical:
+    input:
+        cyclical_outputs(),
 
 
 rule report:

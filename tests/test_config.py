@@ -356,3 +356,17 @@ def test_the_keys_are_put_in_the_schemas_order_whatever_order_they_came_in():
     schema = yaml.safe_load(SCHEMA.read_text())
     assert list(config) == [key for key in schema["properties"] if key in config]
     assert list(config["final"]) == ["epochs", "replicates"]
+
+
+@pytest.mark.parametrize("path, value, expected", [
+    ("cyclical.eta_min", 0.5, "cyclical.eta_min (0.5) must be below cyclical.eta_max (0.1)"),
+    ("cyclical.range_test.eta_max", 1e-6, "cyclical.range_test.eta_min (1e-05) must be below cyclical.range_test.eta_max"),
+    ("cyclical.search.l_max", -6, "cyclical.search.l_min (-5) must be below l_max (-6)"),
+    ("cyclical.validation", 50000, "cyclical.validation is 50,000 rows, but splits.final_train holds 50,000"),
+    ("cyclical.half_cycle", "often", "cyclical.half_cycle"),
+    ("cyclical.final.replicates", 1, "cyclical.final.replicates"),
+])
+def test_the_later_recipe_refuses_ranges_out_of_order_and_no_rows_to_train_on(path, value, expected):
+    with pytest.raises(ConfigError) as error:
+        validate_config(with_change(path, value), SCHEMA)
+    assert expected in str(error.value)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from twolayer.optimizers import SGD, MomentumSGD
+from twolayer.optimizers import SGD, MomentumSGD, Triangular
 
 
 def random_params(rng, networks=1):
@@ -99,3 +99,39 @@ def test_each_network_moves_at_its_own_rate(rng):
             np.testing.assert_allclose(side[k][p : p + 1], alone[k], rtol=1e-15)
     with pytest.raises(ValueError, match="learning_rate"):
         MomentumSGD([0.1, -0.2], 0.5)
+
+
+def test_triangular_rate_rises_and_falls_between_its_bounds():
+    schedule = Triangular(1e-5, 1e-1, half_cycle=4)
+    rates = [schedule.rates(step, epoch=0)[0] for step in range(17)]
+    assert rates[0] == rates[8] == rates[16] == pytest.approx(1e-5)
+    assert rates[4] == rates[12] == pytest.approx(1e-1)
+    assert rates[2] == pytest.approx((1e-5 + 1e-1) / 2)
+    assert all(a < b for a, b in zip(rates[:4], rates[1:5])) and all(a > b for a, b in zip(rates[4:8], rates[5:9]))
+    assert schedule.cycle_ends(17) == [8, 16]
+    assert schedule.rates(3, epoch=0)[0] == schedule.rates(3, epoch=99)[0]  # counted in steps, not epochs
+
+
+@pytest.mark.parametrize("arguments", [(0.1, 1e-5, 4), (0.0, 0.1, 4), (1e-5, 0.1, 0), (float("nan"), 0.1, 2)])
+def test_triangular_refuses_bounds_out_of_order_or_no_steps(arguments):
+    with pytest.raises(ValueError):
+        Triangular(*arguments)
+
+
+def test_sgd_takes_each_step_at_its_scheduled_rate(rng):
+    schedule = Triangular(0.01, 0.05, half_cycle=2)
+    sgd = SGD(schedule=schedule)
+    params = {"w": np.zeros((1, 3))}
+    for step in range(6):
+        grads = {"w": np.ones((1, 3))}
+        before = params["w"].copy()
+        sgd.step(params, grads)
+        np.testing.assert_allclose(before - params["w"], schedule.rates(step, 0)[0])
+    assert sgd.steps == 6
+
+
+def test_an_optimizer_takes_a_rate_or_a_schedule_not_both():
+    with pytest.raises(ValueError):
+        SGD(0.1, schedule=Triangular(0.01, 0.1, 2))
+    with pytest.raises(ValueError):
+        SGD()

@@ -8,7 +8,7 @@ import pytest
 from numerics import assert_same_history
 from twolayer.network import two_layer_network
 from twolayer.optimizers import SGD, MomentumSGD
-from twolayer.training import HISTORY_COLUMNS, evaluate, train
+from twolayer.training import ROW_KEYS, evaluate, train
 
 
 def make_problem(seed=0, N=60, D=30, C=4):
@@ -34,7 +34,8 @@ def test_history_has_one_row_per_epoch_with_the_rate_in_force():
     net, result = run(1)
     assert result.status == "ok" and result.diverged_epoch is None
     assert [row["epoch"] for row in result.history] == [1, 2, 3, 4]
-    assert all(tuple(row) == HISTORY_COLUMNS for row in result.history)
+    assert all(tuple(row) == ROW_KEYS for row in result.history)
+    assert [row["step"] for row in result.history] == [4, 8, 12, 16]  # 60 rows in batches of 16
     assert [row["learning_rate"] for row in result.history] == [0.1 * 0.9**e for e in range(4)]
     X, y, _ = make_problem()
     assert result.final["train_cost"] == pytest.approx(net.costs(X, y)[0])
@@ -154,3 +155,31 @@ def test_scoring_every_few_epochs_gives_rows_for_those_and_the_last():
         assert [row["epoch"] for row in sparse.history] == [3, 6, 7]
         scored = [row for row in every.history if row["epoch"] in (3, 6, 7)]
         assert_same_history(sparse.history, scored, "float64", samples={"train": 60, "val": 20})
+
+
+def test_a_run_counted_in_steps_stops_mid_epoch_and_scores_where_asked():
+    from twolayer.optimizers import Triangular
+    X, y, C = make_problem()
+    schedule = Triangular(0.01, 0.2, half_cycle=3)
+    rng = np.random.default_rng(3)
+    net = network(X, C, rngs=[rng])
+    scored = []
+    (result,) = train(net, SGD(schedule=schedule), X, y, steps=10, batch_size=16, shuffle=True, rng=rng,
+                      X_val=X[:20], y_val=y[:20], score_steps=[3, 6], on_score=scored.append)
+    assert [row["step"] for row in result.history] == [3, 6, 10] == scored  # and the last step
+    assert [row["epoch"] for row in result.history] == [1, 2, 3]  # 4 steps per epoch: step 10 is in epoch 3
+    assert result.step_rates == pytest.approx([schedule.rates(step, 0)[0] for step in range(10)])
+    assert [row["learning_rate"] for row in result.history] == pytest.approx([result.step_rates[i - 1] for i in (3, 6, 10)])
+    assert result.final["train_cost"] == pytest.approx(net.costs(X, y)[0])
+
+
+def test_a_run_of_whole_epochs_in_steps_is_the_run_in_epochs():
+    _, by_epochs = run(5)
+    _, by_steps = run(5, epochs=None, steps=16)
+    assert by_steps.history == by_epochs.history and by_steps.step_rates == by_epochs.step_rates
+
+
+def test_train_takes_epochs_or_steps_not_both():
+    X, y, C = make_problem()
+    with pytest.raises(ValueError, match="exactly one"):
+        train(network(X, C), SGD(0.1), X, y, epochs=2, steps=3, shuffle=False)

@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 import jsonschema
 import yaml
 
+from .cifar import IMAGES_PER_BATCH
 from .io import read_at_most
 from .search import grid_values, run_id
 
@@ -357,6 +358,26 @@ def _transfer_leakage(config: Mapping) -> list[str]:
     return problems
 
 
+def _cyclical_problems(config: Mapping) -> list[str]:
+    """The later recipe's ranges must be ordered, and its held-out rows must leave rows to train on."""
+    cyclical = config["cyclical"]
+    problems = []
+    for where, low, high in (("cyclical", cyclical["eta_min"], cyclical["eta_max"]),
+                             ("cyclical.range_test", cyclical["range_test"]["eta_min"], cyclical["range_test"]["eta_max"])):
+        if not low < high:
+            problems.append(f"{where}.eta_min ({low:g}) must be below {where}.eta_max ({high:g}): the rate cycles between them")
+    search = cyclical["search"]
+    if not search["l_min"] < search["l_max"]:
+        problems.append(f"cyclical.search.l_min ({search['l_min']:g}) must be below l_max ({search['l_max']:g}): "
+                        "lambda = 10^l is drawn with l uniform between them")
+    rows = len(config["splits"]["final_train"]) * IMAGES_PER_BATCH
+    for key in ("validation", "final_validation"):
+        if cyclical[key] >= rows:
+            problems.append(f"cyclical.{key} is {cyclical[key]:,} rows, but splits.final_train holds {rows:,}: hold out "
+                            "fewer rows so that some are left to train on (the later recipe's default is 5,000 and 1,000)")
+    return problems
+
+
 def _leakage(splits: Mapping) -> list[str]:
     problems = []
     for name in TRAINING_SPLITS:
@@ -546,6 +567,7 @@ def validate_config(config: MutableMapping, schema_path: str | Path, sources: tu
             problems += _collisions(config)
         problems += _leakage(config["splits"])
         problems += _transfer_leakage(config)
+        problems += _cyclical_problems(config)
         problems += _study_dir_problems(config["study_dir"])
         config["study_dir"] = PurePosixPath(config["study_dir"]).as_posix()  # "./" and "runs//a/" name "." and "runs/a"
         for name, spec in config["gradcheck"]["networks"].items():

@@ -104,12 +104,32 @@ def job_memory_mb(config: Mapping, search_modes: Mapping[str, str]) -> dict[str,
         packed = config["selection"]["top"] + len(config["transfer"]["also"])  # at most this many configurations
         estimates["train_transfer"] = _declared(training_job_bytes(
             split_rows(config, "transfer_train"), split_rows(config, "transfer_val"), hidden, packed, batch, itemsize))
+    estimates.update(cyclical_memory(config, itemsize))
     for grid, mode in search_modes.items():
         packed = points_per_search_job(config, grid, mode)
         estimates[f"search_{grid}"] = _declared(training_job_bytes(search_train, search_val, hidden, packed, batch, itemsize))
     return {rule: max(FIXED_MB, mb) for rule, mb in estimates.items()}
 
 
+
+
+def cyclical_memory(config: Mapping, itemsize: int) -> dict[str, int]:
+    """Declared memory of the later recipe's jobs: the full training split is loaded, its last rows held out;
+    the final trainings also hold the test split (and, float64, one set of test probabilities per cycle)."""
+    cyclical = config["cyclical"]
+    rows = split_rows(config, "final_train")
+    test = split_rows(config, "test")
+    batch, hidden, widest = cyclical["batch_size"], cyclical["hidden_size"], max([cyclical["hidden_size"], *cyclical["hidden_sizes"]])
+    search = cyclical["search"]
+    snapshots = cyclical["final"]["cycles"] * test * CLASSES * 8
+    final = training_job_bytes(rows, test, hidden, 1, batch, itemsize) + snapshots
+    return {
+        "cyclical_range_test": _declared(training_job_bytes(rows, 0, hidden, 1, batch, itemsize)),
+        "cyclical_search": _declared(training_job_bytes(rows, 0, hidden, max(search["coarse_samples"], search["fine_samples"]), batch, itemsize)),
+        "train_cyclical": _declared(final),
+        "train_width": _declared(max(final, training_job_bytes(rows, test, widest, 1, config["training"]["batch_size"], itemsize))
+                                 + training_job_bytes(0, 0, widest, 1, batch, itemsize)),
+    }
 
 
 class MemoryLimitError(RuntimeError):

@@ -31,6 +31,7 @@ import pandas as pd
 import yaml
 
 from . import findings
+from .cyclical_findings import cyclical_findings
 from .config import split_batches
 from .gradcheck import FLOOR, GATE_FULL_LIMIT, GATE_LARGEST
 from .io import atomic_path, read_json
@@ -418,6 +419,10 @@ def build_context(inputs: Mapping[str, str], benchmarks: Mapping[str, Sequence[s
     if transfer["enabled"]:
         transfer["protocol"] = findings.search_protocol(images["transfer_train"], min(config["training"]["batch_size"],
                                                         images["transfer_train"]), config["final"]["epochs"])
+    cyclical = {"enabled": False}
+    if config["cyclical"]["enabled"]:
+        cyclical = {**cyclical_findings(inputs, config, published),
+                    **{f"{name}_png": figure(f"cyclical_{name}_png") for name in ("range_test", "schedule", "curves", "search", "head_to_head", "widths")}}
     # The data store's jobs serve every study of the checkout and may have run in another one's
     # invocation: the study's span is its own jobs'.
     run = run_span({rule: files for rule, files in benchmarks.items() if rule not in shared_rules})
@@ -480,6 +485,7 @@ def build_context(inputs: Mapping[str, str], benchmarks: Mapping[str, Sequence[s
         },
         "selection": selection,
         "transfer": transfer,
+        "cyclical": cyclical,
         "run": run,
         "data_run": data_run,
         "reproduction": {**_reproduction(published, coarse, fine, statistics),

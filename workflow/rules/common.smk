@@ -55,6 +55,9 @@ wildcard_constraints:
     transfer_replicate=r"[0-9]+",
     split="|".join(SPLITS),
     grid="|".join(GRIDS),
+    level="coarse|fine",
+    cyclical_replicate=r"[0-9]+",
+    width=r"[1-9][0-9]*",
 
 
 def repo_file(path):
@@ -302,6 +305,133 @@ def final_replicate_files(name):
     return [final_replicate_file(replicate, name) for replicate in final_replicates()]
 
 
+# -- the later recipe ------------------------------------------------------------------------
+
+
+def cyclical_enabled():
+    return config["cyclical"]["enabled"]
+
+
+def cyclical_recipe():
+    """The later recipe's settings for twolayer.cyclical.CyclicalRecipe (with training's initializers and dtype)."""
+    return {
+        key: config["cyclical"][key]
+        for key in ("hidden_size", "batch_size", "eta_min", "eta_max", "half_cycle")
+    } | {key: config["training"][key] for key in ("weight_init", "bias_init", "dtype")}
+
+
+def cyclical_coarse_top(wildcards):
+    """Input function: the fine search reads the coarse search's top runs."""
+    if wildcards.level == "fine":
+        return {"coarse_top": study("results/cyclical/search/coarse/top.csv")}
+    return {}
+
+
+def cyclical_replicates():
+    return list(range(config["cyclical"]["final"]["replicates"]))
+
+
+def cyclical_replicate_index(wildcards):
+    """Params function: the seed index of a later-recipe training, looked up, not parsed."""
+    return {str(index): index for index in cyclical_replicates()}[
+        wildcards.cyclical_replicate
+    ]
+
+
+def cyclical_final_files(name):
+    return [
+        study(f"results/cyclical/final/{index}/{name}")
+        for index in cyclical_replicates()
+    ]
+
+
+def width_sizes():
+    """The widths trained by train_width: every cyclical.hidden_sizes entry but the one both
+    recipes' final trainings already have."""
+    own = {config["cyclical"]["hidden_size"], config["training"]["hidden_size"]}
+    return [
+        size
+        for size in config["cyclical"]["hidden_sizes"]
+        if not (len(own) == 1 and size in own)
+    ]
+
+
+def width_index(wildcards):
+    return {str(size): size for size in width_sizes()}[wildcards.width]
+
+
+def width_files(size, name):
+    return [
+        study(f"results/cyclical/widths/{size}/{index}/{name}")
+        for index in cyclical_replicates()
+    ]
+
+
+def width_metric_inputs(wildcards):
+    """Input function: each trained width's metrics files, by name width_<size>."""
+    return {
+        f"width_{size}": width_files(size, "metrics.json") for size in width_sizes()
+    }
+
+
+def cyclical_outputs():
+    """Every file of the later recipe's study (target rule cyclical)."""
+    return [
+        study("results/cyclical/range_test.csv"),
+        study("results/cyclical/range_test.png"),
+        *(
+            study(f"results/cyclical/search/{level}/{name}")
+            for level in ("coarse", "fine")
+            for name in ("runs.csv", "history.csv", "top.csv")
+        ),
+        *(
+            path
+            for name in ("history.csv", "metrics.json", "snapshots.csv", "schedule.csv")
+            for path in cyclical_final_files(name)
+        ),
+        study("results/cyclical/head_to_head.csv"),
+        study("results/cyclical/better.json"),
+        *(
+            path
+            for size in width_sizes()
+            for name in ("history.csv", "metrics.json")
+            for path in width_files(size, name)
+        ),
+        *cyclical_report_files().values(),
+    ]
+
+
+def cyclical_report_files():
+    """The later recipe's files the report reads, by input name."""
+    names = {
+        "cyclical_range_test": "range_test.csv",
+        "cyclical_range_test_png": "range_test.png",
+        "cyclical_head_to_head": "head_to_head.csv",
+        "cyclical_better": "better.json",
+        "cyclical_widths": "widths.csv",
+        "cyclical_ensemble": "ensemble.csv",
+        "cyclical_schedule_png": "schedule.png",
+        "cyclical_curves_png": "curves.png",
+        "cyclical_search_png": "search.png",
+        "cyclical_head_to_head_png": "head_to_head.png",
+        "cyclical_widths_png": "widths.png",
+        "cyclical_coarse_runs": "search/coarse/runs.csv",
+        "cyclical_fine_runs": "search/fine/runs.csv",
+        "cyclical_fine_top": "search/fine/top.csv",
+    }
+    return {key: study(f"results/cyclical/{name}") for key, name in names.items()}
+
+
+def cyclical_inputs():
+    """The report's inputs from the later recipe; none when it is off."""
+    if not cyclical_enabled():
+        return {}
+    return {
+        **cyclical_report_files(),
+        "cyclical_metrics": cyclical_final_files("metrics.json"),
+    }
+
+
 # -- what each stage writes: the target rules and the report's inputs -------------------------
 
 DATA_STORE_RULES = ("download_data", "extract_data")
@@ -358,6 +488,11 @@ def report_benchmarks(wildcards):
         files["benchmarks_summarize_transfer"] = [
             study("results/benchmarks/summarize_transfer/summarize_transfer.tsv")
         ]
+    if cyclical_enabled():
+        for rule, names in cyclical_benchmark_names().items():
+            files[f"benchmarks_{rule}"] = [
+                study(f"results/benchmarks/{rule}/{name}.tsv") for name in names
+            ]
     if len(final_replicates()) > 1:
         files["benchmarks_train_final_replicate"] = [
             study(f"results/benchmarks/train_final_replicate/{replicate}.tsv")
@@ -366,13 +501,32 @@ def report_benchmarks(wildcards):
     return files
 
 
+def cyclical_benchmark_names():
+    """The later recipe's jobs, by rule: the names of their benchmark files."""
+    names = {
+        "cyclical_range_test": ["cyclical_range_test"],
+        "cyclical_search": ["coarse", "fine"],
+        "train_cyclical": [str(index) for index in cyclical_replicates()],
+        "compare_recipes": ["compare_recipes"],
+        "train_width": [
+            f"{size}_{index}"
+            for size in width_sizes()
+            for index in cyclical_replicates()
+        ],
+        "summarize_cyclical": ["summarize_cyclical"],
+    }
+    return {rule: files for rule, files in names.items() if files}
+
+
 def benchmark_rules():
     """The rules report_benchmarks gives files for."""
     replicates = ["train_final_replicate"] if len(final_replicates()) > 1 else []
     transfer = ["train_transfer", "summarize_transfer"] if transfer_enabled() else []
+    cyclical = list(cyclical_benchmark_names()) if cyclical_enabled() else []
     return [
         *SINGLE_JOB_RULES,
         *transfer,
+        *cyclical,
         "prepare_split",
         "select",
         *(f"search_{grid}" for grid in GRIDS),
@@ -511,6 +665,7 @@ def study_outputs(wildcards):
         *selection_outputs(),
         *final_outputs(),
         *transfer_outputs(),
+        *(cyclical_outputs() if cyclical_enabled() else []),
         *report_outputs(),
     ]
 

@@ -5,6 +5,7 @@ rule render_report:
     input:
         unpack(report_benchmarks),
         **transfer_inputs(),
+        **cyclical_inputs(),
         source=data_file("source.json"),
         class_balance=study("results/data/class_balance.csv"),
         samples_png=study("results/data/samples.png"),

@@ -33,35 +33,8 @@ def replicate_rng(seed: int, replicate: int) -> np.random.Generator:
     return derive_rng(seed, "final") if replicate == 0 else derive_rng(seed, "final", "replicate", str(int(replicate)))
 
 
-def train_final(
-    train_path: str | Path,
-    test_path: str | Path,
-    batch_dir_meta: str | Path,
-    fine_top_csv: str | Path,
-    epochs: int,
-    setup: TrainingSetup,
-    seed: int,
-    outputs: Mapping[str, str | Path],
-    replicate: int = 0,
-) -> dict:
-    """Train the best fine-search configuration on the full training set and test it.
-
-    ``outputs`` names the paths: history, metrics, confusion, per_class, and optionally
-    model (replicate 0 writes it; the other replicates need only their numbers). The
-    figures are drawn by ``summarize_final``.
-    """
-    best = chosen_configuration(fine_top_csv)
-    learning_rate, regularization = float(best["learning_rate"]), float(best["regularization"])
-    class_names = load_class_names(batch_dir_meta)
-    train_split, test_split = setup.load_centred(train_path, test_path)
-    log.info("final replicate %d: %s (lr %g, regularization %g), %d epochs on %d images",
-             replicate, best["run_id"], learning_rate, regularization, epochs, len(train_split.y))
-    rng = replicate_rng(seed, replicate)  # the initial weights, then the order of the batches
-    point = {"run_id": str(best["run_id"]), "learning_rate": learning_rate, "regularization": regularization}
-    network, (result,) = setup.train_side_by_side(train_split, test_split, [point], [rng], rng, epochs)
-    history = pd.DataFrame(result.history).rename(columns={"val_cost": "test_cost", "val_accuracy": "test_accuracy"})
-    write_csv(history, outputs["history"], columns=FINAL_HISTORY_COLUMNS)
-
+def write_confusion(network, test_split, class_names, outputs: Mapping[str, str | Path]) -> None:
+    """The test set's confusion matrix (``outputs["confusion"]``) and each class's accuracy (``outputs["per_class"]``)."""
     predicted = network.predict(test_split.X)[0]
     matrix = np.zeros((len(class_names), len(class_names)), dtype=np.int64)
     np.add.at(matrix, (test_split.y, predicted), 1)
@@ -73,6 +46,41 @@ def train_final(
         pd.DataFrame({"class": class_names, "test_images": matrix.sum(axis=1), "correct": matrix.diagonal(), "accuracy": per_class}),
         outputs["per_class"],
     )
+
+
+def train_final(
+    train_path: str | Path,
+    test_path: str | Path,
+    batch_dir_meta: str | Path,
+    fine_top_csv: str | Path,
+    epochs: int,
+    setup: TrainingSetup,
+    seed: int,
+    outputs: Mapping[str, str | Path],
+    replicate: int = 0,
+    rng: np.random.Generator | None = None,
+) -> dict:
+    """Train the best fine-search configuration on the full training set and test it.
+
+    ``outputs`` names the paths: history, metrics, and optionally confusion, per_class and
+    model (replicate 0 writes the model; the other replicates need only their numbers). The
+    figures are drawn by ``summarize_final``. ``rng`` replaces the replicate's generator (for
+    another width, ``train_width``).
+    """
+    best = chosen_configuration(fine_top_csv)
+    learning_rate, regularization = float(best["learning_rate"]), float(best["regularization"])
+    class_names = load_class_names(batch_dir_meta)
+    train_split, test_split = setup.load_centred(train_path, test_path)
+    log.info("final replicate %d: %s (lr %g, regularization %g), %d epochs on %d images",
+             replicate, best["run_id"], learning_rate, regularization, epochs, len(train_split.y))
+    rng = replicate_rng(seed, replicate) if rng is None else rng  # the initial weights, then the order of the batches
+    point = {"run_id": str(best["run_id"]), "learning_rate": learning_rate, "regularization": regularization}
+    network, (result,) = setup.train_side_by_side(train_split, test_split, [point], [rng], rng, epochs)
+    history = pd.DataFrame(result.history).rename(columns={"val_cost": "test_cost", "val_accuracy": "test_accuracy"})
+    write_csv(history, outputs["history"], columns=FINAL_HISTORY_COLUMNS)
+
+    if "confusion" in outputs:
+        write_confusion(network, test_split, class_names, outputs)
 
     metrics = {
         "replicate": int(replicate),
