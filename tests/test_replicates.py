@@ -122,6 +122,13 @@ def _report_inputs(workdir):
         momentum_panels_png=r / "momentum/panels.png",
         final_confusion=r / "final/confusion_matrix.csv", transfer_summary=r / "transfer/summary.csv", transfer_runs=r / "transfer/runs.csv",
         transfer_curves=r / "transfer/curves.png", lock=REPO / "requirements.lock",
+        **{f"cyclical_{name}": r / f"cyclical/{file}" for name, file in (
+            ("range_test", "range_test.csv"), ("range_test_png", "range_test.png"), ("head_to_head", "head_to_head.csv"),
+            ("better", "better.json"), ("widths", "widths.csv"), ("ensemble", "ensemble.csv"), ("schedule_png", "schedule.png"),
+            ("curves_png", "curves.png"), ("search_png", "search.png"), ("head_to_head_png", "head_to_head.png"),
+            ("widths_png", "widths.png"), ("coarse_runs", "search/coarse/runs.csv"), ("fine_runs", "search/fine/runs.csv"),
+            ("fine_top", "search/fine/top.csv"))},
+        cyclical_metrics=sorted((r / "cyclical/final").glob("*/metrics.json"), key=lambda path: int(path.parent.name)),
     ), benchmark_files(r, data_store(workdir))
 
 

@@ -262,3 +262,40 @@ def test_the_gradient_sizes_paragraph_counts_its_draws_and_judges_the_sums_only_
     assert "they do not tell the two starting points apart" in _render(separated, tmp_path)
     neither = _moved(_moved(context, "gradcheck.magnitudes.published_closer", 0), "gradcheck.magnitudes.published_sum_closer", 0)
     assert "they do not tell the two starting points apart" not in _render(neither, tmp_path)
+
+
+def test_the_later_recipe_sentences_follow_the_numbers(context, tmp_path):
+    on = _render(context, tmp_path)
+    assert "The two recipes head to head" in on and "head to head" in on
+    hh = context["cyclical"]["head_to_head"]
+    flipped = copy.deepcopy(context)
+    flipped["cyclical"]["head_to_head"]["better"] = "earlier" if hh["better"] == "later" else "later"
+    text = _render(flipped, tmp_path)
+    winner = "earlier" if hh["better"] == "later" else "later"
+    assert f"The {winner} recipe is better by" in text
+    equal = copy.deepcopy(context)
+    equal["cyclical"]["head_to_head"]["equal_available"] = not hh["equal_available"]
+    text = _render(equal, tmp_path)
+    if hh["equal_available"]:
+        assert "cannot be set side by side at an equal number of passes" in text
+    else:
+        assert "At an equal number of passes over the data" in text and "| equal passes |" in text
+    widths = copy.deepcopy(context)
+    own = widths["cyclical"]["widths"]["own"]
+    widths["cyclical"]["widths"]["best"] = own
+    widths["cyclical"]["widths"]["better_beyond_noise"] = []
+    text = _render(widths, tmp_path)
+    assert f"No width tried beats {own['hidden_size']} units on the mean" in text
+    assert "No wider hidden layer helps beyond seed noise" in text
+    for better, word in ((True, "better"), (False, "worse")):
+        moved = _moved(context, "cyclical.ensemble.better", better)
+        assert f"the ensemble of cycle ends is {word} than the last network alone" in _render(moved, tmp_path)
+    off = _render(_moved(context, "cyclical", {"enabled": False}), tmp_path)
+    assert "This run leaves out the later version of the assignment" in off and "config/cyclical.yaml" in off
+    assert "The two recipes head to head" not in off and "The later recipe.**" not in off
+
+
+def test_p_values_below_a_thousandth_read_as_such():
+    from twolayer.report import pvalue
+
+    assert pvalue(0.0001) == "< 0.001" and pvalue(0.0312) == "0.031" and pvalue(0.0005) == "0.001"

@@ -45,7 +45,7 @@ def test_smoke_study_through_slurm_matches_the_local_run(cluster, smoke_run, tmp
     # The download and the sub-second jobs ran where Snakemake runs, not as SLURM jobs...
     console = finished.stdout + finished.stderr
     local_rules = ("download_data", "extract_data", "prepare_split", "describe_data", "select",
-                   "summarize_final", "summarize_transfer", "render_report")
+                   "summarize_final", "summarize_transfer", "compare_recipes", "summarize_cyclical", "render_report")
     for rule in local_rules:
         assert re.search(rf"^local(rule|checkpoint) {rule}:", console, flags=re.M), rule
     # ...and each grid's search jobs went out as one SLURM job: one submission per remaining job.

@@ -165,25 +165,30 @@ def test_nothing_to_do_after_a_complete_run_and_a_change_reruns_only_its_part(sm
         config_path.write_text(yaml.safe_dump(changed, sort_keys=False))
         dry = run_snakemake(smoke_run, "-n", "--cores", "2").stdout
         stats = dict(re.findall(r"^(\w+)\s+(\d+)$", dry, flags=re.M))
+        # the later recipe reads the earlier recipe's final trainings (its head to head, and train_width's setup)
         assert stats == {"all": "1", "train_final": "1", "train_final_replicate": "2", "summarize_final": "1",
-                         "train_transfer": "3", "summarize_transfer": "1", "render_report": "1", "total": "10"}, dry
+                         "train_transfer": "3", "summarize_transfer": "1", "compare_recipes": "1", "train_width": "3",
+                         "summarize_cyclical": "1", "render_report": "1", "total": "15"}, dry
     finally:
         config_path.write_text(original)
 
 
 _FINAL_STAGE = {"train_final", "train_final_replicate", "summarize_final"}
 _TRANSFER_STAGE = {"train_transfer", "summarize_transfer"}
+_CYCLICAL_STAGE = {"cyclical_range_test", "cyclical_search", "train_cyclical", "compare_recipes", "train_width", "summarize_cyclical"}
+_HEAD_TO_HEAD = {"compare_recipes", "train_width", "summarize_cyclical"}  # what reads the earlier recipe's final trainings
 
 
 @pytest.mark.parametrize(
     "split, batches, splits, expected",
     [
         # the transfer stage trains on final_train without its held-out batch, so that split is rebuilt too
-        ("final_train", ["data_batch_1", "data_batch_2", "data_batch_4"], 2, _FINAL_STAGE | _TRANSFER_STAGE),
+        # ... and the later recipe trains on final_train
+        ("final_train", ["data_batch_1", "data_batch_2", "data_batch_4"], 2, _FINAL_STAGE | _TRANSFER_STAGE | _CYCLICAL_STAGE),
         ("final_train", ["data_batch_5", "data_batch_4", "data_batch_3", "data_batch_2", "data_batch_1"], 2,
-         _FINAL_STAGE | _TRANSFER_STAGE),
+         _FINAL_STAGE | _TRANSFER_STAGE | _CYCLICAL_STAGE),
         ("search_val", ["data_batch_4"], 1, {"search_coarse", "search_fine", "select", "replicate_selection",
-                                             *_FINAL_STAGE, *_TRANSFER_STAGE}),
+                                             *_FINAL_STAGE, *_TRANSFER_STAGE, *_HEAD_TO_HEAD}),
     ],
 )
 def test_changing_a_split_rebuilds_that_split_and_only_what_reads_it(smoke_run, split, batches, splits, expected):
@@ -338,8 +343,9 @@ def test_deleting_any_output_rebuilds_it(smoke_run, tmp_path):
     workdir = _copy_run(smoke_run, tmp_path)
     summary = run_snakemake(workdir, "--summary").stdout.splitlines()[1:]
     outputs = {line.split("\t")[0]: line.split("\t")[2] for line in summary if "\t" in line}
-    # every run, the momentum study, the final training's three replicates, the transfer's three seeds and their table
-    assert sum(path.endswith("history.csv") for path in outputs) == 4 + 4 + 1 + 3 + 3 + 1
+    # every run, the momentum study, the final training's three replicates, the transfer's three seeds and their table,
+    # the later recipe's two searches, three final trainings and three trainings of its other width
+    assert sum(path.endswith("history.csv") for path in outputs) == 4 + 4 + 1 + 3 + 3 + 1 + 2 + 3 + 3
     for path in outputs:
         (workdir / path).unlink()
     missing = _missing_outputs_by_rule(run_snakemake(workdir, "-n").stdout)
@@ -351,13 +357,15 @@ def test_deleting_any_output_rebuilds_it(smoke_run, tmp_path):
     "path, expected",
     [
         ("results/coarse/runs/lr0.3_reg0.001/history.csv", {"search_coarse", "select", "render_report"}),
-        ("results/final/model.npz", {"train_final", "summarize_final", "render_report"}),
-        ("results/final/replicates/1/metrics.json", {"train_final_replicate", "summarize_final", "render_report"}),
+        ("results/final/model.npz", {"train_final", "summarize_final", "render_report", *_HEAD_TO_HEAD}),
+        ("results/final/replicates/1/metrics.json", {"train_final_replicate", "summarize_final", "render_report", *_HEAD_TO_HEAD}),
+        ("results/cyclical/final/1/snapshots.csv", {"train_cyclical", *_HEAD_TO_HEAD, "render_report"}),
         ("results/selection/summary.csv", {"replicate_selection", "render_report"}),
         ("results/gradcheck/gate.csv", {"check_gradients", "render_report"}),
         ("results/momentum/momentum_0.3.png", {"study_momentum", "render_report"}),
         ("results/fine/heatmap.png", {"select", "train_final", "train_final_replicate", "summarize_final",
-                                      "replicate_selection", "train_transfer", "summarize_transfer", "render_report"}),
+                                      "replicate_selection", "train_transfer", "summarize_transfer", "render_report",
+                                      *_HEAD_TO_HEAD}),
         ("results/transfer/replicates/2/runs.csv", {"train_transfer", "summarize_transfer", "render_report"}),
         ("report/report.pdf", {"render_report"}),
     ],
@@ -401,3 +409,13 @@ def test_a_run_that_writes_the_report_ends_with_its_paths_and_the_headline(smoke
     # The final statistics made again and the report not: a stale report is not claimed.
     stale = run_snakemake(workdir, "--cores", "1", "final", "--forcerun", "summarize_final")
     assert "summarize_final" in stale.stdout + stale.stderr and "The report is in" not in stale.stdout + stale.stderr
+
+
+def test_the_later_recipe_is_left_out_unless_enabled_and_its_target_builds_it(tmp_path, archive):
+    workdir = make_workdir(tmp_path, smoke_config(archive, cyclical={"enabled": False}))
+    stats = dict(re.findall(r"^(\w+)\s+(\d+)$", run_snakemake(workdir, "-n").stdout, flags=re.M))
+    assert not _CYCLICAL_STAGE & set(stats) and "render_report" in stats
+    target = dict(re.findall(r"^(\w+)\s+(\d+)$", run_snakemake(workdir, "-n", "cyclical").stdout, flags=re.M))
+    assert {"cyclical_range_test": "1", "cyclical_search": "2", "train_cyclical": "3", "compare_recipes": "1",
+            "train_width": "3", "summarize_cyclical": "1"}.items() <= target.items()
+    assert "render_report" not in target  # the report leaves the later recipe out while it is not enabled

@@ -102,7 +102,8 @@ def load_held_out_rows(path: str | Path, held_out_rows: int, dtype: str) -> tupl
     whole = load_split(path, np.dtype(dtype))
     rows = len(whole.y) - int(held_out_rows)
     if rows < 1:
-        raise ValueError(f"{path} holds {len(whole.y)} rows: holding out {held_out_rows} leaves none to train on.")
+        raise ValueError(f"{path} holds {len(whole.y)} rows: holding out its last {held_out_rows} leaves none to train on. "
+                         "Lower cyclical.validation and cyclical.final_validation below the rows of splits.final_train.")
     X_train, y_train = whole.X[:rows], whole.y[:rows]
     mean = (X_train.mean(axis=0, dtype=np.float64))[:, None]
     train_split = centre(Split(X=X_train, y=y_train, mean=mean), mean)

@@ -48,7 +48,7 @@ def training_curves(histories: Sequence[pd.DataFrame], cycle_ends: Sequence[int]
             ax.set_ylabel(label)
         _percent_axis(axes[1])
         axes[1].legend(loc="lower right")
-        fig.suptitle(f"Training over the cycles ({frame['step'].max():,} steps; mean of {len(histories)} seeds, shaded: their range)")
+        fig.suptitle(f"Training over the cycles ({int(frame['step'].max()):,} steps; mean of {len(histories)} seeds, shaded: their range)")
         fig.tight_layout()
         _save(fig, path)
 
@@ -77,7 +77,7 @@ def lambda_search(levels: Mapping[str, pd.DataFrame], chosen: float, path: str |
 def head_to_head(groups: Mapping[str, Sequence[float]], published: tuple[float, float] | None, path: str | Path) -> None:
     """Each group's test accuracies, one dot per seed, with the group's mean; the students' published range shaded."""
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(6.0, 2.8))
+        fig, ax = plt.subplots(figsize=(6.4, 2.8))
         for index, (label, values) in enumerate(groups.items()):
             values = np.asarray(values, dtype=float)
             colour = LATER if index == 0 else EARLIER

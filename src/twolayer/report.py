@@ -155,6 +155,11 @@ def pct(value: float, digits: int = 2) -> Markdown:
     return Markdown(f"{100 * float(value):.{digits}f}%")
 
 
+def pvalue(value: float) -> Markdown:
+    """A p-value to three decimals, or "< 0.001" below that (never "0.000", which would read as impossible)."""
+    return Markdown("< 0.001" if float(value) < 0.0005 else f"{float(value):.3f}")
+
+
 def sci(value: float) -> Markdown:
     """7.8331e-3 -> '7.833e-03'."""
     return Markdown(f"{float(value):.3e}")
@@ -513,7 +518,7 @@ def environment(template_dir: str | Path) -> jinja2.Environment:
         autoescape=False,
         finalize=_finalize,
     )
-    env.filters.update(pct=pct, sci=sci, num=num, tex=tex, points=points, gap=gap, code=code, code_block=code_block, md=Markdown,
+    env.filters.update(pct=pct, pvalue=pvalue, sci=sci, num=num, tex=tex, points=points, gap=gap, code=code, code_block=code_block, md=Markdown,
                        link=link_target, duration=duration_text)
     return env
 

@@ -397,6 +397,7 @@ def cyclical_outputs():
             for name in ("history.csv", "metrics.json")
             for path in width_files(size, name)
         ),
+        study("results/cyclical/width_runs.csv"),
         *cyclical_report_files().values(),
     ]
 

@@ -169,6 +169,7 @@ rule summarize_cyclical:
         head_to_head=study("results/cyclical/head_to_head.csv"),
         better=study("results/cyclical/better.json"),
         momentum_metrics=final_replicate_files("metrics.json"),
+        momentum_histories=final_replicate_files("history.csv"),
         published=repo_file("report/published.yaml"),
         code=stage_code("twolayer.stages.summarize_cyclical"),
     output:

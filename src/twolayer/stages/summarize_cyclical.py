@@ -17,7 +17,7 @@ import yaml
 from ..cyclical import read_table
 from ..io import read_json, write_csv
 from ..replicates import P_COLUMN, compare_with_first
-from .compare_recipes import RECIPES
+from .compare_recipes import RECIPES, earlier_at_epoch
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def summarize_cyclical(
     """Write widths, width_runs and ensemble tables and the figures named in ``outputs``.
 
     ``inputs`` holds paths: coarse_runs, fine_runs, fine_top, final_metrics, final_histories,
-    final_snapshots, schedule, head_to_head, better, momentum_metrics, published, and
+    final_snapshots, schedule, head_to_head, better, momentum_metrics, momentum_histories, published, and
     width_metrics ({hidden size: [paths]}).
     """
     from .. import cyclical_plots
@@ -97,6 +97,9 @@ def summarize_cyclical(
         f"later recipe\n{head.iloc[0]['passes']:.3g} passes": _test_accuracies(inputs["final_metrics"]),
         f"earlier recipe\n{head.iloc[1]['passes']:.3g} passes": _test_accuracies(inputs["momentum_metrics"]),
     }
+    if abs(head.iloc[2]["passes"] - head.iloc[0]["passes"]) < 0.5:  # the earlier recipe read at equal passes
+        epoch = int(head.iloc[2]["passes"])
+        groups[f"earlier recipe,\nread at {epoch} passes"] = earlier_at_epoch(inputs["momentum_histories"], epoch)
     cyclical_plots.head_to_head(groups, tuple(published) if published else None, outputs["head_to_head_png"])
     cyclical_plots.widths(width_runs, RECIPES[better].split(":")[0], outputs["widths_png"])
     log.info("widths: %s", "; ".join(f"{row.hidden_size}: {row.mean:.4f}" for row in widths.itertuples()))
