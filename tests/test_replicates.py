@@ -127,8 +127,9 @@ def _report_inputs(workdir):
             ("better", "better.json"), ("widths", "widths.csv"), ("ensemble", "ensemble.csv"), ("schedule_png", "schedule.png"),
             ("curves_png", "curves.png"), ("search_png", "search.png"), ("head_to_head_png", "head_to_head.png"),
             ("widths_png", "widths.png"), ("coarse_runs", "search/coarse/runs.csv"), ("fine_runs", "search/fine/runs.csv"),
-            ("fine_top", "search/fine/top.csv"))},
+            ("fine_top", "search/fine/top.csv"), ("coarse_top", "search/coarse/top.csv"), ("width_runs", "width_runs.csv"))},
         cyclical_metrics=sorted((r / "cyclical/final").glob("*/metrics.json"), key=lambda path: int(path.parent.name)),
+        cyclical_snapshots=sorted((r / "cyclical/final").glob("*/snapshots.csv"), key=lambda path: int(path.parent.name)),
     ), benchmark_files(r, data_store(workdir))
 
 
@@ -255,13 +256,13 @@ def _selection_summary(path, means, n=5, std=0.004, search=0.5):
     [
         ([0.50], 5, 0.5, ["There is a single configuration, so there is nothing to compare it with."]),
         ([0.50, 0.49], 1, 0.5, ["With a single seed per configuration the replicates cannot separate"]),
-        ([0.50, 0.48, 0.47], 5, 0.5, ["its lead over every other one is beyond seed noise: over #2 (learning rate 0.2, λ = 0.001) by 2.00 points (p = 0.000) and #3",
+        ([0.50, 0.48, 0.47], 5, 0.5, ["its lead over every other one is beyond seed noise: over #2 (learning rate 0.2, λ = 0.001) by 2.00 points (p < 0.001) and #3",
                                      "The replicates confirm the choice"]),
         ([0.50, 0.499, 0.47], 5, 0.5, ["but its lead over #2 (learning rate 0.2, λ = 0.001) by 0.10 points (p = 0.",
-                                       "is within seed noise", "Its lead over #3 (learning rate 0.3, λ = 0.001) by 3.00 points (p = 0.000) is beyond seed noise."]),
+                                       "is within seed noise", "Its lead over #3 (learning rate 0.3, λ = 0.001) by 3.00 points (p < 0.001) is beyond seed noise."]),
         ([0.50, 0.501, 0.503], 5, 0.5, ["2 configurations have a higher mean than the chosen one: #3 (learning rate 0.3, λ = 0.001), +0.30 points",
                                         "Not one of these higher means is beyond seed noise"]),
-        ([0.50, 0.53, 0.49], 5, 0.5, ["1 configuration has a higher mean than the chosen one: #2 (learning rate 0.2, λ = 0.001), +3.00 points (p = 0.000).",
+        ([0.50, 0.53, 0.49], 5, 0.5, ["1 configuration has a higher mean than the chosen one: #2 (learning rate 0.2, λ = 0.001), +3.00 points (p < 0.001).",
                                       "For 1 of them the difference is beyond seed noise: by the replicates, the search's choice was not the best",
                                       "The chosen configuration's lead over #3 (learning rate 0.3, λ = 0.001) by 1.00 points (p = 0.00"]),
         ([0.50, 0.49], 5, 0.51, ["search score, 51.00%, is above every one of its 5 fresh-seed runs", "winner's curse"]),

@@ -33,7 +33,7 @@ SECTIONS = [
     "## Provenance",
 ]
 # samples, momentum panels and overlay, two heat maps, two top-run curves, final curves, confusion matrix, transfer
-FIGURES = 10
+FIGURES = 16  # the smoke study's, the later recipe's six included
 
 
 @pytest.fixture(scope="module")

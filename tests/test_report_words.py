@@ -28,6 +28,13 @@ def _render(context, tmp_path, flavour="gfm"):
     return " ".join(unescape(text).split())
 
 
+def _p(value):
+    """A p-value as the report words it: "p = 0.031", or "p < 0.001"."""
+    from twolayer.report import pvalue
+
+    return f"p {'' if value < 0.0005 else '= '}{pvalue(value)}"
+
+
 def _moved(context, path, value):
     moved = copy.deepcopy(context)
     *parents, last = path.split(".")
@@ -240,12 +247,12 @@ def test_every_difference_beyond_noise_is_named_in_its_section_and_the_conclusio
         significant = [row for row in result["rows"] if row["significant"]]
         assert significant, "every case here has a difference beyond noise"
         for row in significant:
-            p = f"p = {row['p']:.3f}"
+            p = _p(row["p"])
             assert p in section, (p, section)
             assert p in conclusion, (p, conclusion)
         for row in result["rows"]:
             if not row["chosen"] and not row["significant"]:
-                assert f"p = {row['p']:.3f}" not in conclusion
+                assert _p(row["p"]) not in conclusion
     # each name reads as written, escaped once for Markdown whatever the macros it passes through
     for result, name in ((selection, lambda row: f"#{row['rank']} ("), (transfer, lambda row: f"search #{row['search_rank']} (")):
         for row in (row for row in result["rows"] if row["significant"]):
@@ -272,7 +279,7 @@ def test_the_later_recipe_sentences_follow_the_numbers(context, tmp_path):
     flipped["cyclical"]["head_to_head"]["better"] = "earlier" if hh["better"] == "later" else "later"
     text = _render(flipped, tmp_path)
     winner = "earlier" if hh["better"] == "later" else "later"
-    assert f"The {winner} recipe is better by" in text
+    assert f"The {winner} recipe's mean is higher by" in text
     equal = copy.deepcopy(context)
     equal["cyclical"]["head_to_head"]["equal_available"] = not hh["equal_available"]
     text = _render(equal, tmp_path)

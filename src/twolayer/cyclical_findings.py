@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .cyclical import SCORES_PER_CYCLE
+from .cyclical import SCORES_PER_CYCLE, fine_range
 from .io import read_json
-from .replicates import P_COLUMN, SIGNIFICANCE, describe, locate, placement
+from .replicates import P_COLUMN, SIGNIFICANCE, describe, locate, placement, welch_p_value
 
 # The range test's rate "where accuracy starts to rise": the first scored rate at which the
 # held-out accuracy has made this fraction of its whole rise (from its first score to its peak).
@@ -39,8 +39,14 @@ def range_test_findings(table: pd.DataFrame, eta_min: float, eta_max: float) -> 
     }
 
 
-def search_findings(levels: Mapping[str, pd.DataFrame], chosen: pd.Series) -> dict:
-    """Each level's lambda range, best run and spread of held-out accuracy; the chosen lambda."""
+# Searched lambdas whose held-out accuracy lies within this of the best (one run each) are said
+# to score alike: the report counts them and gives their range.
+NEAR_BEST = 0.01
+
+
+def search_findings(levels: Mapping[str, pd.DataFrame], chosen: pd.Series, coarse_top: pd.DataFrame, settings: Mapping) -> dict:
+    """Each level's lambda range, best run and spread of held-out accuracy; the fine search's l range by its
+    rule (from the coarse top runs); the values that score alike; the chosen lambda."""
     described = {}
     for level, runs in levels.items():
         ok = runs[runs["status"] == "ok"]
@@ -53,7 +59,14 @@ def search_findings(levels: Mapping[str, pd.DataFrame], chosen: pd.Series) -> di
             "spread": float(ok["val_accuracy"].max() - ok["val_accuracy"].min()),
             "steps": int(runs["steps"].max()),
         }
-    return {"levels": described, "chosen": float(chosen["regularization"]), "chosen_accuracy": float(chosen["val_accuracy"])}
+    low, high = fine_range(coarse_top["regularization"], settings["widen"])
+    every = pd.concat(levels.values(), ignore_index=True)
+    every = every[every["status"] == "ok"]
+    near = every[every["val_accuracy"] >= every["val_accuracy"].max() - NEAR_BEST]
+    return {"levels": described, "chosen": float(chosen["regularization"]), "chosen_accuracy": float(chosen["val_accuracy"]),
+            "fine_low": float(10.0**low), "fine_high": float(10.0**high), "half_cycle": described["coarse"]["steps"] // (2 * settings["cycles"]),
+            "near_best": {"count": len(near), "of": len(every), "within": NEAR_BEST, "lowest": float(near["regularization"].min()),
+                          "highest": float(near["regularization"].max())}}
 
 
 def head_to_head_findings(table: pd.DataFrame, published: Sequence[float] | None) -> dict:
@@ -79,16 +92,26 @@ def head_to_head_findings(table: pd.DataFrame, published: Sequence[float] | None
     return result
 
 
-def width_findings(table: pd.DataFrame) -> dict:
-    """Each width against the recipe's own one (the first row): the difference, its p-value, the verdict."""
+def width_findings(table: pd.DataFrame, runs: pd.DataFrame) -> dict:
+    """Each width against the recipe's own one (the first row): the difference, its p-value, the verdict; and the
+    best width against the runner-up (from the per-seed accuracies ``runs``)."""
     rows = table.to_dict("records")
     for row in rows:
         row["p"] = row.pop(P_COLUMN)
         row["beyond_noise"] = bool(row["p"] < SIGNIFICANCE)
     own = rows[0]
     others = rows[1:]
-    best = max(rows, key=lambda row: row["mean"])
+    ranked = sorted(rows, key=lambda row: row["mean"], reverse=True)
+    best = ranked[0]
+    runner_up = None
+    if len(ranked) > 1:
+        second = ranked[1]
+        values = {size: group["test_accuracy"].to_numpy() for size, group in runs.groupby("hidden_size")}
+        p = welch_p_value(values[best["hidden_size"]], values[second["hidden_size"]])
+        runner_up = {"hidden_size": second["hidden_size"], "difference": best["mean"] - second["mean"], "p": p,
+                     "beyond_noise": bool(p < SIGNIFICANCE)}
     return {
+        "runner_up": runner_up,
         "rows": sorted(rows, key=lambda row: row["hidden_size"]), "own": own, "others": others, "best": best,
         "better_beyond_noise": [row for row in others if row["difference"] > 0 and row["beyond_noise"]],
         "worse_beyond_noise": [row for row in others if row["difference"] < 0 and row["beyond_noise"]],
@@ -97,11 +120,15 @@ def width_findings(table: pd.DataFrame) -> dict:
     }
 
 
-def ensemble_findings(table: pd.DataFrame) -> dict:
+def ensemble_findings(table: pd.DataFrame, snapshots: Sequence[pd.DataFrame]) -> dict:
+    """The ensemble of the cycle ends against the last network, and each cycle end's mean test accuracy over the seeds."""
     last, ensemble = table.to_dict("records")
     p = ensemble[P_COLUMN]
+    per_cycle = pd.concat(snapshots, ignore_index=True).groupby("cycle")["test_accuracy"].mean()
     return {"last": last, "ensemble": ensemble, "cycles": int(ensemble["cycles"]), "difference": ensemble["difference"],
-            "p": p, "beyond_noise": bool(p < SIGNIFICANCE), "better": bool(ensemble["mean"] > last["mean"])}
+            "p": p, "beyond_noise": bool(p < SIGNIFICANCE), "better": bool(ensemble["mean"] > last["mean"]),
+            "per_cycle": [float(value) for value in per_cycle.to_numpy()],
+            "first_weakest": bool(per_cycle.idxmin() == per_cycle.index.min())}
 
 
 def cyclical_findings(inputs: Mapping, config: Mapping, published: Mapping) -> dict:
@@ -112,6 +139,7 @@ def cyclical_findings(inputs: Mapping, config: Mapping, published: Mapping) -> d
     accuracies = describe([m["test_accuracy"] for m in metrics])
     levels = {level: pd.read_csv(inputs[f"cyclical_{level}_runs"]) for level in ("coarse", "fine")}
     chosen = pd.read_csv(inputs["cyclical_fine_top"]).iloc[0]
+    snapshots = [pd.read_csv(path) for path in inputs["cyclical_snapshots"]]
     students = published.get("later_recipe", {})
     return {
         "enabled": True,
@@ -123,10 +151,10 @@ def cyclical_findings(inputs: Mapping, config: Mapping, published: Mapping) -> d
         "test": accuracies,
         "train_accuracy": float(np.mean([m["train_accuracy"] for m in metrics])),
         "range_test": range_test_findings(pd.read_csv(inputs["cyclical_range_test"]), settings["eta_min"], settings["eta_max"]),
-        "search": search_findings(levels, chosen),
+        "search": search_findings(levels, chosen, pd.read_csv(inputs["cyclical_coarse_top"]), settings["search"]),
         "head_to_head": head_to_head_findings(pd.read_csv(inputs["cyclical_head_to_head"]), students.get("final_test_accuracy")),
-        "widths": width_findings(pd.read_csv(inputs["cyclical_widths"])),
-        "ensemble": ensemble_findings(pd.read_csv(inputs["cyclical_ensemble"])),
+        "widths": width_findings(pd.read_csv(inputs["cyclical_widths"]), pd.read_csv(inputs["cyclical_width_runs"])),
+        "ensemble": ensemble_findings(pd.read_csv(inputs["cyclical_ensemble"]), snapshots),
         "students": students,
         "scores_per_cycle": SCORES_PER_CYCLE,
     }

@@ -8,9 +8,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .plots import HELD_OUT, STYLE, TRAIN, _percent_axis, _save, plt
+from matplotlib.ticker import PercentFormatter
+
+from .plots import HELD_OUT, STYLE, TRAIN, _save, plt
 
 LATER, EARLIER = "#1f77b4", "#ff7f0e"
+# The lambda search's axis shows accuracies down to this far below the best run; runs below it are
+# drawn on its lower edge as triangles, so that a few failed values do not squeeze the rest.
+SEARCH_SPAN = 0.05
+
+
+def _percent_axis(ax) -> None:
+    """Percent ticks with as many decimals as the axis's span needs: none from 5 points up, else one."""
+    low, high = ax.get_ylim()
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0 if high - low >= 0.05 else 1))
 
 
 def _cycle_lines(ax, cycle_ends: Sequence[int]) -> None:
@@ -57,20 +68,31 @@ def lambda_search(levels: Mapping[str, pd.DataFrame], chosen: float, path: str |
     """Held-out accuracy against lambda (log scale) for each search level; the chosen lambda circled."""
     markers = {"coarse": ("o", "#7f7f7f"), "fine": ("x", LATER)}
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(5.2, 3.0))
+        fig, ax = plt.subplots(figsize=(6.0, 3.2))
+        every = pd.concat(levels.values())
+        top = float(every.loc[every["status"] == "ok", "val_accuracy"].max())
+        floor = top - SEARCH_SPAN
+        below = 0
         for level, runs in levels.items():
             marker, colour = markers.get(level, ("s", "black"))
             ok = runs[runs["status"] == "ok"]
-            ax.scatter(ok["regularization"], ok["val_accuracy"], marker=marker, color=colour, label=f"{level} search", s=22)
-        best = pd.concat(levels.values())
-        best = best[np.isclose(best["regularization"], chosen)]
+            shown = ok[ok["val_accuracy"] >= floor]
+            ax.scatter(shown["regularization"], shown["val_accuracy"], marker=marker, color=colour, label=f"{level} search", s=22)
+            low = ok[ok["val_accuracy"] < floor]
+            below += len(low)
+            ax.scatter(low["regularization"], np.full(len(low), floor), marker="v", color=colour, s=30, clip_on=False)
+        best = every[np.isclose(every["regularization"], chosen)]
         ax.scatter(best["regularization"], best["val_accuracy"], s=110, facecolors="none", edgecolors="black", label="chosen")
+        ax.set_ylim(floor, top + SEARCH_SPAN / 10)
+        if below:
+            ax.text(0.99, 0.02, f"▼ {below} run{'s' if below > 1 else ''} below {100 * floor:.1f}%", transform=ax.transAxes,
+                    ha="right", va="bottom", fontsize=8)
         ax.set_xscale("log")
-        ax.set_xlabel("lambda (L2 regularization)")
+        ax.set_xlabel(r"$\lambda$ (L2 regularization)")
         ax.set_ylabel("held-out accuracy")
         _percent_axis(ax)
         ax.legend(loc="best")
-        ax.set_title("The random search of lambda on a log scale")
+        ax.set_title(r"The random search of $\lambda$ on a log scale")
         _save(fig, path)
 
 
@@ -85,7 +107,7 @@ def head_to_head(groups: Mapping[str, Sequence[float]], published: tuple[float, 
             ax.hlines(values.mean(), index - 0.25, index + 0.25, color=colour, linewidth=2)
         if published is not None:
             ax.axhspan(published[0] - 0.0005, published[1] + 0.0005, color="grey", alpha=0.3,
-                       label="students' published final figure")
+                       label="students' reported final accuracy")
             ax.legend(loc="lower left")
         ax.set_xticks(range(len(groups)), list(groups), fontsize=8)
         ax.set_xlim(-0.6, len(groups) - 0.4)
@@ -120,7 +142,7 @@ def range_test(table: pd.DataFrame, configured: tuple[float, float], path: str |
         fig, ax = plt.subplots(figsize=(5.2, 3.0))
         ax.plot(table["learning_rate"], table["train_accuracy"], color=TRAIN, marker=".", label="training rows")
         ax.plot(table["learning_rate"], table["val_accuracy"], color=HELD_OUT, marker=".", label="held-out rows")
-        ax.axvspan(*configured, color="grey", alpha=0.2, label="configured eta_min to eta_max")
+        ax.axvspan(*configured, color="grey", alpha=0.2, label=r"configured $\eta_{min}$ to $\eta_{max}$")
         ax.set_xlabel("learning rate (rising linearly with the steps)")
         ax.set_ylabel("accuracy")
         _percent_axis(ax)

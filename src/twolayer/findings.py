@@ -291,3 +291,14 @@ def gradient_magnitudes(magnitudes: pd.DataFrame, sums: pd.DataFrame, published_
                        for row in rows if np.isfinite(row["starts"]["published"][key])))
 
     return {"rows": rows, "setups": summary, "published_closer": nearer("ratio"), "published_sum_closer": nearer("sum_ratio")}
+
+
+def mean_job_seconds(stages: Sequence[Mapping], groups: Mapping[str, Sequence[str]]) -> dict:
+    """The mean wall seconds of one job of each group of rules, from the report's stage table (rows of rule, jobs, total_s)."""
+    by_rule = {row["rule"]: row for row in stages}
+    result = {}
+    for name, rules in groups.items():
+        rows = [by_rule[rule] for rule in rules if rule in by_rule]
+        jobs = sum(row["jobs"] for row in rows)
+        result[name] = sum(row["total_s"] for row in rows) / jobs if jobs else float("nan")
+    return result

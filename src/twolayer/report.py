@@ -434,6 +434,9 @@ def build_context(inputs: Mapping[str, str], benchmarks: Mapping[str, Sequence[s
     data_run = run_span({rule: benchmarks[rule] for rule in shared_rules}) if shared_rules else None
 
     stages = stage_table(benchmarks).to_dict("records")
+    if cyclical["enabled"]:
+        cyclical["job_seconds"] = findings.mean_job_seconds(stages, {"later": ["train_cyclical"],
+                                                                     "earlier": ["train_final", "train_final_replicate"]})
     software = versions()
     return {
         "seed": config["seed"],

@@ -419,6 +419,8 @@ def cyclical_report_files():
         "cyclical_coarse_runs": "search/coarse/runs.csv",
         "cyclical_fine_runs": "search/fine/runs.csv",
         "cyclical_fine_top": "search/fine/top.csv",
+        "cyclical_coarse_top": "search/coarse/top.csv",
+        "cyclical_width_runs": "width_runs.csv",
     }
     return {key: study(f"results/cyclical/{name}") for key, name in names.items()}
 
@@ -430,6 +432,7 @@ def cyclical_inputs():
     return {
         **cyclical_report_files(),
         "cyclical_metrics": cyclical_final_files("metrics.json"),
+        "cyclical_snapshots": cyclical_final_files("snapshots.csv"),
     }
 
 
