@@ -144,9 +144,13 @@ def test_width_findings_sort_the_verdicts():
     rows = [{"hidden_size": 50, "recipe": "cyclical", "mean": 0.5, "difference": np.nan, P_COLUMN: np.nan},
             {"hidden_size": 100, "recipe": "cyclical", "mean": 0.52, "difference": 0.02, P_COLUMN: 0.001},
             {"hidden_size": 200, "recipe": "cyclical", "mean": 0.505, "difference": 0.005, P_COLUMN: 0.3}]
-    found = width_findings(pd.DataFrame(rows))
+    runs = pd.DataFrame([{"hidden_size": size, "test_accuracy": mean + noise} for size, mean in ((50, 0.5), (100, 0.52), (200, 0.505))
+                         for noise in (-0.002, 0.0, 0.002)])
+    found = width_findings(pd.DataFrame(rows), runs)
     assert [row["hidden_size"] for row in found["better_beyond_noise"]] == [100]
     assert [row["hidden_size"] for row in found["within_noise"]] == [200] and found["best"]["hidden_size"] == 100
+    runner_up = found["runner_up"]
+    assert runner_up["hidden_size"] == 200 and runner_up["difference"] == pytest.approx(0.015) and runner_up["beyond_noise"]
 
 
 def test_a_table_with_a_non_finite_value_is_refused(tmp_path):
