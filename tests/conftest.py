@@ -31,7 +31,7 @@ def smoke_run(tmp_path_factory, archive):
     """One complete run of the workflow on the smoke configuration; its folder."""
     from workflow_runner import make_workdir, run_snakemake, smoke_config
 
-    workdir = make_workdir(tmp_path_factory.mktemp("smoke"), smoke_config(archive))
+    workdir = make_workdir(tmp_path_factory.mktemp("smoke"), smoke_config(archive, cyclical={"enabled": True}))
     run_snakemake(workdir, "--cores", "2")
     return workdir
 

@@ -35,7 +35,9 @@ def test_smoke_study_through_slurm_matches_the_local_run(cluster, smoke_run, tmp
     finished = subprocess.run(command, capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr[-5000:]
     assert "executor: slurm" in finished.stderr.lower() or "slurm" in finished.stderr.lower()
-    local = sorted(p.relative_to(smoke_run) for p in (smoke_run / "results").rglob("*.csv"))
+    # the shared smoke run has the later recipe's stages too; this run leaves them out (smoke_config)
+    local = sorted(p.relative_to(smoke_run) for p in (smoke_run / "results").rglob("*.csv")
+                   if "cyclical" not in p.relative_to(smoke_run).parts)
     remote = sorted(p.relative_to(workdir) for p in (workdir / "results").rglob("*.csv"))
     assert remote == local
     for path in local:
@@ -45,7 +47,7 @@ def test_smoke_study_through_slurm_matches_the_local_run(cluster, smoke_run, tmp
     # The download and the sub-second jobs ran where Snakemake runs, not as SLURM jobs...
     console = finished.stdout + finished.stderr
     local_rules = ("download_data", "extract_data", "prepare_split", "describe_data", "select",
-                   "summarize_final", "summarize_transfer", "compare_recipes", "summarize_cyclical", "render_report")
+                   "summarize_final", "summarize_transfer", "render_report")
     for rule in local_rules:
         assert re.search(rf"^local(rule|checkpoint) {rule}:", console, flags=re.M), rule
     # ...and each grid's search jobs went out as one SLURM job: one submission per remaining job.

@@ -219,7 +219,7 @@ def test_one_job_per_point_gives_the_same_selection(smoke_run, tmp_path, archive
 
 
 def test_results_do_not_depend_on_cores(smoke_run, tmp_path, archive):
-    other = make_workdir(tmp_path / "four_cores", smoke_config(archive))
+    other = make_workdir(tmp_path / "four_cores", smoke_config(archive, cyclical={"enabled": True}))
     run_snakemake(other, "--cores", "4")
     assert csv_files(other) == csv_files(smoke_run)
     for path in csv_files(smoke_run):
@@ -412,7 +412,7 @@ def test_a_run_that_writes_the_report_ends_with_its_paths_and_the_headline(smoke
 
 
 def test_the_later_recipe_is_left_out_unless_enabled_and_its_target_builds_it(tmp_path, archive):
-    workdir = make_workdir(tmp_path, smoke_config(archive, cyclical={"enabled": False}))
+    workdir = make_workdir(tmp_path, smoke_config(archive))
     stats = dict(re.findall(r"^(\w+)\s+(\d+)$", run_snakemake(workdir, "-n").stdout, flags=re.M))
     assert not _CYCLICAL_STAGE & set(stats) and "render_report" in stats
     target = dict(re.findall(r"^(\w+)\s+(\d+)$", run_snakemake(workdir, "-n", "cyclical").stdout, flags=re.M))

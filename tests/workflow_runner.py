@@ -31,13 +31,17 @@ def smoke_config(archive: Path, **overrides) -> dict:
     """config.yaml with config/smoke.yaml on top, reading ``archive``, plus ``overrides``.
 
     It overrides what users do not: the data source, and ``study_dir`` (the study in the folder
-    itself, where the tests look). The configuration files as users have them run in
+    itself, where the tests look). It also leaves out the later recipe's stages (``cyclical``),
+    which add eleven jobs to every run: the shared smoke run (conftest's ``smoke_run``) and the
+    runs that compare themselves with it turn them on with ``cyclical={"enabled": True}``. The
+    configuration files as users have them, the later recipe included, run in
     tests/test_readme_commands.py, on a fresh clone.
     """
     base = yaml.safe_load((REPO / "config.yaml").read_text())
     config = deep_update(base, yaml.safe_load((REPO / "config" / "smoke.yaml").read_text()))
     md5 = hashlib.md5(archive.read_bytes()).hexdigest()
-    config = deep_update(config, {"data": {"url": str(archive), "md5": md5, "retries": 0}, "study_dir": "."})
+    config = deep_update(config, {"data": {"url": str(archive), "md5": md5, "retries": 0}, "study_dir": ".",
+                                  "cyclical": {"enabled": False}})
     return deep_update(config, overrides)
 
 
