@@ -107,4 +107,5 @@ def test_interrupted_run_completes_on_rerun_with_identical_results(smoke_run, tm
     assert stats["render_report"] == "1"
     assert "Nothing to be done" in run_snakemake(workdir, "-n").stdout
     assert not list((workdir / "results").rglob("*.part*"))  # no temporary file outlives a rerun
-    assert _csvs(workdir) == _csvs(smoke_run)
+    # the shared smoke run has the later recipe's stages too; this run leaves them out (smoke_config)
+    assert _csvs(workdir) == {path: data for path, data in _csvs(smoke_run).items() if "cyclical" not in path.parts}

@@ -12,7 +12,6 @@ import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..cyclical import CyclicalRecipe
 from ..io import read_json, write_json
 from ..seeding import derive_rng
 from .setup import TrainingSetup
